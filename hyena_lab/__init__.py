@@ -1,0 +1,13 @@
+"""hyena-lab: an executable handbook for *Hyena Hierarchy* (Poli et al., 2023, arXiv 2302.10866).
+
+The package holds every piece of logic the chapters use; modules mirror the paper:
+
+* :mod:`hyena_lab.conv`: causal long convolutions (Sec. 2.1): direct, Toeplitz, FFT.
+* :mod:`hyena_lab.viz`: the figure style and ``savefig`` shared by every chapter.
+"""
+
+from .conv import circular_fftconv, direct_conv, fftconv, toeplitz
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "circular_fftconv", "direct_conv", "fftconv", "toeplitz"]

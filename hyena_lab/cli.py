@@ -1,0 +1,51 @@
+"""The ``hyena-lab`` command line: every experiment of the handbook as a subcommand.
+
+Each subcommand prints a progress bar while it works and, as its last line, one JSON object with
+the figures it measured, so that scripts can collect them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import torch
+
+from . import __version__
+from .conv import direct_conv, fftconv
+
+
+def _cmd_check_conv(args: argparse.Namespace) -> dict:
+    """Compare fftconv with the direct definition in float64 at one length."""
+    g = torch.Generator().manual_seed(args.seed)
+    u = torch.randn(args.channels, args.seq_len, generator=g, dtype=torch.float64)
+    k = torch.randn(args.channels, args.seq_len, generator=g, dtype=torch.float64)
+    ref = direct_conv(u, k)
+    err = float((fftconv(u, k) - ref).norm() / ref.norm())
+    return {"seq_len": args.seq_len, "channels": args.channels, "rel_err_float64": err}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subparser per experiment."""
+    parser = argparse.ArgumentParser(prog="hyena-lab", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"hyena-lab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("check-conv", help="check fftconv against the O(L^2) definition")
+    p.add_argument("--seq-len", type=int, default=1000)
+    p.add_argument("--channels", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_check_conv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hyena-lab`` console script."""
+    args = build_parser().parse_args(argv)
+    result = args.func(args)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Plotting helpers shared by every chapter: one figure style and one way to save figures.
+
+Chapter-specific figures (the pure functions that widgets call) live in submodules named after
+the package module they illustrate: ``viz.conv``, ``viz.filters``, ``viz.matrices`` ...
+
+``use_style()`` is applied once per notebook; ``savefig(fig, name)`` writes
+``figures/<name>.png`` (and ``.svg`` when asked) at the repository root, without timestamps in
+the metadata, so that re-running the handbook reproduces identical files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+__all__ = ["STYLE", "figures_dir", "matrix_heatmap", "savefig", "use_style"]
+
+#: rcParams of the handbook: readable on a web page and in a slide, colour-blind safe cycle.
+STYLE: dict[str, object] = {
+    "figure.figsize": (6.4, 3.8),
+    "figure.dpi": 100,
+    "savefig.dpi": 120,
+    "savefig.bbox": "tight",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "image.cmap": "viridis",
+    "axes.prop_cycle": mpl.cycler(
+        color=["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+    ),
+    "svg.hashsalt": "hyena-lab",
+}
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def use_style() -> None:
+    """Apply the handbook's matplotlib style to every later figure."""
+    mpl.rcParams.update(STYLE)
+
+
+def figures_dir() -> Path:
+    """The ``figures/`` folder: ``$HYENA_LAB_FIGURES`` if set, else the repository's own.
+
+    The repository root is the folder holding ``pyproject.toml`` above this package (an
+    editable install); failing that, ``./figures`` under the current directory.
+    """
+    env = os.environ.get("HYENA_LAB_FIGURES")
+    if env:
+        path = Path(env)
+    else:
+        root = Path(__file__).resolve().parents[2]
+        path = root / "figures" if (root / "pyproject.toml").exists() else Path("figures")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def savefig(fig: Figure, name: str, formats: Iterable[str] = ("png",)) -> list[Path]:
+    """Save ``fig`` as ``figures/<name>.<fmt>`` for each format; return the paths written.
+
+    ``name`` should start with the chapter number, e.g. ``"01_long_convolutions-toeplitz"``.
+    Metadata that would change between runs (software version, dates) is left out.
+    """
+    if not _NAME.match(name):
+        raise ValueError(f"figure name must use letters, digits, '_', '-', '.', got {name!r}")
+    paths = []
+    for fmt in formats:
+        if fmt not in ("png", "svg", "pdf"):
+            raise ValueError(f"format must be 'png', 'svg' or 'pdf', got {fmt!r}")
+        meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+        path = figures_dir() / f"{name}.{fmt}"
+        fig.savefig(path, format=fmt, metadata=meta)
+        paths.append(path)
+    return paths
+
+
+def matrix_heatmap(
+    ax: plt.Axes,
+    M: torch.Tensor,
+    title: str,
+    *,
+    symmetric: bool = True,
+    colorbar: bool = True,
+) -> None:
+    """Draw a square matrix (e.g. ``S_h``, ``D_x``, ``A(u)``) with time on both axes.
+
+    With ``symmetric`` the colour scale is centred on 0 (a diverging map), so that positive and
+    negative weights read alike; row index = output time t, column = input time s.
+    """
+    M = M.detach().to("cpu", torch.float64)
+    if symmetric:
+        vmax = float(M.abs().max()) or 1.0
+        im = ax.imshow(M.numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
+    else:
+        im = ax.imshow(M.numpy(), cmap="viridis", interpolation="nearest")
+    ax.set_title(title)
+    ax.set_xlabel("input position s")
+    ax.set_ylabel("output position t")
+    ax.grid(False)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)

@@ -1,0 +1,134 @@
+"""Long convolutions: fftconv == direct_conv == toeplitz @ u, causality, gradients, bad inputs."""
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hyena_lab import circular_fftconv, direct_conv, fftconv, toeplitz
+
+from .helpers import rel_err
+
+TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
+
+shapes = st.tuples(
+    st.lists(st.integers(1, 3), min_size=0, max_size=2),  # leading (batch) dims
+    st.integers(1, 5),  # channels d
+    st.one_of(st.integers(1, 70), st.sampled_from([1, 2, 127, 128, 129, 257])),  # L
+)
+
+
+def _random(shape, dtype, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)
+
+
+@given(shapes, st.sampled_from([torch.float64, torch.float32]), st.booleans(), st.integers(0, 99))
+def test_three_ways_agree(shape, dtype, with_bias, seed):
+    lead, d, L = shape
+    u = _random((*lead, d, L), dtype, seed)
+    k = _random((d, L), dtype, seed + 1)
+    bias = _random((d,), dtype, seed + 2) if with_bias else None
+    # float64 reference, by the definition
+    ref = direct_conv(u.double(), k.double(), None if bias is None else bias.double())
+    assert rel_err(direct_conv(u, k, bias), ref) < TOL[dtype]
+    assert rel_err(fftconv(u, k, bias), ref) < TOL[dtype]
+    S = toeplitz(k.double(), None if bias is None else bias.double())  # (d, L, L)
+    via_matrix = (S @ u.double()[..., None])[..., 0]
+    assert rel_err(via_matrix, ref) < 1e-12
+    assert fftconv(u, k, bias).dtype == dtype
+
+
+@given(st.integers(1, 4), st.integers(1, 3), st.integers(2, 64), st.integers(0, 99))
+def test_per_batch_filters_broadcast(b, d, L, seed):
+    u = _random((b, d, L), torch.float64, seed)
+    k = _random((b, d, L), torch.float64, seed + 1)  # one filter per batch element
+    ref = torch.stack([direct_conv(u[i], k[i]) for i in range(b)])
+    assert rel_err(fftconv(u, k), ref) < 1e-10
+
+
+@given(st.integers(2, 90), st.data())
+def test_causality_future_does_not_leak(L, data):
+    t = data.draw(st.integers(1, L - 1))
+    u = _random((2, 3, L), torch.float64, L)
+    k = _random((3, L), torch.float64, L + 1)
+    bias = _random((3,), torch.float64, L + 2)
+    u2 = u.clone()
+    u2[..., t:] += 10 * _random((2, 3, L - t), torch.float64, L + 3)  # change only the future
+    for conv in (fftconv, direct_conv):
+        y, y2 = conv(u, k, bias), conv(u2, k, bias)
+        assert torch.equal(y[..., :t], y2[..., :t]) or rel_err(y2[..., :t], y[..., :t]) < 1e-13
+        assert not torch.allclose(y[..., t:], y2[..., t:])  # ... but the future does change
+
+
+def test_causality_is_exact_for_direct_conv():
+    u = _random((1, 2, 50), torch.float64, 0)
+    k = _random((2, 50), torch.float64, 1)
+    u2 = u.clone()
+    u2[..., 20:] = 123.0
+    assert torch.equal(direct_conv(u, k)[..., :20], direct_conv(u2, k)[..., :20])
+
+
+def test_circular_conv_wraps_around_and_padding_fixes_it():
+    L = 16
+    u = torch.zeros(1, L, dtype=torch.float64)
+    u[0, L - 1] = 1.0  # an impulse at the very end
+    k = torch.ones(1, L, dtype=torch.float64)
+    # causal: the impulse at L-1 can only reach output L-1
+    assert torch.allclose(fftconv(u, k)[0, : L - 1], torch.zeros(L - 1, dtype=torch.float64))
+    # circular: it wraps around and reaches every earlier output
+    assert torch.allclose(circular_fftconv(u, k)[0], torch.ones(L, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("L", [1, 2, 7, 16])
+def test_gradcheck_fftconv(L):
+    g = torch.Generator().manual_seed(L)
+    u = torch.randn(2, 3, L, generator=g, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(3, L, generator=g, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(3, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(fftconv, (u, k, bias))
+    assert torch.autograd.gradcheck(lambda a, b: fftconv(a, b), (u, k))
+
+
+def test_toeplitz_structure():
+    k = torch.arange(1.0, 6.0, dtype=torch.float64)
+    S = toeplitz(k)
+    assert torch.equal(S, torch.tril(S))  # lower triangular: causal
+    for t in range(5):
+        for s in range(t + 1):
+            assert S[t, s] == k[t - s]  # constant along diagonals
+    assert torch.equal(toeplitz(k, torch.tensor(2.0, dtype=torch.float64)), S + 2 * torch.eye(5))
+
+
+def test_half_precision_runs_in_float32():
+    u = _random((2, 4, 33), torch.float64, 0)
+    k = _random((4, 33), torch.float64, 1)
+    y = fftconv(u.bfloat16(), k.bfloat16())
+    assert y.dtype == torch.bfloat16
+    assert rel_err(y, direct_conv(u.bfloat16().double(), k.bfloat16().double())) < 1e-2
+
+
+@pytest.mark.parametrize(
+    ("u", "k", "bias", "exc", "match"),
+    [
+        (torch.randn(2, 8), torch.randn(2, 7), None, ValueError, "filter length must equal"),
+        (torch.randn(2, 8), torch.randn(3, 8), None, ValueError, "filter channels must equal"),
+        (torch.ones(2, 8, dtype=torch.int64), torch.randn(2, 8), None, TypeError, "floating"),
+        (torch.randn(2, 8), torch.randn(2, 8), torch.randn(3), ValueError, r"bias must have shape"),
+        (torch.randn(2, 0), torch.randn(2, 0), None, ValueError, "is empty"),
+        (torch.randn(8), torch.randn(1, 8), None, ValueError, r"\(\.\.\., d, L\)"),
+        ([1.0, 2.0], torch.randn(1, 2), None, TypeError, "must be a torch.Tensor"),
+        (torch.randn(3, 2, 8), torch.randn(2, 2, 8), None, ValueError, "do not broadcast"),
+    ],
+)
+def test_bad_inputs_say_what_was_expected(u, k, bias, exc, match):
+    for conv in (fftconv, direct_conv):
+        with pytest.raises(exc, match=match):
+            conv(u, k, bias)
+
+
+def test_toeplitz_bad_inputs():
+    with pytest.raises(TypeError, match="floating"):
+        toeplitz(torch.arange(4))
+    with pytest.raises(ValueError, match="one value per filter"):
+        toeplitz(torch.randn(3, 4), torch.randn(4))
