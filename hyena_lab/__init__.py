@@ -3,11 +3,23 @@
 The package holds every piece of logic the chapters use; modules mirror the paper:
 
 * :mod:`hyena_lab.conv`: causal long convolutions (Sec. 2.1): direct, Toeplitz, FFT.
+* :mod:`hyena_lab.filters`: long-filter parameterisations, the implicit filter (Sec. 3.3).
+* :mod:`hyena_lab.operator`: the Hyena recurrence and its matrices D_x, S_h (Sec. 3.1-3.2).
+* :mod:`hyena_lab.official`: the bridge to the official implementation's weights.
 * :mod:`hyena_lab.viz`: the figure style and ``savefig`` shared by every chapter.
 """
 
 from .conv import circular_fftconv, direct_conv, fftconv, toeplitz
+from .operator import HyenaMatrices, HyenaOperator
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "circular_fftconv", "direct_conv", "fftconv", "toeplitz"]
+__all__ = [
+    "HyenaMatrices",
+    "HyenaOperator",
+    "__version__",
+    "circular_fftconv",
+    "direct_conv",
+    "fftconv",
+    "toeplitz",
+]

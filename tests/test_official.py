@@ -1,0 +1,115 @@
+"""The official implementation's behaviour, pinned by its test vectors (../shared/vectors/)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from hyena_lab import HyenaOperator
+from hyena_lab.official import from_safari, to_safari
+
+from .helpers import rel_err
+
+VECTORS = sorted((Path(__file__).resolve().parents[2] / "shared" / "vectors").glob("*.pt"))
+
+
+def _load(path: Path) -> dict:
+    return torch.load(path, weights_only=True)
+
+
+def test_vectors_are_present():
+    assert len(VECTORS) >= 2, "expected the official test vectors in ../shared/vectors/"
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
+def test_output_and_filters_match_the_official_code(path):
+    vec = _load(path)
+    op = from_safari(vec["config"], vec["state_dict"])
+    assert op.identity_first and op.order == vec["config"]["order"]
+    for case in vec["cases"]:
+        with torch.no_grad():
+            y = op(case["u"])
+            k = op.filters(case["L"])
+        assert y.dtype == torch.float64
+        assert rel_err(y, case["y"]) < 1e-12, case["L"]
+        assert rel_err(k, case["k"]) < 1e-12, case["L"]
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
+def test_loaded_operator_has_its_matrix_form(path):
+    vec = _load(path)
+    op = from_safari(vec["config"], vec["state_dict"])
+    case = vec["cases"][0]
+    u = case["u"][:1]
+    with torch.no_grad():
+        m = op.matrices(u)
+        A = op.materialize(u)
+        assert torch.equal(m.S_h[0], torch.eye(case["L"], dtype=torch.float64).expand_as(A))
+        y = op.out_proj(((A @ m.v[..., None])[..., 0]).T)
+    assert rel_err(y, case["y"][0]) < 1e-12
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
+def test_round_trip_returns_identical_tensors(path):
+    vec = _load(path)
+    config, sd = to_safari(from_safari(vec["config"], vec["state_dict"]))
+    assert set(sd) == set(vec["state_dict"])
+    for name, tensor in vec["state_dict"].items():
+        assert torch.equal(sd[name], tensor), name
+    for key, value in vec["config"].items():
+        assert config[key] == value, key
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_native_operator_exports_to_an_equivalent_official_layer(order):
+    torch.manual_seed(order)
+    op = HyenaOperator(6, 40, order=order, filter_args={"emb_dim": 5, "w": 10.0}).double()
+    config, sd = to_safari(op)
+    assert config["order"] == order + 1  # the paper's order N is official order N + 1
+    back = from_safari(config, sd)
+    u = torch.randn(2, 29, 6, dtype=torch.float64)
+    with torch.no_grad():
+        assert rel_err(back(u), op(u)) < 1e-12
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("num_heads", 2),
+        ("post_order_ffn", True),
+        ("outer_mixing", True),
+        ("normalized", True),
+        ("fused_fft_conv", True),
+        ("inner_factor", 2),
+        ("activation", "gelu"),
+    ],
+)
+def test_unsupported_official_options_are_named(option, value):
+    vec = _load(VECTORS[0])
+    with pytest.raises(ValueError, match=f"official option {option}="):
+        from_safari({**vec["config"], option: value}, vec["state_dict"])
+
+
+def test_bad_official_inputs():
+    vec = _load(VECTORS[0])
+    with pytest.raises(ValueError, match=r"unknown official option 'nonsense'"):
+        from_safari({**vec["config"], "nonsense": 1}, vec["state_dict"])
+    with pytest.raises(ValueError, match="order >= 2"):
+        from_safari({**vec["config"], "order": 1}, vec["state_dict"])
+    sd = dict(vec["state_dict"])
+    sd.pop("filter_fn.bias")
+    with pytest.raises(KeyError, match=r"filter_fn\.bias"):
+        from_safari(vec["config"], sd)
+    sd = {**vec["state_dict"], "extra.weight": torch.zeros(1)}
+    with pytest.raises(ValueError, match="does not know"):
+        from_safari(vec["config"], sd)
+    sd = dict(vec["state_dict"])
+    sd["filter_fn.implicit_filter.3.freq"] = sd["filter_fn.implicit_filter.3.freq"] + 1
+    with pytest.raises(ValueError, match="Sin frequencies differ"):
+        from_safari(vec["config"], sd)
+
+
+def test_export_refuses_other_filters():
+    op = HyenaOperator(4, 16, filter="implicit", filter_args={"normalize": "l1"})
+    with pytest.raises(ValueError, match="normalisation"):
+        to_safari(op)

@@ -1,0 +1,138 @@
+"""The Hyena operator: shapes, the matrix form A(u), causality, data control, bad inputs."""
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hyena_lab import HyenaOperator, toeplitz
+
+from .helpers import rel_err
+
+
+def _op(d=4, l_max=32, order=2, seed=0, **kw):
+    torch.manual_seed(seed)
+    return HyenaOperator(d, l_max, order=order, **kw).double()
+
+
+def _u(b, L, d, seed=1):
+    return torch.randn(b, L, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+@given(
+    order=st.integers(1, 4),
+    L=st.one_of(st.just(1), st.integers(2, 32)),
+    d=st.integers(1, 5),
+    identity_first=st.booleans(),
+    seed=st.integers(0, 50),
+)
+def test_operator_equals_its_materialized_matrix(order, L, d, identity_first, seed):
+    if identity_first and order < 2:
+        order = 2
+    op = _op(d, 32, order, seed, identity_first=identity_first)
+    u = _u(1, L, d, seed + 1)
+    m = op.matrices(u)
+    A = op.materialize(u)
+    assert A.shape == (d, L, L)
+    Av = (A @ m.v[..., None])[..., 0]  # (d, L)
+    assert rel_err(Av, op.core(u)[0]) < 1e-10
+    assert rel_err(op.out_proj(Av.T), op(u)[0]) < 1e-10
+    assert torch.equal(A, torch.tril(A))  # causal
+    assert len(m.D_x) == len(m.S_h) == order
+    for S in m.S_h:  # every S_h is lower-triangular Toeplitz: fixed by its first column
+        assert torch.equal(S, toeplitz(S[..., :, 0]))
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("L", [1, 7, 31, 32])
+def test_shapes_odd_and_short_lengths(order, L):
+    op = _op(6, 32, order)
+    y = op(_u(3, L, 6))
+    assert y.shape == (3, L, 6)
+    assert op.filters(L).shape == (order, 6, L)
+
+
+def test_causality_future_does_not_leak():
+    op = _op(4, 40, 3)
+    u = _u(2, 40, 4)
+    u2 = u.clone()
+    u2[:, 25:] += 5 * _u(2, 15, 4, seed=9)
+    y, y2 = op(u), op(u2)
+    assert rel_err(y2[:, :25], y[:, :25]) < 1e-12
+    assert not torch.allclose(y[:, 25:], y2[:, 25:])
+
+
+def test_data_control_A_changes_with_u_but_S_h_does_not():
+    op = _op(3, 16, 2)
+    u1, u2 = _u(1, 16, 3, 1), _u(1, 16, 3, 2)
+    m1, m2 = op.matrices(u1), op.matrices(u2)
+    assert rel_err(op.materialize(u1), op.materialize(u2)) > 1e-2
+    for S1, S2 in zip(m1.S_h, m2.S_h, strict=True):
+        assert torch.equal(S1, S2)  # filters do not depend on the input
+    assert rel_err(m1.D_x[0], m2.D_x[0]) > 1e-2  # gates do
+
+
+def test_order_one_is_a_gated_convolution():
+    op = _op(3, 16, 1)
+    u = _u(2, 16, 3)
+    (x1,), v = op.projections(u)
+    from hyena_lab import fftconv
+
+    expected = x1 * fftconv(v, op.filters(16)[0], op.bias[0])
+    assert rel_err(op.core(u), expected) < 1e-12
+
+
+def test_gradients_reach_every_parameter():
+    op = _op(4, 16, 2)
+    op(_u(2, 16, 4)).pow(2).sum().backward()
+    for name, p in op.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_gradcheck_small_operator():
+    op = _op(2, 8, 2)
+    u = _u(1, 5, 2).requires_grad_(True)
+    assert torch.autograd.gradcheck(op, (u,))
+
+
+def test_float32_matches_float64():
+    op = _op(4, 64, 2)
+    u = _u(2, 50, 4)
+    y64 = op(u)
+    y32 = op.float()(u.float())
+    assert rel_err(y32, y64) < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("u", "exc", "match"),
+    [
+        (torch.randn(1, 33, 4), ValueError, "exceeds l_max=32"),
+        (torch.randn(1, 8, 5), ValueError, "d_model=4"),
+        (torch.randn(8, 4), ValueError, r"\(batch, seq_len, d_model\)"),
+        (torch.ones(1, 8, 4, dtype=torch.int64), TypeError, "floating"),
+    ],
+)
+def test_bad_inputs(u, exc, match):
+    op = HyenaOperator(4, 32)
+    with pytest.raises(exc, match=match):
+        op(u)
+
+
+def test_bad_constructor_args():
+    with pytest.raises(ValueError, match="order must be >= 1"):
+        HyenaOperator(4, 32, order=0)
+    with pytest.raises(ValueError, match="identity_first needs order >= 2"):
+        HyenaOperator(4, 32, order=1, identity_first=True)
+    with pytest.raises(ValueError, match="unknown filter"):
+        HyenaOperator(4, 32, filter="nope")
+    with pytest.raises(ValueError, match="single sequence"):
+        HyenaOperator(4, 32).matrices(torch.randn(2, 8, 4))
+
+
+def test_without_filter_bias_the_skip_term_is_zero_and_frozen():
+    op = _op(3, 16, 2, filter_bias=False)
+    assert not op.bias.requires_grad and torch.equal(op.bias, torch.zeros_like(op.bias))
+    k = op.filters(16)  # (order, d, L)
+    for n, S in enumerate(op.matrices(_u(1, 16, 3)).S_h):
+        # with no skip term the diagonal of S_h is the filter's first tap h_0
+        assert torch.equal(torch.diagonal(S, dim1=-2, dim2=-1), k[n][:, :1].expand(3, 16))
