@@ -9,8 +9,9 @@ How the official layer is expressed in the paper's definition (Definition 3.1):
 
 * **order.** Official ``order=o`` splits ``(o + 1) d`` projected channels into
   ``x[0], ..., x[o-1], v`` and computes
-  ``x[0] * h_{o-2} conv (... x[o-2] * h_0 conv (x[o-1] * v))``: it gates *before* the first of its ``o - 1`` long convolutions. That is the paper's order ``o``
-  operator whose first filter is the identity: ``identity_first=True``, ``S_h^1 = I``.
+  ``x[0] * h_{o-2} conv (... x[o-2] * h_0 conv (x[o-1] * v))``: it gates *before* the first
+  of its ``o - 1`` long convolutions. That is the paper's order ``o`` operator whose first
+  filter is the identity: ``identity_first=True``, ``S_h^1 = I``.
 * **gates.** The official loop runs over ``reversed(x[1:])``, so the paper's ``x^n`` is the
   official ``x[o - n]``: the handbook's projection blocks are the official ones in reverse order
   (``v`` stays last).
@@ -188,7 +189,9 @@ def _convert_in(
     out["filter.out.weight"] = take(f"{_FFN}{2 * inner + 2}.weight")[filt]
     freqs = [take(f"{_FFN}{2 * i + 1}.freq") for i in range(inner + 1)]
     if any(not torch.equal(f, freqs[0]) for f in freqs):
-        raise ValueError("the official Sin frequencies differ between layers; one shared is expected")
+        raise ValueError(
+            "the official Sin frequencies differ between layers; one shared is expected"
+        )
     out["filter.act.freq"] = freqs[0].reshape(-1)
     unused = sorted(set(sd) - used)
     if unused:
