@@ -32,13 +32,34 @@ bias 1, a short filter that passes its input through): the same function.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import torch
 
 from .filters import ImplicitFilter
 from .operator import HyenaOperator
 
-__all__ = ["OFFICIAL_DEFAULTS", "from_safari", "to_safari"]
+__all__ = ["OFFICIAL_DEFAULTS", "from_safari", "load_vectors", "to_safari", "vector_files"]
+
+#: Test vectors of the official operator, shipped with the package (see ``data/VECTORS.md``).
+VECTORS_DIR = Path(__file__).resolve().parent / "data"
+
+
+def vector_files() -> list[Path]:
+    """The shipped official test vectors (``safari_*.pt``), sorted by name."""
+    return sorted(VECTORS_DIR.glob("safari_*.pt"))
+
+
+def load_vectors(name: str) -> dict:
+    """Load one set of official test vectors by name (e.g. ``"safari_order2_recall"``).
+
+    Returns a dict with ``config``, ``state_dict`` and ``cases`` (each ``{"L", "u", "y", "k"}``);
+    loaded with ``weights_only=True`` (plain tensors and containers only).
+    """
+    names = [p.stem for p in vector_files()]
+    if name not in names:
+        raise ValueError(f"unknown test vectors {name!r}; available: {names}")
+    return torch.load(VECTORS_DIR / f"{name}.pt", weights_only=True)
 
 #: Official options this bridge understands, with the official defaults.
 OFFICIAL_DEFAULTS: dict[str, object] = {

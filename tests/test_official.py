@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from hyena_lab import HyenaOperator
-from hyena_lab.official import from_safari, to_safari
+from hyena_lab.official import from_safari, load_vectors, to_safari, vector_files
 
 from .helpers import rel_err
 
-VECTORS = sorted((Path(__file__).resolve().parents[2] / "shared" / "vectors").glob("*.pt"))
+VECTORS = vector_files()  # shipped copies in hyena_lab/data/
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "vectors"  # the project's originals
 
 
 def _load(path: Path) -> dict:
@@ -18,7 +19,22 @@ def _load(path: Path) -> dict:
 
 
 def test_vectors_are_present():
-    assert len(VECTORS) >= 2, "expected the official test vectors in ../shared/vectors/"
+    assert len(VECTORS) >= 2, "expected the official test vectors in hyena_lab/data/"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/vectors is not beside this checkout")
+def test_shipped_vectors_are_the_shared_ones():
+    shared = sorted(SHARED.glob("*.pt"))
+    assert [p.name for p in shared] == [p.name for p in VECTORS]
+    for a, b in zip(shared, VECTORS, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_load_vectors_by_name():
+    vec = load_vectors("safari_order2_recall")
+    assert {"config", "state_dict", "cases"} <= set(vec)
+    with pytest.raises(ValueError, match="unknown test vectors"):
+        load_vectors("nope")
 
 
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
