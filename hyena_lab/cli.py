@@ -26,6 +26,31 @@ def _cmd_check_conv(args: argparse.Namespace) -> dict:
     return {"seq_len": args.seq_len, "channels": args.channels, "rel_err_float64": err}
 
 
+def _cmd_official(args: argparse.Namespace) -> dict:
+    """Load every shipped set of official test vectors and report the relative errors."""
+    from .official import from_safari, load_vectors, to_safari, vector_files
+
+    report = {}
+    for path in vector_files():
+        vec = load_vectors(path.stem)
+        op = from_safari(vec["config"], vec["state_dict"])
+        errs = []
+        with torch.no_grad():
+            for case in vec["cases"]:
+                y, k = op(case["u"]), op.filters(case["L"])
+                errs.append(
+                    {
+                        "L": case["L"],
+                        "rel_err_y": float((y - case["y"]).norm() / case["y"].norm()),
+                        "rel_err_k": float((k - case["k"]).norm() / case["k"].norm()),
+                    }
+                )
+        _, sd = to_safari(op)
+        same = all(torch.equal(sd[n], t) for n, t in vec["state_dict"].items())
+        report[path.stem] = {"cases": errs, "round_trip_identical": same}
+    return report
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per experiment."""
     parser = argparse.ArgumentParser(prog="hyena-lab", description=__doc__)
@@ -36,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_check_conv)
+    p = sub.add_parser(
+        "official", help="check the handbook operator against the official test vectors"
+    )
+    p.set_defaults(func=_cmd_official)
     return parser
 
 

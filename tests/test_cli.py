@@ -1,0 +1,41 @@
+"""The ``hyena-lab`` command line: each subcommand's last output line is one JSON object."""
+
+import json
+
+import pytest
+
+from hyena_lab.cli import build_parser, main
+
+
+def _run(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_check_conv_reports_float64_error(capsys):
+    out = _run(capsys, ["check-conv", "--seq-len", "129", "--channels", "3"])
+    assert out["seq_len"] == 129 and out["rel_err_float64"] < 1e-12
+
+
+def test_official_reports_bit_level_agreement(capsys):
+    out = _run(capsys, ["official"])
+    assert set(out) == {"safari_order2_recall", "safari_order3_pile"}
+    for rep in out.values():
+        assert rep["round_trip_identical"]
+        for case in rep["cases"]:
+            assert case["rel_err_y"] < 1e-12 and case["rel_err_k"] < 1e-12
+
+
+def test_every_subcommand_has_help(capsys):
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in sub.choices:
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0
+        assert "usage: hyena-lab" in capsys.readouterr().out
+
+
+def test_unknown_subcommand_fails():
+    with pytest.raises(SystemExit) as exc:
+        main(["nope"])
+    assert exc.value.code == 2
