@@ -72,3 +72,13 @@ def check_positive_float(value: object, name: str, *, allow_zero: bool = False) 
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be finite and {bound}, got {value}")
     return v
+
+
+def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Relative error ``||a - b|| / ||b||`` computed in float64 (absolute error if ``b == 0``).
+
+    The handbook's one measure of agreement between a fast path ``a`` and a reference ``b``.
+    """
+    a, b = a.detach().to(torch.float64), b.detach().to(torch.float64)
+    denom = b.norm()
+    return float((a - b).norm() / denom) if denom > 0 else float((a - b).norm())

@@ -157,4 +157,6 @@ def circular_fftconv(u: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """
     u, k, _, dtype = _check_conv_args(u, k, None)
     L = u.shape[-1]
-    return torch.fft.irfft(torch.fft.rfft(u, n=L) * torch.fft.rfft(k, n=L), n=L).to(dtype)
+    compute = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+    u_f, k_f = torch.fft.rfft(u.to(compute), n=L), torch.fft.rfft(k.to(compute), n=L)
+    return torch.fft.irfft(u_f * k_f, n=L).to(dtype)

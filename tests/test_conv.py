@@ -80,6 +80,22 @@ def test_circular_conv_wraps_around_and_padding_fixes_it():
     assert torch.allclose(circular_fftconv(u, k)[0], torch.ones(L, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_circular_conv_accepts_half_precision(dtype):
+    u = _random((2, 3, 17), torch.float64, 0)
+    k = _random((3, 17), torch.float64, 1)
+    y = circular_fftconv(u.to(dtype), k.to(dtype))
+    assert y.dtype == dtype
+    assert rel_err(y, circular_fftconv(u.to(dtype).double(), k.to(dtype).double())) < 1e-2
+
+
+def test_rel_err_measures_relative_distance():
+    b = torch.tensor([3.0, 4.0])
+    assert rel_err(b, b) == 0.0
+    assert abs(rel_err(b + torch.tensor([0.3, 0.4]), b) - 0.1) < 1e-7
+    assert rel_err(torch.ones(2), torch.zeros(2)) == pytest.approx(2**0.5)
+
+
 @pytest.mark.parametrize("L", [1, 2, 7, 16])
 def test_gradcheck_fftconv(L):
     g = torch.Generator().manual_seed(L)

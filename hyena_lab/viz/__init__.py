@@ -10,7 +10,10 @@ the metadata, so that re-running the handbook reproduces identical files.
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
+import platform
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +23,15 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-__all__ = ["STYLE", "figures_dir", "matrix_heatmap", "savefig", "use_style"]
+__all__ = [
+    "STYLE",
+    "figures_dir",
+    "matrix_heatmap",
+    "run_info",
+    "save_data",
+    "savefig",
+    "use_style",
+]
 
 #: rcParams of the handbook: readable on a web page and in a slide, colour-blind safe cycle.
 STYLE: dict[str, object] = {
@@ -84,6 +95,39 @@ def savefig(fig: Figure, name: str, formats: Iterable[str] = ("png",)) -> list[P
         fig.savefig(path, format=fmt, metadata=meta)
         paths.append(path)
     return paths
+
+
+def run_info() -> dict[str, object]:
+    """Where and when a measurement ran: device, processor, torch version, threads, UTC date."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    cuda = torch.cuda.is_available()
+    return {
+        "device": torch.cuda.get_device_name(0) if cuda else "cpu",
+        "cpu": cpu,
+        "torch": torch.__version__,
+        "num_threads": torch.get_num_threads(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+    }
+
+
+def save_data(data: dict, name: str) -> Path:
+    """Write a measurement as ``figures/data/<name>.json``; add ``run_info()`` as ``"run"``.
+
+    A ``"run"`` entry already in ``data`` is kept (e.g. numbers recorded on a GPU machine).
+    """
+    if not _NAME.match(name):
+        raise ValueError(f"data name must use letters, digits, '_', '-', '.', got {name!r}")
+    folder = figures_dir() / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    record = {"run": run_info(), **data} if "run" not in data else dict(data)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return path
 
 
 def matrix_heatmap(

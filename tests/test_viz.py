@@ -1,0 +1,50 @@
+"""The shared figure helpers: savefig and save_data write where and what they promise."""
+
+import json
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from hyena_lab.viz import matrix_heatmap, run_info, save_data, savefig
+
+
+@pytest.fixture
+def figdir(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYENA_LAB_FIGURES", str(tmp_path))
+    return tmp_path
+
+
+def test_savefig_writes_reproducible_png(figdir):
+    fig, ax = plt.subplots()
+    matrix_heatmap(ax, torch.tril(torch.ones(4, 4)), "S_h")
+    (path,) = savefig(fig, "00_test-heatmap")
+    first = path.read_bytes()
+    savefig(fig, "00_test-heatmap")
+    assert path == figdir / "00_test-heatmap.png" and path.read_bytes() == first
+    assert ax.get_xlabel() and ax.get_ylabel()
+    plt.close(fig)
+
+
+def test_save_data_adds_run_info(figdir):
+    path = save_data({"x": [1, 2]}, "00_test-data")
+    rec = json.loads(path.read_text())
+    assert rec["x"] == [1, 2] and rec["run"]["torch"] == torch.__version__
+    assert {"device", "cpu", "date", "num_threads"} <= set(run_info())
+
+
+@pytest.mark.parametrize("name", ["../evil", "a b", ""])
+def test_bad_names_are_refused(figdir, name):
+    fig = plt.figure()
+    with pytest.raises(ValueError, match="letters, digits"):
+        savefig(fig, name)
+    with pytest.raises(ValueError, match="letters, digits"):
+        save_data({}, name)
+    plt.close(fig)
+
+
+def test_bad_format_is_refused(figdir):
+    fig = plt.figure()
+    with pytest.raises(ValueError, match="format must be"):
+        savefig(fig, "00_test-x", formats=("jpg",))
+    plt.close(fig)
