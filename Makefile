@@ -9,30 +9,53 @@ PIP        := $(BIN)/python -m pip --disable-pip-version-check -q
 NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 EXECUTE    := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
               --NotebookClient.record_timing=False --ExecutePreprocessor.timeout=1800
+EXTRAS     ?= dev,browser,book
+CHROMIUM   ?= /usr/bin/chromium
+# The static book (`make book`): JavaScript that the pages need offline, fetched from npm with
+# `npm pack` into an ignored folder (require.js and the ipywidgets HTML manager for widgets,
+# MathJax 3 for equations); the notebooks are staged next to book/index.md and built by Sphinx.
+BOOK_NPM   := requirejs@2.3.8 @jupyter-widgets/html-manager@1.0.15 mathjax@3.2.2
+BOOK_JS    := build/book-js
+BOOK_SRC   := build/book/src
+BOOK_HTML  := build/book/html
 
-.PHONY: help install test unit notebooks lint handbook sync lab clean
+.PHONY: help install test unit notebooks browser chromium lint handbook sync lab book clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-install: $(STAMP)  ## create .venv (if missing) and install the package with its dev extras
+install: $(STAMP)  ## create .venv (if missing); install the package with its dev, browser, book extras
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install "$(TORCH_SPEC)"
-	$(PIP) install -e ".[dev]"
+	$(PIP) install -e ".[$(EXTRAS)]"
 	@touch $@
 
-test: $(STAMP) lint unit notebooks  ## the whole suite: ruff, unit/property tests, notebook sync, nbval
+test: $(STAMP) lint unit notebooks browser  ## the whole suite: ruff, unit tests, nbval, real browser
 
 lint: $(STAMP)  ## ruff over the package, the tests and the notebook sources
 	$(BIN)/ruff check .
 
 unit: $(STAMP)  ## pytest unit and property tests (includes the .py/.ipynb sync check)
-	MPLBACKEND=Agg $(BIN)/pytest -q tests
+	MPLBACKEND=Agg $(BIN)/pytest -q tests --ignore=tests/browser
 
 notebooks: $(STAMP)  ## execute every notebook under nbval (lax: compares only marked cells)
 	$(BIN)/pytest -q --nbval-lax notebooks
+
+browser: $(STAMP) chromium  ## JupyterLab in headless Chromium: run chapter 01, move its slider
+	$(BIN)/pytest -q -rs tests/browser
+
+chromium:  ## install Debian's chromium when missing (root only; else the browser test skips)
+	@if [ -x "$(CHROMIUM)" ]; then \
+	  echo "chromium: $(CHROMIUM) present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "chromium: installing Debian's chromium (apt-get, about 1 min)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	    >/dev/null; } || echo "chromium: apt-get failed; the browser test will skip"; \
+	else \
+	  echo "chromium: $(CHROMIUM) missing and not root (or no apt-get); the browser test will skip"; \
+	fi
 
 handbook: $(STAMP)  ## sync .py -> .ipynb, execute every chapter in place, write figures/
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
@@ -44,6 +67,30 @@ sync: $(STAMP)  ## pair and sync the .py and .ipynb of every chapter
 
 lab: $(STAMP)  ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks
+
+book: $(STAMP) $(BOOK_JS)/.fetched  ## static HTML book of the executed notebooks, offline
+	rm -rf $(BOOK_SRC) $(BOOK_HTML) && mkdir -p $(BOOK_SRC)/notebooks
+	cp book/*.md $(BOOK_SRC)/
+	cp notebooks/[0-9][0-9]_*.ipynb $(BOOK_SRC)/notebooks/
+	cp -r figures $(BOOK_SRC)/figures
+	$(BIN)/sphinx-build -b html -W --keep-going -q -c book $(BOOK_SRC) $(BOOK_HTML)
+	@# the widget manager looks for its icon fonts relative to the page, not to its script
+	mkdir -p $(BOOK_HTML)/notebooks/@jupyter-widgets/html-manager/dist
+	cp $(BOOK_JS)/widget-fonts/* $(BOOK_HTML)/notebooks/@jupyter-widgets/html-manager/dist/
+	@echo "book: open $(BOOK_HTML)/index.html"
+
+$(BOOK_JS)/.fetched: Makefile
+	rm -rf $(BOOK_JS) && mkdir -p $(BOOK_JS)/pack $(BOOK_JS)/static/mathjax
+	cd $(BOOK_JS)/pack && npm pack --silent $(BOOK_NPM) >/dev/null
+	for t in $(BOOK_JS)/pack/*.tgz; do tar xzf $$t -C $(BOOK_JS)/pack && \
+	  mv $(BOOK_JS)/pack/package $${t%.tgz}; done
+	cp $(BOOK_JS)/pack/requirejs-*/require.js $(BOOK_JS)/static/
+	cp $(BOOK_JS)/pack/jupyter-widgets-html-manager-*/dist/embed-amd.js $(BOOK_JS)/static/
+	mkdir -p $(BOOK_JS)/widget-fonts
+	cp $(BOOK_JS)/pack/jupyter-widgets-html-manager-*/dist/*.woff* $(BOOK_JS)/widget-fonts/
+	cp -r $(BOOK_JS)/pack/mathjax-*/es5/. $(BOOK_JS)/static/mathjax/
+	rm -rf $(BOOK_JS)/pack
+	@touch $@
 
 clean:  ## remove caches (keeps .venv)
 	rm -rf .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -433,3 +433,85 @@ for bad in (("delay (shifted impulse)", 8, 8), ("moving average", 8, -2), ("gaus
 # 3. **Where does the FFT start to win?** Re-run `measure_conv_costs` with `channels=1` and with
 #    `channels=64`. At which $L$ does `fftconv` become faster than `direct_conv` in each case,
 #    and why does the number of channels move the crossover and the slope of `direct_conv`?
+# 4. **From scratch.** Write `fftconv` yourself with `torch.fft`.
+
+# %% [markdown]
+# ### Check your answers
+#
+# Write each answer as a function in the cell under its exercise and run the cell: the checker
+# from `hyena_lab.exercises` replies `PASS` with what it verified, or `NOT YET` with what is
+# wrong and a hint. The stubs below raise `NotImplementedError`, so every checker starts at
+# `NOT YET`. Teachers: `exercises.show_solution("toeplitz_product")` prints a reference answer.
+
+# %%
+from hyena_lab.exercises import (
+    check_causal_fftconv,
+    check_crossover_length,
+    check_fft_padding,
+    check_toeplitz_product,
+)
+
+# %% [markdown]
+# **Exercise 1.** Return the filter $f$ of shape `(L,)` with `toeplitz(g) @ toeplitz(h) ==
+# toeplitz(f)`. The checker tries $L = 6, 13, 1$ with random filters.
+
+
+# %%
+def toeplitz_product_filter(g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """The filter f with S_g S_h = S_f, for filters g and h of shape (L,)."""
+    raise NotImplementedError("exercise 1: your answer here")
+
+
+check_toeplitz_product(toeplitz_product_filter)
+
+# %% [markdown]
+# **Exercise 2.** `smallest_padding(L)` returns the smallest $N$; `padding_counterexample(L)`
+# returns inputs `(u, h)` of shape `(L,)` whose first $L$ outputs come out wrong when both are
+# zero-padded to $N - 1$ only (checked for $L = 2, 5, 16$).
+
+
+# %%
+def smallest_padding(L: int) -> int:
+    """The smallest FFT length N for which circular == causal convolution on the first L outputs."""
+    raise NotImplementedError("exercise 2: your answer here")
+
+
+def padding_counterexample(L: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Signals u, h of length L >= 2 for which padding to N - 1 is not enough."""
+    raise NotImplementedError("exercise 2: your counterexample here")
+
+
+check_fft_padding(smallest_padding, padding_counterexample)
+
+# %% [markdown]
+# **Exercise 3.** First write the rule that reads a crossover off a timing table: the smallest
+# measured length from which `fftconv` is *strictly* faster at that and at every longer length
+# (`None` if it is not faster at the longest). The checker tries it on tables with a known
+# answer (clean, noisy, always, never, a tie); then apply it to your own
+# `measure_conv_costs(..., channels=1)` and `channels=64` measurements.
+
+
+# %%
+def crossover_length(
+    lengths: list[int], t_fft: list[float], t_direct: list[float]
+) -> int | None:
+    """Smallest length from which the FFT stays strictly faster; None if it never does."""
+    raise NotImplementedError("exercise 3: your answer here")
+
+
+check_crossover_length(crossover_length)
+
+# %% [markdown]
+# **Exercise 4 (from scratch).** Write the causal FFT convolution yourself with `torch.fft.rfft`
+# and `torch.fft.irfft`: `u` of shape `(..., d, L)`, `k` of shape `(d, L)`, output
+# `(..., d, L)`. The checker compares it with `direct_conv` in float64 at
+# $L = 1, 2, 7, 16, 31, 64$ and recognises the circular convolution if you forget the padding.
+
+
+# %%
+def my_fftconv(u: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Causal convolution of u (..., d, L) with k (d, L) by FFT."""
+    raise NotImplementedError("exercise 4: your answer here")
+
+
+check_causal_fftconv(my_fftconv)

@@ -58,8 +58,21 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def use_style() -> None:
-    """Apply the handbook's matplotlib style to every later figure."""
+    """Apply the handbook's matplotlib style to every later figure (and show figures inline)."""
     mpl.rcParams.update(STYLE)
+    _show_figures_inline()
+
+
+def _show_figures_inline() -> None:
+    """In a Jupyter kernel, switch on the inline backend so that a returned ``Figure`` displays
+    as an image: figures built without pyplot never switch it on by themselves."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with the handbook's dependencies
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "kernel"):
+        shell.run_line_magic("matplotlib", "inline")
 
 
 def figures_dir() -> Path:

@@ -1,0 +1,60 @@
+"""Sphinx configuration of the static hyena-lab book (``make book``).
+
+The book is the executed chapters (``notebooks/NN_*.ipynb``) rendered as HTML by Sphinx with
+myst-nb and the sphinx-book-theme, entirely offline:
+
+* notebooks are NOT re-executed (``nb_execution_mode = "off"``): the committed outputs, which
+  ``make handbook`` produces and the tests check, are what the book shows;
+* the JavaScript that the pages need (MathJax 3 for equations, require.js and the ipywidgets HTML
+  manager for the widgets' saved state) is vendored from npm by ``make book`` into
+  ``build/book-js/static`` and served from the book's own ``_static`` folder, never from a CDN.
+
+``make book`` stages ``book/*.md`` and the notebooks in ``build/book/src`` and runs
+``sphinx-build -c book build/book/src build/book/html``. Without the vendored folder (a quick
+check of this configuration, e.g. in the tests, which point ``$HYENA_LAB_BOOK_JS`` elsewhere)
+the pages fall back to the CDNs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENDORED = Path(os.environ.get("HYENA_LAB_BOOK_JS", ROOT / "build" / "book-js" / "static"))
+
+project = "hyena-lab"
+author = "hyena-lab contributors"
+copyright = "2025, hyena-lab contributors"
+html_title = "hyena-lab: an executable handbook for Hyena Hierarchy"
+
+extensions = ["myst_nb"]
+root_doc = "index"
+exclude_patterns = ["**/.ipynb_checkpoints"]
+
+# --- notebooks -----------------------------------------------------------------------------
+nb_execution_mode = "off"  # show the committed, tested outputs; building never runs code
+nb_merge_streams = True
+myst_enable_extensions = ["dollarmath", "amsmath"]  # $...$ and $$...$$ as in the notebooks
+myst_dmath_double_inline = True
+myst_heading_anchors = 3
+# chapters link to each other as `NN_title.ipynb`; links that Sphinx cannot resolve are warnings
+suppress_warnings = ["myst.xref_missing", "myst.header"]
+
+# --- HTML ----------------------------------------------------------------------------------
+html_theme = "sphinx_book_theme"
+html_theme_options = {
+    "show_toc_level": 2,
+    "use_download_button": True,
+    "home_page_in_toc": True,
+}
+html_last_updated_fmt = None  # no dates: rebuilding an unchanged book gives the same pages
+html_copy_source = False
+html_show_sourcelink = False
+
+if VENDORED.is_dir():
+    html_static_path = [str(VENDORED)]
+    # relative to _static: MathJax 3 loads its fonts and extensions next to this file
+    mathjax_path = "mathjax/tex-mml-chtml.js"
+    # bare names are served from _static (see myst_nb's ipywidgets_js_factory for the default)
+    nb_ipywidgets_js = {"require.js": {}, "embed-amd.js": {}}

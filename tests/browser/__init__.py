@@ -1,0 +1,1 @@
+"""The real-browser tests (JupyterLab driven by Chromium); run with `make browser`."""
