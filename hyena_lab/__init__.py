@@ -6,20 +6,28 @@ The package holds every piece of logic the chapters use; modules mirror the pape
 * :mod:`hyena_lab.filters`: long-filter parameterisations, the implicit filter (Sec. 3.3).
 * :mod:`hyena_lab.operator`: the Hyena recurrence and its matrices D_x, S_h (Sec. 3.1-3.2).
 * :mod:`hyena_lab.official`: the bridge to the official implementation's weights.
-* :mod:`hyena_lab.viz`: the figure style and ``savefig`` shared by every chapter.
+* :mod:`hyena_lab.viz`: the figure style, ``savefig`` and ``save_data`` shared by every chapter,
+  and per chapter the pure figure functions behind its widgets (``viz.conv``, ``viz.filters``...).
+* :mod:`hyena_lab.exercises`: the exercises of every chapter, reference solutions and checkers.
 """
 
 from .conv import circular_fftconv, direct_conv, fftconv, toeplitz
+from .filters import ExplicitFilter, FrequencyFilter, ImplicitFilter, SSMFilter, make_filter
 from .operator import HyenaMatrices, HyenaOperator
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ExplicitFilter",
+    "FrequencyFilter",
     "HyenaMatrices",
     "HyenaOperator",
+    "ImplicitFilter",
+    "SSMFilter",
     "__version__",
     "circular_fftconv",
     "direct_conv",
     "fftconv",
+    "make_filter",
     "toeplitz",
 ]

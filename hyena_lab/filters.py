@@ -1,0 +1,713 @@
+"""Long-filter parameterisations (paper Sec. 3.3 and Appendix D.3).
+
+A Hyena operator of order ``N`` needs ``N`` long filters per channel, each as long as the input.
+How they are *parameterised* decides the parameter count and the inductive bias. Every class here
+is an ``nn.Module`` built as ``Cls(channels, l_max, **hyper)`` whose ``forward(L)`` returns the
+filters ``(channels, L)`` for any ``1 <= L <= l_max``, and whose ``num_params`` is its number of
+trainable parameters.
+
+The implicit Hyena filter (Sec. 3.3, eq. 7):
+
+    h_t = Window(t) * (FFN o PositionalEncoding)(t)
+
+* :class:`PositionalEncoding`: ``PE(t) = [t, Re rho_0..rho_{K-1}, Im rho_0..rho_{K-1}]`` with
+  ``rho_k(t) = exp(-i f_k 2 pi t / L)``, ``emb_dim = 2K + 1`` features (App. D.3).
+* :class:`Sin`: the periodic activation ``sin(w * x)`` with a learnable frequency ``w`` per unit.
+* :class:`ExponentialModulation`: the decay window ``exp(-|delta_c| t) + shift``, with a different
+  rate per channel so that channel filters decay to ``target`` between ``fast_decay_pct`` and
+  ``slow_decay_pct`` of the sequence.
+* :class:`ImplicitFilter`: ``Linear -> Sin -> (Linear -> Sin) x num_inner_mlps -> Linear``.
+
+The parameterisations the paper compares it with (Sec. 4.1, Table A.2), same interface:
+
+* :class:`ExplicitFilter`: ``L`` free taps per channel (the "Conv1d" baseline), ``O(L)``
+  parameters.
+* :class:`SSMFilter`: a diagonal state-space model (S4D), ``h_t = 2 Re(C diag(A_bar)^t B_bar)``
+  in closed form; ``O(d_state)`` parameters whatever ``L`` (the S4 -> H3 -> Hyena lineage:
+  every SSM *is* a long convolution, :func:`ssm_recurrence` checks it step by step).
+* :class:`FrequencyFilter`: FNO-style, learnable complex weights on the first ``modes`` Fourier
+  bins, ``O(modes)`` parameters.
+
+:func:`magnitude_spectrum`, :func:`high_frequency_fraction` and :func:`spectral_cutoff` measure
+filters in the frequency domain, :func:`implicit_init_spectra` applies them to implicit filters
+at initialisation (App. D.3); :func:`parameter_counts` tabulates the parameter count of each
+parameterisation against ``L``.
+
+Conventions of the official implementation that are kept, because its weights load into this
+class (see :mod:`hyena_lab.official`): the ``Sin`` module is *shared* by all hidden layers (one
+frequency vector), the positional encoding ``z`` is a trainable tensor, and ``t`` and the decay
+rates ``deltas`` are stored buffers (not recomputed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .checks import check_float, check_min_ndim, check_positive_float, check_positive_int
+
+__all__ = [
+    "FILTERS",
+    "DiscreteSSM",
+    "ExplicitFilter",
+    "ExponentialModulation",
+    "FrequencyFilter",
+    "ImplicitFilter",
+    "LongFilter",
+    "PositionalEncoding",
+    "SSMFilter",
+    "Sin",
+    "emb_dim_for_bands",
+    "high_frequency_fraction",
+    "implicit_init_spectra",
+    "magnitude_spectrum",
+    "make_filter",
+    "parameter_counts",
+    "spectral_cutoff",
+    "ssm_kernel",
+    "ssm_recurrence",
+]
+
+
+class LongFilter(nn.Module):
+    """Base class of the filter parameterisations: ``forward(L) -> (channels, L)``."""
+
+    def __init__(self, channels: int, l_max: int) -> None:
+        super().__init__()
+        self.channels = check_positive_int(channels, "channels")
+        self.l_max = check_positive_int(l_max, "l_max")
+
+    @property
+    def num_params(self) -> int:
+        """Number of trainable scalars of the parameterisation."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def check_length(self, L: int) -> int:
+        """Raise unless ``1 <= L <= l_max``; return ``L``."""
+        if isinstance(L, bool) or not isinstance(L, int):
+            raise TypeError(f"L must be an int, got {L!r}")
+        if not 1 <= L <= self.l_max:
+            raise ValueError(
+                f"filter length L must satisfy 1 <= L <= l_max={self.l_max}, got L={L}; "
+                f"build the filter with a larger l_max to evaluate longer filters"
+            )
+        return L
+
+    def forward(self, L: int) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def emb_dim_for_bands(bands: int) -> int:
+    """``emb_dim = 2 K + 1`` for ``K`` bands: ``t`` plus a cosine and a sine per band (App. D.3).
+
+    Widgets expose the number of bands ``K``; the filter classes take ``emb_dim``.
+    """
+    if isinstance(bands, bool) or not isinstance(bands, int):
+        raise TypeError(
+            f"bands (the number K of positional-encoding frequencies) must be an int, got {bands!r}"
+        )
+    if bands < 1:
+        raise ValueError(
+            f"bands (the number K of positional-encoding frequencies) must be >= 1, got {bands}; "
+            f"the encoding holds t plus a cosine and a sine per band, emb_dim = 2K + 1"
+        )
+    return 2 * bands + 1
+
+
+class PositionalEncoding(nn.Module):
+    """Features of time fed to the filter FFN (App. D.3), ``(l_max, emb_dim)``.
+
+    Column 0 is ``t`` in ``[0, 1]``; then the real and imaginary parts of
+    ``exp(-i f_k w_n)`` with ``w_n = 2 pi n / l_max`` for position ``n`` and ``K = (emb_dim-1)/2``
+    frequencies ``f = linspace(1e-4, K - 1, K)``. A filter of length ``L < l_max`` uses the first
+    ``L`` rows, so a filter is the same function of position whatever the input length.
+
+    Args:
+        emb_dim: number of features, odd and >= 3 (``t`` plus a sine and a cosine per band).
+        l_max: longest sequence.
+        learnable: if True (as in the official code), ``z`` is an ``nn.Parameter``.
+    """
+
+    def __init__(self, emb_dim: int, l_max: int, learnable: bool = True) -> None:
+        super().__init__()
+        check_positive_int(emb_dim, "emb_dim", minimum=3)
+        if emb_dim % 2 == 0:
+            raise ValueError(
+                f"emb_dim must be odd (t plus one sine and one cosine per band), got {emb_dim}"
+            )
+        check_positive_int(l_max, "l_max")
+        self.emb_dim, self.l_max, self.bands = emb_dim, l_max, (emb_dim - 1) // 2
+        t = torch.linspace(0, 1, l_max)[:, None]  # (l_max, 1)
+        w = 2 * math.pi * torch.arange(l_max, dtype=torch.float32)[:, None] / l_max  # (l_max, 1)
+        f = torch.linspace(1e-4, self.bands - 1, self.bands)[None, :]  # (1, bands)
+        rho = torch.exp(-1j * f * w)  # (l_max, bands), complex
+        z = torch.cat([t, rho.real, rho.imag], dim=-1)  # (l_max, emb_dim)
+        if learnable:
+            self.z = nn.Parameter(z)
+        else:
+            self.register_buffer("z", z)
+        self.register_buffer("t", t)
+
+    def forward(self, L: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(z, t)`` for the first ``L`` positions: ``(L, emb_dim)`` and ``(L, 1)``."""
+        return self.z[:L], self.t[:L]
+
+
+class Sin(nn.Module):
+    """``sin(freq * x)`` with a learnable frequency per unit (init ``w``), Sec. 3.3."""
+
+    def __init__(self, dim: int, w: float = 1.0, learnable: bool = True) -> None:
+        super().__init__()
+        self.w = float(w)  # the initial frequency (the learned one is ``freq``)
+        freq = torch.full((dim,), float(w))
+        if learnable:
+            self.freq = nn.Parameter(freq)
+        else:
+            self.register_buffer("freq", freq)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(self.freq * x)
+
+
+class ExponentialModulation(nn.Module):
+    """The decay window of eq. (7): ``h_t <- h_t * (exp(-|delta_c| t) + shift)``.
+
+    ``deltas`` are spaced linearly from ``log(target) / slow_decay_pct`` (slowest channel) to
+    ``log(target) / fast_decay_pct`` (fastest), so channel ``c`` reaches ``target`` at
+    ``t = log(target) / delta_c``, i.e. between ``fast_decay_pct`` and ``slow_decay_pct`` of the
+    sequence (``t`` runs over ``[0, 1]``). ``modulate=False`` switches the window off.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        fast_decay_pct: float = 0.3,
+        slow_decay_pct: float = 1.5,
+        target: float = 1e-2,
+        shift: float = 0.0,
+        modulate: bool = True,
+    ) -> None:
+        super().__init__()
+        check_positive_float(fast_decay_pct, "fast_decay_pct")
+        check_positive_float(slow_decay_pct, "slow_decay_pct")
+        check_positive_float(target, "target")
+        if not target < 1:
+            raise ValueError(
+                f"target is the value the window decays to, expected 0 < target < 1, got {target}"
+            )
+        if fast_decay_pct > slow_decay_pct:
+            raise ValueError(
+                f"fast_decay_pct ({fast_decay_pct}) must be <= slow_decay_pct ({slow_decay_pct})"
+            )
+        self.modulate, self.shift = bool(modulate), float(shift)
+        self.fast_decay_pct, self.slow_decay_pct = float(fast_decay_pct), float(slow_decay_pct)
+        self.target = float(target)
+        slowest = math.log(target) / slow_decay_pct
+        fastest = math.log(target) / fast_decay_pct
+        self.register_buffer("deltas", torch.linspace(slowest, fastest, channels))  # (channels,)
+
+    def window(self, t: torch.Tensor) -> torch.Tensor:
+        """The window ``(L, channels)`` at times ``t`` ``(L, 1)`` (ones when switched off)."""
+        if not self.modulate:
+            return torch.ones(t.shape[0], self.deltas.shape[0], dtype=t.dtype, device=t.device)
+        return torch.exp(-t * self.deltas.abs()) + self.shift
+
+    def forward(self, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """Multiply filters ``h`` ``(L, channels)`` by the window at times ``t`` ``(L, 1)``."""
+        return h * (torch.exp(-t * self.deltas.abs()) + self.shift) if self.modulate else h
+
+
+class ImplicitFilter(LongFilter):
+    """The implicit Hyena filter (Sec. 3.3): a small FFN of the positional encoding, windowed.
+
+    ``forward(L)`` evaluates ``Window(t) * FFN(PE(t))`` at the first ``L`` positions and returns
+    ``(channels, L)``. The parameter count does not depend on ``l_max`` (only the stored
+    positional encoding does): the filter is *sublinear* in the sequence length.
+
+    Args:
+        channels: number of filters (``order * d_model`` inside a Hyena operator).
+        l_max: longest filter.
+        emb_dim: positional-encoding features (odd, >= 3).
+        filter_order: width of the FFN.
+        num_inner_mlps: hidden ``Linear(filter_order, filter_order)`` layers.
+        w: initial frequency of the sine activation (1 gives smooth low-pass filters at init,
+            10 spreads them over the spectrum, App. D.3).
+        modulate, fast_decay_pct, slow_decay_pct, target, shift: the decay window.
+        normalize: ``None`` (default), ``"l1"`` or ``"l1_channels"``. ``"l1"`` divides each
+            filter by its L1 norm over time (after the window), so that ``max |y| <= max |u|``
+            for the convolution alone. ``"l1_channels"`` is what the official
+            ``normalized=True`` does: at each position, divide the FFN output by its L1 norm
+            over the *channels*, before the window.
+        learn_pos_emb: train the positional encoding ``z`` (official default) or keep it fixed.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        l_max: int,
+        emb_dim: int = 3,
+        filter_order: int = 64,
+        num_inner_mlps: int = 2,
+        w: float = 1.0,
+        modulate: bool = True,
+        fast_decay_pct: float = 0.3,
+        slow_decay_pct: float = 1.5,
+        target: float = 1e-2,
+        shift: float = 0.0,
+        normalize: str | None = None,
+        learn_pos_emb: bool = True,
+    ) -> None:
+        super().__init__(channels, l_max)
+        check_positive_int(filter_order, "filter_order")
+        check_positive_int(num_inner_mlps, "num_inner_mlps", minimum=0)
+        check_positive_float(w, "w (the initial frequency of the sine activation)")
+        if not math.isfinite(float(shift)):
+            raise ValueError(f"shift must be a finite number, got {shift}")
+        if normalize not in (None, "l1", "l1_channels"):
+            raise ValueError(f"normalize must be None, 'l1' or 'l1_channels', got {normalize!r}")
+        self.normalize = normalize
+        self.pos_emb = PositionalEncoding(emb_dim, l_max, learnable=learn_pos_emb)
+        widths = [emb_dim] + [filter_order] * (num_inner_mlps + 1)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
+        self.act = Sin(filter_order, w)  # ONE activation, shared by every hidden layer
+        self.out = nn.Linear(filter_order, channels, bias=False)
+        self.modulation = ExponentialModulation(
+            channels, fast_decay_pct, slow_decay_pct, target, shift, modulate
+        )
+
+    def ffn(self, z: torch.Tensor) -> torch.Tensor:
+        """The FFN of eq. (7) on features ``(L, emb_dim)``, returning ``(L, channels)``."""
+        for layer in self.layers:
+            z = self.act(layer(z))
+        return self.out(z)
+
+    @property
+    def bands(self) -> int:
+        """Number ``K`` of positional-encoding frequencies, ``emb_dim = 2K + 1``."""
+        return self.pos_emb.bands
+
+    def window(self, L: int) -> torch.Tensor:
+        """The modulation window ``(channels, L)`` at the first ``L`` positions (ones if off)."""
+        self.check_length(L)
+        return self.modulation.window(self.pos_emb.t[:L]).T
+
+    def forward(self, L: int) -> torch.Tensor:
+        """Filters ``(channels, L)``."""
+        self.check_length(L)
+        z, t = self.pos_emb(L)  # (L, emb_dim), (L, 1)
+        h = self.ffn(z)  # (L, channels)
+        if self.normalize == "l1_channels":  # official `normalized=True`: over channels, pre-window
+            h = h / torch.linalg.vector_norm(h, ord=1, dim=-1, keepdim=True)
+        h = self.modulation(t, h)  # (L, channels)
+        if self.normalize == "l1":
+            h = h / h.abs().sum(dim=0, keepdim=True).clamp_min(torch.finfo(h.dtype).tiny)
+        return h.T  # (channels, L)
+
+
+class ExplicitFilter(LongFilter):
+    """Free filter taps, one per position and channel: the "Conv1d" baseline (Table A.2).
+
+    ``forward(L)`` returns the first ``L`` of ``l_max`` learned taps, so ``num_params`` is
+    ``channels * l_max``: linear in the sequence length, the cost implicit filters avoid.
+
+    Args:
+        channels: number of filters.
+        l_max: longest filter (= number of taps per channel).
+        init_scale: taps start as ``N(0, init_scale**2 / l_max)``, so the energy
+            ``sum_t h_t**2`` of a full-length filter is about ``init_scale**2`` whatever
+            ``l_max`` (the output of the convolution keeps the scale of its input).
+    """
+
+    def __init__(self, channels: int, l_max: int, init_scale: float = 1.0) -> None:
+        super().__init__(channels, l_max)
+        check_positive_float(init_scale, "init_scale")
+        self.h = nn.Parameter(torch.randn(channels, l_max) * (init_scale / math.sqrt(l_max)))
+
+    def forward(self, L: int) -> torch.Tensor:
+        """Filters ``(channels, L)``: the first ``L`` taps."""
+        self.check_length(L)
+        return self.h[:, :L]
+
+
+class DiscreteSSM(NamedTuple):
+    """A discretised complex diagonal state space of ``modes`` modes per channel.
+
+    ``x_t = A_bar x_{t-1} + B_bar u_t``, ``y_t = 2 Re(C x_t)`` with ``x_t`` in C^modes and
+    ``A_bar = exp(log_A_bar)``; all fields are complex ``(channels, modes)``. The factor 2 counts
+    the complex-conjugate modes, so that the system is a *real* SSM of state size
+    ``2 * modes`` (the S4D convention).
+    """
+
+    log_A_bar: torch.Tensor
+    B_bar: torch.Tensor
+    C: torch.Tensor
+
+    @property
+    def A_bar(self) -> torch.Tensor:
+        """The diagonal of the discrete state matrix, ``(channels, modes)``."""
+        return torch.exp(self.log_A_bar)
+
+
+def ssm_kernel(ssm: DiscreteSSM, L: int) -> torch.Tensor:
+    """The convolution kernel of a diagonal SSM in closed form, ``(channels, L)``.
+
+    Unrolling the recurrence from ``x_{-1} = 0`` gives ``y_t = sum_{s<=t} K_{t-s} u_s`` with
+
+        K_t = 2 Re( sum_n C_n B_bar_n A_bar_n^t ),
+
+    computed through the Vandermonde matrix ``A_bar_n^t = exp(t log A_bar_n)`` of shape
+    ``(channels, modes, L)``: ``O(modes L)`` memory per channel, no recurrence.
+    """
+    check_positive_int(L, "L")
+    t = torch.arange(L, device=ssm.log_A_bar.device, dtype=ssm.log_A_bar.real.dtype)
+    vandermonde = torch.exp(ssm.log_A_bar[..., None] * t)  # (channels, modes, L)
+    return 2 * torch.einsum("cn,cnl->cl", ssm.C * ssm.B_bar, vandermonde).real
+
+
+def ssm_recurrence(u: torch.Tensor, ssm: DiscreteSSM) -> torch.Tensor:
+    """Run the SSM step by step: ``x_t = A_bar x_{t-1} + B_bar u_t``, ``y_t = 2 Re(C x_t)``.
+
+    The sequential (RNN) view of the same map that :func:`ssm_kernel` writes as a convolution:
+    ``ssm_recurrence(u, ssm) == fftconv(u, ssm_kernel(ssm, L))`` up to round-off. ``O(L)``
+    sequential steps: a reference, not a fast path.
+
+    Args:
+        u: input ``(..., channels, L)``.
+        ssm: the discretised system (its dtype decides the precision).
+
+    Returns:
+        ``(..., channels, L)`` real, in the real dtype of ``ssm``.
+    """
+    check_float(u, "u")
+    check_min_ndim(u, "u", 2, "(..., channels, L)")
+    channels = ssm.C.shape[0]
+    if u.shape[-2] != channels:
+        raise ValueError(
+            f"u must have {channels} channels in dim -2 (layout (..., channels, L)), "
+            f"got shape {tuple(u.shape)}"
+        )
+    u = u.to(ssm.C.real.dtype)
+    A_bar, B_bar, C = ssm.A_bar, ssm.B_bar, ssm.C  # (channels, modes)
+    x = torch.zeros(*u.shape[:-1], A_bar.shape[-1], dtype=A_bar.dtype, device=u.device)
+    ys = []
+    for t in range(u.shape[-1]):
+        x = A_bar * x + B_bar * u[..., t, None]  # (..., channels, modes)
+        ys.append(2 * (C * x).sum(dim=-1).real)  # (..., channels)
+    return torch.stack(ys, dim=-1)
+
+
+class SSMFilter(LongFilter):
+    """A diagonal state-space model as a long filter (S4D; the H3 baseline's filters).
+
+    Per channel, a continuous system ``x'(s) = A x(s) + B u(s)``, ``y = 2 Re(C x)`` with a
+    complex diagonal ``A`` of ``modes = d_state / 2`` entries (the conjugate modes make it a real
+    system of state size ``d_state``), sampled with step ``dt`` and unrolled into its kernel by
+    :func:`ssm_kernel`. ``B`` is fixed to ones (its scale is absorbed into ``C``).
+
+    Initialisation (S4D-Lin, Gu et al. 2022): ``A_n = -1/2 + i pi n``, ``C`` complex standard
+    normal, ``dt`` log-uniform in ``[dt_min, dt_max]`` per channel, so the channels' kernels
+    decay over roughly ``1 / (dt / 2)`` steps: between about 20 and 2,000 with the defaults.
+    Parameterised as ``Re A = -exp(log_A_real)`` and ``dt = exp(log_dt)``, the system stays
+    stable (``|A_bar| < 1``) whatever the optimiser does. S4/H3 usually train ``log_dt``,
+    ``log_A_real`` and ``A_imag`` with a smaller learning rate and no weight decay.
+
+    Discretisation (``discretization=``):
+
+    * ``"zoh"`` (default, S4D): zero-order hold, ``A_bar = exp(dt A)``,
+      ``B_bar = (A_bar - 1) / A * B``; exact for inputs constant over each step.
+    * ``"bilinear"`` (S4): ``A_bar = (1 + dt A / 2) / (1 - dt A / 2)``,
+      ``B_bar = dt B / (1 - dt A / 2)``.
+
+    ``num_params = channels * (1 + 2 d_state)`` (``log_dt``, then ``Re A``, ``Im A``, ``Re C``,
+    ``Im C`` per mode): independent of ``l_max``.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        l_max: int,
+        d_state: int = 64,
+        dt_min: float = 1e-3,
+        dt_max: float = 1e-1,
+        discretization: str = "zoh",
+    ) -> None:
+        super().__init__(channels, l_max)
+        check_positive_int(d_state, "d_state", minimum=2)
+        if d_state % 2:
+            raise ValueError(
+                f"d_state must be even (complex modes come in conjugate pairs), got {d_state}"
+            )
+        check_positive_float(dt_min, "dt_min")
+        check_positive_float(dt_max, "dt_max")
+        if dt_min > dt_max:
+            raise ValueError(f"dt_min ({dt_min}) must be <= dt_max ({dt_max})")
+        if discretization not in ("zoh", "bilinear"):
+            raise ValueError(
+                f"discretization must be 'zoh' or 'bilinear', got {discretization!r}"
+            )
+        self.d_state, self.modes, self.discretization = d_state, d_state // 2, discretization
+        log_dt = math.log(dt_min) + torch.rand(channels) * (math.log(dt_max) - math.log(dt_min))
+        self.log_dt = nn.Parameter(log_dt)  # (channels,)
+        self.log_A_real = nn.Parameter(torch.full((channels, self.modes), math.log(0.5)))
+        self.A_imag = nn.Parameter(math.pi * torch.arange(self.modes).repeat(channels, 1).float())
+        C = torch.randn(channels, self.modes, dtype=torch.cfloat)  # E|C_n|^2 = 1
+        self.C = nn.Parameter(torch.view_as_real(C))  # (channels, modes, 2): real and imaginary
+
+    def discretize(self, dtype: torch.dtype | None = None) -> DiscreteSSM:
+        """The discrete system (``A_bar``, ``B_bar``, ``C``), optionally cast to ``dtype`` first.
+
+        ``dtype`` is a real dtype (``torch.float64`` for references); complex results follow it.
+        """
+        cast = (lambda p: p.to(dtype)) if dtype is not None else (lambda p: p)
+        dt = torch.exp(cast(self.log_dt))[:, None]  # (channels, 1)
+        A = torch.complex(-torch.exp(cast(self.log_A_real)), cast(self.A_imag))  # (channels, modes)
+        C = torch.view_as_complex(cast(self.C).contiguous())  # (channels, modes)
+        dtA = dt * A
+        if self.discretization == "zoh":
+            return DiscreteSSM(log_A_bar=dtA, B_bar=torch.expm1(dtA) / A, C=C)
+        denom = 1 - dtA / 2
+        return DiscreteSSM(log_A_bar=torch.log((1 + dtA / 2) / denom), B_bar=dt / denom, C=C)
+
+    def forward(self, L: int) -> torch.Tensor:
+        """Filters ``(channels, L)``: the kernel ``K_t = 2 Re(C A_bar^t B_bar)``, ``t < L``."""
+        self.check_length(L)
+        return ssm_kernel(self.discretize(), L)
+
+    def recurrence(self, u: torch.Tensor) -> torch.Tensor:
+        """Apply the SSM to ``u`` ``(..., channels, L)`` step by step, in float64.
+
+        Equals ``fftconv(u, self(L))`` up to round-off: the SSM is a long convolution.
+        """
+        check_float(u, "u")
+        self.check_length(u.shape[-1])
+        return ssm_recurrence(u.double(), self.discretize(torch.float64))
+
+
+class FrequencyFilter(LongFilter):
+    """FNO-style filter: learnable complex weights on the lowest ``modes`` Fourier bins.
+
+    The spectral convolution of a Fourier Neural Operator multiplies the first ``modes``
+    Fourier coefficients of a signal by learned weights and drops the rest; that is a
+    convolution with a *band-limited* kernel. Here the kernel is materialised in time on a
+    grid of ``l_max`` points,
+
+        h_t = irfft(W, n=l_max)_t
+            = (1 / l_max) [W_0 + 2 sum_{k=1}^{modes-1} Re(W_k exp(2 pi i k t / l_max))]
+
+    (bin ``k`` is ``k`` cycles per ``l_max`` samples) and then used like every other filter
+    (causally, by :func:`hyena_lab.fftconv`). ``forward(L)`` for ``L < l_max`` evaluates the
+    kernel at ``l_max`` and keeps its first ``L`` taps, so the filter is the same function of
+    position whatever the input length (as for the implicit filter; the cost is one
+    length-``l_max`` inverse FFT).
+
+    The imaginary parts of bin 0 (and of the Nyquist bin, which is excluded by requiring
+    ``modes <= (l_max + 1) // 2``) would not change a real signal, so they are not parameters:
+    ``num_params = channels * (2 modes - 1)``, constant in ``L`` for fixed ``modes``.
+
+    Args:
+        channels: number of filters.
+        l_max: longest filter; the length of the grid the modes live on.
+        modes: kept Fourier bins; ``None`` means ``min(64, (l_max + 1) // 2)`` (the paper's FNO
+            baseline keeps 64).
+        init_scale: weights start normal with a variance chosen so that the energy
+            ``sum_t h_t**2`` of a full-length filter is about ``init_scale**2``.
+    """
+
+    def __init__(
+        self, channels: int, l_max: int, modes: int | None = None, init_scale: float = 1.0
+    ) -> None:
+        super().__init__(channels, l_max)
+        most = (l_max + 1) // 2
+        if modes is None:
+            modes = min(64, most)
+        check_positive_int(modes, "modes")
+        if modes > most:
+            raise ValueError(
+                f"modes must be <= (l_max + 1) // 2 = {most} (bins below the Nyquist bin of a "
+                f"length-{l_max} grid), got {modes}"
+            )
+        check_positive_float(init_scale, "init_scale")
+        self.modes = modes
+        # Parseval: sum_t h_t^2 = (|W_0|^2 + 2 sum_k |W_k|^2) / l_max; with every real and
+        # imaginary part of variance s^2 that is (4 modes - 3) s^2 / l_max.
+        std = init_scale * math.sqrt(l_max / (4 * modes - 3))
+        self.weight_real = nn.Parameter(torch.randn(channels, modes) * std)  # bins 0..modes-1
+        self.weight_imag = nn.Parameter(torch.randn(channels, modes - 1) * std)  # bins 1..
+
+    def spectrum(self) -> torch.Tensor:
+        """The complex weights ``W`` ``(channels, modes)`` (bin 0 real)."""
+        imag = F.pad(self.weight_imag, (1, 0))  # (channels, modes): Im W_0 = 0
+        return torch.complex(self.weight_real, imag)
+
+    def forward(self, L: int) -> torch.Tensor:
+        """Filters ``(channels, L)``: the length-``l_max`` band-limited kernel, truncated."""
+        self.check_length(L)
+        h = torch.fft.irfft(self.spectrum(), n=self.l_max)  # zero bins beyond `modes` implied
+        return h[:, :L]  # (channels, L)
+
+
+#: Filter parameterisations by name, as accepted by ``HyenaOperator(filter=...)``.
+FILTERS: dict[str, type[LongFilter]] = {
+    "implicit": ImplicitFilter,
+    "explicit": ExplicitFilter,
+    "ssm": SSMFilter,
+    "frequency": FrequencyFilter,
+}
+
+
+def make_filter(kind: str | LongFilter, channels: int, l_max: int, **hyper: object) -> LongFilter:
+    """Build a filter bank by name (``"implicit"``, ...) or check a given one fits.
+
+    A module passed in must produce ``channels`` filters of length up to ``l_max``.
+    """
+    if isinstance(kind, LongFilter):
+        if hyper:
+            raise ValueError("filter hyper-parameters cannot be given with a filter module")
+        if kind.channels != channels or kind.l_max < l_max:
+            raise ValueError(
+                f"filter module has channels={kind.channels}, l_max={kind.l_max}; "
+                f"expected channels={channels} and l_max >= {l_max}"
+            )
+        return kind
+    if kind not in FILTERS:
+        raise ValueError(f"unknown filter {kind!r}; expected one of {sorted(FILTERS)}")
+    return FILTERS[kind](channels, l_max, **hyper)
+
+
+def magnitude_spectrum(h: torch.Tensor) -> torch.Tensor:
+    """``|rfft(h)|`` over the last axis: ``(..., L) -> (..., L // 2 + 1)``.
+
+    Bin ``k`` is the frequency ``k / L`` cycles per sample (``k`` cycles over the filter).
+    """
+    check_float(h, "h")
+    check_min_ndim(h, "h", 1, "(..., L)")
+    return torch.fft.rfft(h.detach().double(), dim=-1).abs()
+
+
+def _energy_per_bin(h: torch.Tensor) -> torch.Tensor:
+    """Spectral energy ``|rfft(h)|^2`` per bin, pooled over every filter, ``(L // 2 + 1,)``."""
+    power = magnitude_spectrum(h) ** 2
+    total = power.reshape(-1, power.shape[-1]).sum(dim=0)
+    if float(total.sum()) == 0.0:
+        raise ValueError("the filters are identically zero: their spectrum has no energy")
+    return total
+
+
+def high_frequency_fraction(h: torch.Tensor, cutoff_bin: int) -> float:
+    """Fraction of the spectral energy of filters ``h`` ``(..., L)`` in bins ``>= cutoff_bin``.
+
+    Pooled over all filters. Near 0 for low-pass filters whose cutoff is below ``cutoff_bin``.
+    """
+    energy = _energy_per_bin(h)
+    check_positive_int(cutoff_bin, "cutoff_bin", minimum=0)
+    if cutoff_bin >= energy.numel():
+        raise ValueError(
+            f"cutoff_bin must be < L // 2 + 1 = {energy.numel()} (the number of rfft bins), "
+            f"got {cutoff_bin}"
+        )
+    return float(energy[cutoff_bin:].sum() / energy.sum())
+
+
+def spectral_cutoff(h: torch.Tensor, energy: float = 0.99) -> int:
+    """Smallest ``b`` such that bins ``< b`` hold at least ``energy`` of the filters' energy.
+
+    A measurable "cutoff frequency" (in rfft bins, i.e. cycles per filter length) of a bank of
+    filters ``h`` ``(..., L)``, pooled over all filters: App. D.3 says implicit filters at
+    initialisation (no window, sine frequency 1) are low-pass with a cutoff that grows with the
+    number of positional-encoding bands.
+    """
+    check_positive_float(energy, "energy")
+    if energy > 1:
+        raise ValueError(f"energy is a fraction, expected 0 < energy <= 1, got {energy}")
+    per_bin = _energy_per_bin(h)
+    cumulative = torch.cumsum(per_bin, dim=0) / per_bin.sum()
+    # smallest b with cumulative[b - 1] >= energy (guard the last bin against round-off)
+    reached = (cumulative >= energy - 1e-12).nonzero()
+    return int(reached[0]) + 1
+
+
+def parameter_counts(
+    lengths: Sequence[int],
+    channels: int = 64,
+    hyper: dict[str, dict[str, object]] | None = None,
+) -> dict[str, list[int]]:
+    """``num_params`` of each parameterisation of :data:`FILTERS` built with ``l_max = L``.
+
+    Each filter is built once (on the CPU, with the caller's RNG state restored afterwards) and
+    counted; the largest bank of the notebook's sweep (explicit, 64 x 2^16) takes 16 MiB. For
+    ``"implicit"`` the positional encoding is counted as fixed features
+    (``learn_pos_emb=False``, the paper's view); the official code trains it as well
+    (``emb_dim * L`` more parameters), reported under ``"implicit (z trainable)"``.
+
+    Args:
+        lengths: the ``l_max`` values.
+        channels: filters per bank.
+        hyper: optional hyper-parameters per kind, e.g. ``{"frequency": {"modes": 64}}``.
+
+    Returns:
+        ``{kind: [num_params at each length]}``.
+    """
+    check_positive_int(channels, "channels")
+    hyper = hyper or {}
+    unknown = set(hyper) - set(FILTERS)
+    if unknown:
+        raise ValueError(
+            f"unknown filter kinds in hyper: {sorted(unknown)}; expected some of {sorted(FILTERS)}"
+        )
+    builds: dict[str, dict[str, object]] = {kind: dict(hyper.get(kind, {})) for kind in FILTERS}
+    builds["implicit"].setdefault("learn_pos_emb", False)
+    builds["implicit (z trainable)"] = {**builds["implicit"], "learn_pos_emb": True}
+    counts: dict[str, list[int]] = {name: [] for name in builds}
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        for L in lengths:
+            check_positive_int(L, "L")
+            for name, args in builds.items():
+                kind = name.split(" ")[0]
+                counts[name].append(make_filter(kind, channels, L, **args).num_params)
+    return counts
+
+
+def implicit_init_spectra(
+    bands: Sequence[int],
+    ws: Sequence[float],
+    L: int = 128,
+    channels: int = 64,
+    seed: int = 0,
+    cutoff_bin: int = 16,
+) -> list[dict[str, float]]:
+    """Spectral statistics of implicit filters at initialisation without the window (App. D.3).
+
+    For each number of bands ``K`` in ``bands`` and sine frequency ``w`` in ``ws``, builds
+    ``ImplicitFilter(channels, L, emb_dim=2K+1, w=w, modulate=False)`` from ``seed`` (the
+    caller's RNG state is restored) and measures its ``channels`` filters of length ``L``.
+
+    Returns:
+        one row per ``(K, w)``: ``{"bands", "w", "cutoff_99"`` (:func:`spectral_cutoff`),
+        ``"energy_above_K"`` and ``"energy_above_cutoff_bin"``
+        (:func:`high_frequency_fraction` at bin ``K`` and at ``cutoff_bin``)``}``.
+    """
+    check_positive_int(L, "L", minimum=2)
+    check_positive_int(seed, "seed", minimum=0)
+    rows = []
+    for K in bands:
+        for w in ws:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                filt = ImplicitFilter(channels, L, emb_dim=emb_dim_for_bands(K), w=w,
+                                      modulate=False)
+            with torch.no_grad():
+                h = filt(L)  # (channels, L)
+            rows.append({
+                "bands": K,
+                "w": float(w),
+                "cutoff_99": spectral_cutoff(h, 0.99),
+                "energy_above_K": high_frequency_fraction(h, min(K, L // 2)),
+                "energy_above_cutoff_bin": high_frequency_fraction(h, cutoff_bin),
+            })
+    return rows

@@ -1,0 +1,473 @@
+"""Figures of chapter 03 (implicit filters, paper Sec. 3.3 and Appendix D.2-D.3).
+
+Every function here is *pure*: it builds the filters it draws from its arguments and a seed
+(the global torch RNG is left as it was) and returns a matplotlib ``Figure``, so the notebook's
+widgets can call it on every slider move and the tests can call it headless.
+
+* :func:`filter_bank_figure`: the widget of the chapter: an implicit filter bank in time, its
+  decay window, and its magnitude spectra, for given window / sine / encoding hyper-parameters
+  (:func:`filter_bank_controls` builds its sliders).
+* :func:`positional_encoding_figure`: the features ``PE(t)`` fed to the filter FFN.
+* :func:`bands_frequency_figure`: App. D.3: filters at init without the window for several
+  numbers of bands ``K`` and sine frequencies ``w``, in time and frequency.
+* :func:`modulation_figure`: the same FFN output with and without the exponential window.
+* :func:`parameterisations_figure`: explicit, SSM, frequency-domain and implicit filters.
+* :func:`ssm_figure`: an S4D kernel as a filter, and the recurrence vs convolution check
+  (:func:`ssm_controls` builds its sliders).
+* :func:`param_count_figure`: parameters against ``L`` for the four parameterisations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..checks import check_positive_int
+from ..conv import fftconv
+from ..filters import (
+    ImplicitFilter,
+    PositionalEncoding,
+    SSMFilter,
+    emb_dim_for_bands,
+    magnitude_spectrum,
+    make_filter,
+    spectral_cutoff,
+)
+
+__all__ = [
+    "bands_frequency_figure",
+    "filter_bank_controls",
+    "filter_bank_figure",
+    "modulation_figure",
+    "param_count_figure",
+    "parameterisations_figure",
+    "positional_encoding_figure",
+    "seeded",
+    "ssm_controls",
+    "ssm_figure",
+]
+
+#: Names of the parameterisations in figures, in the order the chapter presents them.
+LABELS = {
+    "explicit": "explicit (free taps)",
+    "ssm": "SSM (S4D, diagonal)",
+    "frequency": "frequency domain (FNO modes)",
+    "implicit": "implicit (Hyena FFN + window)",
+    "implicit (z trainable)": "implicit, z trainable (official code)",
+}
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed torch's CPU RNG inside the block and restore the caller's RNG state afterwards."""
+    check_positive_int(seed, "seed", minimum=0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _channel_colors(n: int) -> np.ndarray:
+    """``n`` colours from fast (dark) to slow (light) decaying channels."""
+    import matplotlib as mpl
+
+    return mpl.colormaps["viridis"](np.linspace(0.0, 0.85, n))
+
+
+def _plot_time(ax: Axes, h: torch.Tensor, title: str) -> None:
+    """Draw filters ``h`` ``(channels, L)`` against position ``t``."""
+    h = h.detach().double()
+    for c, color in enumerate(_channel_colors(h.shape[0])):
+        ax.plot(h[c].numpy(), color=color, lw=1.0)
+    ax.set_xlabel("position t (samples)")
+    ax.set_ylabel("filter value h_t")
+    ax.set_title(title)
+
+
+def _plot_spectrum(ax: Axes, h: torch.Tensor, title: str) -> None:
+    """Draw ``|rfft(h)|`` of filters ``(channels, L)`` in dB against the frequency bin."""
+    mag = magnitude_spectrum(h)  # (channels, L // 2 + 1)
+    db = 20 * torch.log10(mag.clamp_min(1e-12))
+    for c, color in enumerate(_channel_colors(h.shape[0])):
+        ax.plot(db[c].numpy(), color=color, lw=1.0)
+    ax.set_xlabel("frequency bin k (cycles per filter length)")
+    ax.set_ylabel("|H(k)| (dB)")
+    ax.set_title(title)
+    ax.set_ylim(max(float(db.max()) - 80.0, float(db.min())) - 3, float(db.max()) + 5)
+
+
+def _check_length(L: object, name: str = "L") -> int:
+    """Widget lengths: an int >= 2 (a spectrum of one sample says nothing)."""
+    return check_positive_int(L, name, minimum=2)
+
+
+def filter_bank_figure(
+    decay_fast: float = 0.3,
+    decay_slow: float = 1.5,
+    target: float = 1e-2,
+    w: float = 1.0,
+    bands: int = 8,
+    filter_order: int = 64,
+    shift: float = 0.0,
+    modulate: bool = True,
+    L: int = 128,
+    seed: int = 0,
+    channels: int = 8,
+) -> Figure:
+    """An implicit Hyena filter bank at initialisation: filters, window, spectra (Sec. 3.3).
+
+    Builds ``ImplicitFilter(channels, L, emb_dim=2 * bands + 1, filter_order, w=w, ...)`` with
+    torch seeded by ``seed`` and draws (a) the ``channels`` filters ``h_t`` against position,
+    (b) their decay windows ``exp(-|delta_c| t) + shift`` with the ``target`` level, and (c)
+    their magnitude spectra ``|rfft(h)|`` in dB. Channel colour runs from the fastest decay
+    (dark) to the slowest (light).
+
+    Args:
+        decay_fast, decay_slow: fractions of the sequence over which the fastest / slowest
+            channel decays to ``target`` (``fast_decay_pct``, ``slow_decay_pct``).
+        target: the value the window reaches there, ``0 < target < 1``.
+        w: initial frequency of the sine activation (> 0).
+        bands: number ``K`` of positional-encoding frequencies (``emb_dim = 2K + 1``).
+        filter_order: width of the filter FFN.
+        shift: constant added to the window.
+        modulate: apply the window at all.
+        L: filter length (>= 2).
+        seed: seed of the FFN's initialisation.
+        channels: number of filters drawn.
+
+    Raises:
+        ValueError / TypeError: for bad values, with the message of the filter's checks.
+    """
+    L, channels = _check_length(L), check_positive_int(channels, "channels")
+    emb_dim = emb_dim_for_bands(bands)
+    with seeded(seed):
+        filt = ImplicitFilter(
+            channels, L, emb_dim=emb_dim, filter_order=filter_order, w=w, modulate=modulate,
+            fast_decay_pct=decay_fast, slow_decay_pct=decay_slow, target=target, shift=shift,
+        )
+    with torch.no_grad():
+        h, window = filt(L), filt.window(L)  # (channels, L) each
+    fig = Figure(figsize=(13.0, 3.8), layout="constrained")
+    ax_h, ax_w, ax_f = fig.subplots(1, 3)
+    _plot_time(ax_h, h, f"filters h_t (K={bands} bands, w={w:g}, width {filter_order})")
+    t = filt.pos_emb.t[:L, 0].numpy()
+    for c, color in enumerate(_channel_colors(channels)):
+        ax_w.plot(t, window[c].numpy(), color=color, lw=1.0)
+    if modulate:
+        ax_w.axhline(target + shift, color="0.3", ls="--", lw=1, label=f"target + shift = "
+                     f"{target + shift:g}")
+        for pct in (decay_fast, decay_slow):
+            if pct <= 1:
+                ax_w.axvline(pct, color="0.6", ls=":", lw=1)
+        ax_w.legend(loc="upper right", fontsize=8)
+    ax_w.set_xlabel("normalised time t = position / (L - 1)")
+    ax_w.set_ylabel("window value")
+    ax_w.set_title("window exp(-|δ_c| t) + shift" if modulate else "window off (ones)")
+    _plot_spectrum(ax_f, h, "magnitude spectra |rfft(h)|")
+    return fig
+
+
+def filter_bank_controls(l_max: int = 512) -> dict[str, Any]:
+    """Widgets for ``interact(filter_bank_figure, **controls)``, one per argument.
+
+    Sliders for the window (``decay_fast``, ``decay_slow``, ``target`` on a log scale,
+    ``shift``), the sine frequency ``w``, the number of bands ``K`` (the figure converts it to
+    ``emb_dim = 2K + 1``), the FFN width, ``L`` and ``seed``, and a check box for ``modulate``.
+    The two decay sliders are linked so that ``decay_fast <= decay_slow`` always holds and the
+    figure never sees an invalid pair.
+    """
+    import ipywidgets as widgets
+
+    l_max = check_positive_int(l_max, "l_max", minimum=16)
+    style = {"description_width": "initial"}
+    fast = widgets.FloatSlider(value=0.3, min=0.01, max=3.0, step=0.01,
+                               description="decay_fast (fraction of L)", style=style)
+    slow = widgets.FloatSlider(value=1.5, min=0.01, max=3.0, step=0.01,
+                               description="decay_slow (fraction of L)", style=style)
+
+    def keep_fast_below_slow(change: dict[str, Any]) -> None:
+        if fast.value > slow.value:
+            if change["owner"] is fast:
+                slow.value = fast.value
+            else:
+                fast.value = slow.value
+
+    fast.observe(keep_fast_below_slow, names="value")
+    slow.observe(keep_fast_below_slow, names="value")
+    return {
+        "decay_fast": fast,
+        "decay_slow": slow,
+        "target": widgets.FloatLogSlider(value=1e-2, base=10, min=-4, max=-0.05, step=0.05,
+                                         description="target", style=style),
+        "w": widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1.5, step=0.05,
+                                    description="sine frequency w", style=style),
+        "bands": widgets.IntSlider(value=8, min=1, max=64, description="bands K", style=style),
+        "filter_order": widgets.IntSlider(value=64, min=4, max=128, step=4,
+                                          description="FFN width", style=style),
+        "shift": widgets.FloatSlider(value=0.0, min=-0.5, max=0.5, step=0.01,
+                                     description="shift", style=style),
+        "modulate": widgets.Checkbox(value=True, description="window on"),
+        "L": widgets.IntSlider(value=min(128, l_max), min=16, max=l_max, step=16,
+                               description="L", style=style),
+        "seed": widgets.IntSlider(value=0, min=0, max=9, description="seed"),
+        "channels": widgets.fixed(8),
+    }
+
+
+def ssm_controls(l_max: int = 1024) -> dict[str, Any]:
+    """Widgets for ``interact(ssm_figure, **controls)``: state size, ``dt`` range (log
+    sliders, linked so that ``dt_min <= dt_max``), discretisation, ``L`` and ``seed``."""
+    import ipywidgets as widgets
+
+    l_max = check_positive_int(l_max, "l_max", minimum=16)
+    style = {"description_width": "initial"}
+    dt_min = widgets.FloatLogSlider(value=1e-3, base=10, min=-4, max=0, step=0.1,
+                                    description="dt_min", style=style)
+    dt_max = widgets.FloatLogSlider(value=1e-1, base=10, min=-4, max=0, step=0.1,
+                                    description="dt_max", style=style)
+
+    def keep_order(change: dict[str, Any]) -> None:
+        if dt_min.value > dt_max.value:
+            if change["owner"] is dt_min:
+                dt_max.value = dt_min.value
+            else:
+                dt_min.value = dt_max.value
+
+    dt_min.observe(keep_order, names="value")
+    dt_max.observe(keep_order, names="value")
+    return {
+        "d_state": widgets.IntSlider(value=16, min=2, max=128, step=2, description="d_state",
+                                     style=style),
+        "dt_min": dt_min,
+        "dt_max": dt_max,
+        "discretization": widgets.Dropdown(options=["zoh", "bilinear"], value="zoh",
+                                           description="discretisation", style=style),
+        "L": widgets.IntSlider(value=min(256, l_max), min=16, max=l_max, step=16,
+                               description="L", style=style),
+        "channels": widgets.fixed(4),
+        "seed": widgets.IntSlider(value=0, min=0, max=9, description="seed"),
+    }
+
+
+def positional_encoding_figure(bands: int = 4, L: int = 128) -> Figure:
+    """The features ``PE(t) = [t, Re rho_k, Im rho_k]`` of the filter FFN (App. D.3).
+
+    Left: each feature against position (``t``, then the cosine and sine of each band ``k``,
+    ``rho_k = exp(-i f_k 2 pi n / L)``); right: the whole ``(emb_dim, L)`` matrix as an image.
+    """
+    L = _check_length(L)
+    pe = PositionalEncoding(emb_dim_for_bands(bands), L, learnable=False)
+    z = pe.z.double()  # (L, emb_dim)
+    fig = Figure(figsize=(12.0, 3.8), layout="constrained")
+    ax_l, ax_r = fig.subplots(1, 2)
+    ax_l.plot(z[:, 0].numpy(), color="k", lw=1.5, label="t")
+    colors = _channel_colors(bands)
+    for k in range(min(bands, 4)):
+        ax_l.plot(z[:, 1 + k].numpy(), color=colors[k], lw=1, label=f"Re ρ_{k}")
+        ax_l.plot(z[:, 1 + bands + k].numpy(), color=colors[k], lw=1, ls="--", label=f"Im ρ_{k}")
+    ax_l.set_xlabel("position n (samples)")
+    ax_l.set_ylabel("feature value")
+    shown = "" if bands <= 4 else f" (first 4 of {bands} bands)"
+    ax_l.set_title(f"positional encoding, K={bands}{shown}")
+    ax_l.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    im = ax_r.imshow(z.T.numpy(), aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
+                     interpolation="nearest")
+    ax_r.set_xlabel("position n (samples)")
+    ax_r.set_ylabel("feature index (t, Re ρ_k, Im ρ_k)")
+    ax_r.set_title(f"PE as a matrix, emb_dim = 2K + 1 = {2 * bands + 1}")
+    ax_r.grid(False)
+    fig.colorbar(im, ax=ax_r, fraction=0.046, pad=0.04)
+    return fig
+
+
+def bands_frequency_figure(
+    bands: Sequence[int] = (8, 32, 64),
+    ws: Sequence[float] = (1.0, 10.0),
+    L: int = 128,
+    channels: int = 64,
+    shown: int = 4,
+    seed: int = 0,
+) -> Figure:
+    """App. D.3: implicit filters at initialisation, *without* the window, in time and frequency.
+
+    One column per number of bands ``K``, two rows per sine frequency ``w``: ``shown`` filters
+    in time, then the mean power spectrum over ``channels`` filters in dB (shared scale), with
+    the bin ``K`` marked and the 99%-energy cutoff of :func:`~hyena_lab.filters.spectral_cutoff`
+    printed. With ``w = 1`` the filters are low-pass with a cutoff at bin ``K``; with ``w = 10``
+    they spread over the whole spectrum.
+    """
+    L, channels = _check_length(L), check_positive_int(channels, "channels")
+    shown = check_positive_int(shown, "shown")
+    if not bands or not ws:
+        raise ValueError("bands and ws must each hold at least one value")
+    fig = Figure(figsize=(4.0 * len(bands), 2.8 * 2 * len(ws)), layout="constrained")
+    axes = np.asarray(fig.subplots(2 * len(ws), len(bands), squeeze=False))
+    spectra = axes[1::2].ravel()
+    for ax in spectra[1:]:
+        ax.sharey(spectra[0])
+    for i, w in enumerate(ws):
+        for j, K in enumerate(bands):
+            with seeded(seed):
+                filt = ImplicitFilter(
+                    channels, L, emb_dim=emb_dim_for_bands(K), w=w, modulate=False
+                )
+            with torch.no_grad():
+                h = filt(L)  # (channels, L)
+            _plot_time(axes[2 * i, j], h[:shown], f"w={w:g}, K={K}: {shown} filters")
+            ax = axes[2 * i + 1, j]
+            power = (magnitude_spectrum(h) ** 2).mean(dim=0)
+            ax.plot((10 * torch.log10(power.clamp_min(1e-24))).numpy(), color="C0", lw=1.2)
+            ax.axvline(K, color="C1", ls="--", lw=1, label=f"bin K={K}")
+            cutoff = spectral_cutoff(h, 0.99)
+            ax.legend(title=f"99% of energy below bin {cutoff}", fontsize=7, title_fontsize=7,
+                      loc="lower left")
+            ax.set_xlabel("frequency bin k (cycles per L)")
+            ax.set_ylabel("mean |H(k)|² (dB)")
+            ax.set_title(f"w={w:g}, K={K}: power spectrum")
+    return fig
+
+
+def modulation_figure(
+    L: int = 256,
+    channels: int = 6,
+    w: float = 10.0,
+    bands: int = 8,
+    fast_decay_pct: float = 0.3,
+    slow_decay_pct: float = 1.5,
+    target: float = 1e-2,
+    shift: float = 0.0,
+    seed: int = 0,
+) -> Figure:
+    """What the exponential window does (Sec. 3.3, eq. 7): one FFN, with and without it.
+
+    Top: the raw FFN output ``FFN(PE(t))`` and the windows per channel (log scale, with the
+    ``target`` level). Bottom: the windowed filters and the mean power spectrum of both banks
+    (windowing smooths the spectrum: multiplying by a decaying exponential convolves the
+    spectrum with a Lorentzian-like bump, and biases the filter towards recent inputs).
+    """
+    L, channels = _check_length(L), check_positive_int(channels, "channels")
+    args = dict(emb_dim=emb_dim_for_bands(bands), w=w, fast_decay_pct=fast_decay_pct,
+                slow_decay_pct=slow_decay_pct, target=target, shift=shift)
+    with seeded(seed):
+        on = ImplicitFilter(channels, L, modulate=True, **args)
+    off = ImplicitFilter(channels, L, modulate=False, **args)
+    off.load_state_dict(on.state_dict())  # the same FFN, window off
+    with torch.no_grad():
+        h_on, h_off, window = on(L), off(L), on.window(L)
+    fig = Figure(figsize=(12.0, 7.0), layout="constrained")
+    (ax_raw, ax_win), (ax_mod, ax_spec) = fig.subplots(2, 2)
+    _plot_time(ax_raw, h_off, "FFN(PE(t)): no window")
+    t = on.pos_emb.t[:L, 0].numpy()
+    for c, color in enumerate(_channel_colors(channels)):
+        ax_win.plot(t, window[c].numpy(), color=color, lw=1.0)
+    ax_win.axhline(target + shift, color="0.3", ls="--", lw=1, label="target + shift")
+    ax_win.set_yscale("log")
+    ax_win.set_xlabel("normalised time t")
+    ax_win.set_ylabel("window value (log scale)")
+    ax_win.set_title(f"windows: reach target at t = {fast_decay_pct:g} ... {slow_decay_pct:g}")
+    ax_win.legend(fontsize=8)
+    _plot_time(ax_mod, h_on, "Window(t) * FFN(PE(t))")
+    for h, label, color in ((h_off, "no window", "C1"), (h_on, "with window", "C0")):
+        power = (magnitude_spectrum(h) ** 2).mean(dim=0)
+        ax_spec.plot((10 * torch.log10(power.clamp_min(1e-24))).numpy(), color=color, label=label)
+    ax_spec.set_xlabel("frequency bin k")
+    ax_spec.set_ylabel("mean |H(k)|² (dB)")
+    ax_spec.set_title("power spectrum, mean over channels")
+    ax_spec.legend(fontsize=8)
+    return fig
+
+
+def parameterisations_figure(L: int = 256, channels: int = 3, seed: int = 0) -> Figure:
+    """The four parameterisations of :data:`hyena_lab.filters.FILTERS` at init, time + spectrum.
+
+    One row each (explicit, SSM, frequency, implicit with default hyper-parameters and
+    ``l_max = L``), with the parameter count of the bank in the title (the implicit filter's
+    FFN is shared by all channels, so its count is not proportional to ``channels``).
+    """
+    L, channels = _check_length(L), check_positive_int(channels, "channels")
+    kinds = ["explicit", "ssm", "frequency", "implicit"]
+    fig = Figure(figsize=(11.0, 2.6 * len(kinds)), layout="constrained")
+    axes = fig.subplots(len(kinds), 2)
+    for row, kind in zip(axes, kinds, strict=True):
+        with seeded(seed):
+            filt = make_filter(kind, channels, L)
+        with torch.no_grad():
+            h = filt(L)
+        _plot_time(row[0], h, f"{LABELS[kind]}: {filt.num_params} params for {channels}")
+        _plot_spectrum(row[1], h, f"{LABELS[kind]}: spectrum")
+    return fig
+
+
+def ssm_figure(
+    d_state: int = 16,
+    dt_min: float = 1e-3,
+    dt_max: float = 1e-1,
+    discretization: str = "zoh",
+    L: int = 256,
+    channels: int = 4,
+    seed: int = 0,
+) -> Figure:
+    """An S4D state-space model seen as a long filter (S4 -> H3 -> Hyena).
+
+    (a) the kernels ``K_t = 2 Re(C A_bar^t B_bar)`` of ``channels`` channels; (b) their magnitude
+    spectra; (c) for one random input, the output of the recurrence (run step by step in
+    float64) on top of the output of ``fftconv(u, K)``, with their relative difference.
+    """
+    L, channels = _check_length(L), check_positive_int(channels, "channels")
+    with seeded(seed):
+        ssm = SSMFilter(channels, L, d_state=d_state, dt_min=dt_min, dt_max=dt_max,
+                        discretization=discretization).double()
+        u = torch.randn(1, channels, L, dtype=torch.float64)
+    with torch.no_grad():
+        k = ssm(L)
+        y_conv, y_rec = fftconv(u, k), ssm.recurrence(u)
+    err = float((y_rec - y_conv).norm() / y_conv.norm())
+    fig = Figure(figsize=(13.0, 3.8), layout="constrained")
+    ax_k, ax_f, ax_y = fig.subplots(1, 3)
+    dts = torch.exp(ssm.log_dt.detach())
+    _plot_time(ax_k, k, f"S4D kernels (state {d_state}, {discretization}), "
+                        f"dt {float(dts.min()):.1e}..{float(dts.max()):.1e}")
+    _plot_spectrum(ax_f, k, "magnitude spectra of the kernels")
+    ax_y.plot(y_rec[0, 0].numpy(), color="C0", lw=2.5, alpha=0.5,
+              label="recurrence x_t = Ā x_{t-1} + B̄ u_t")
+    ax_y.plot(y_conv[0, 0].numpy(), color="C1", lw=1.0, ls="--", label="fftconv(u, K)")
+    ax_y.set_xlabel("position t (samples)")
+    ax_y.set_ylabel("output y_t (channel 0)")
+    ax_y.set_title(f"same output: relative difference {err:.1e}")
+    ax_y.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def param_count_figure(lengths: Sequence[int], counts: dict[str, Sequence[int]],
+                       channels: int) -> Figure:
+    """Parameters of each parameterisation against the filter length ``L`` (log-log).
+
+    ``counts`` is what :func:`hyena_lab.filters.parameter_counts` returns for ``lengths``.
+    """
+    if not lengths:
+        raise ValueError("lengths must hold at least one value")
+    for name, values in counts.items():
+        if len(values) != len(lengths):
+            raise ValueError(
+                f"counts[{name!r}] has {len(values)} values for {len(lengths)} lengths"
+            )
+    fig = Figure(figsize=(7.0, 4.4), layout="constrained")
+    ax = fig.add_subplot()
+    styles = {"explicit": "o-", "ssm": "s-", "frequency": "^-", "implicit": "D-",
+              "implicit (z trainable)": "D:"}
+    for name, values in counts.items():
+        ax.plot(lengths, values, styles.get(name, "x-"), ms=4, label=LABELS.get(name, name))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("filter length L = l_max (samples)")
+    ax.set_ylabel("trainable parameters")
+    ax.set_title(f"parameters of a bank of {channels} filters")
+    ax.legend(fontsize=8)
+    return fig
+
+

@@ -1,0 +1,501 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 3: Implicit filters, and the other ways to parameterise a long convolution
+#
+# A Hyena operator of order $N$ needs $N$ filters per channel, **each as long as the input**.
+# Storing $L$ numbers per filter would tie the parameter count to the sequence length; Hyena
+# instead *computes* its filters with a small network of the position (paper Sec. 3.3,
+# eq. 7):
+#
+# $$h_t = \mathrm{Window}(t)\cdot(\mathrm{FFN}\circ\mathrm{PositionalEncoding})(t).$$
+#
+# **What you will learn**
+#
+# 1. The four filter parameterisations the paper compares (Sec. 4.1, Table A.2): explicit taps,
+#    a diagonal state-space model (S4D), frequency-domain weights (FNO) and the implicit Hyena
+#    filter, and how their parameter counts grow with $L$.
+# 2. Each piece of the implicit filter: the positional encoding with $K$ bands, the FFN with a
+#    sine activation of learnable frequency $\omega$, the exponential decay window, the
+#    normalisation options; in time and in frequency.
+# 3. Why the initial $\omega$ and $K$ matter (App. D.3): at $\omega = 1$ the filters are
+#    low-pass with a cutoff at bin $K$; $\omega = 10$ spreads them over the spectrum.
+# 4. That every SSM is a long convolution (the S4 $\to$ H3 $\to$ Hyena lineage): its recurrence
+#    and its convolution give the same output, to $10^{-15}$.
+# 5. Two widgets: a live filter bank (decay speeds, target, shift, $\omega$, $K$, FFN width) and
+#    an S4D kernel explorer.
+#
+# **Prerequisites**: chapter 1 (causal long convolutions, `fftconv`, the FFT); the discrete
+# Fourier transform; a linear recurrence $x_t = A x_{t-1} + B u_t$.
+#
+# **Run time**: about 20 s on a laptop CPU, mostly drawing figures (40 s measured on a busy
+# 2-core server).
+#
+# The filters live in `hyena_lab.filters` (`ImplicitFilter`, `ExplicitFilter`, `SSMFilter`,
+# `FrequencyFilter`, built by name with `make_filter`); the figures and widgets of this chapter
+# in `hyena_lab.viz.filters`.
+
+# %%
+import torch
+from ipywidgets import interact
+
+from hyena_lab import fftconv
+from hyena_lab.filters import (
+    FILTERS,
+    ImplicitFilter,
+    PositionalEncoding,
+    SSMFilter,
+    emb_dim_for_bands,
+    implicit_init_spectra,
+    magnitude_spectrum,
+    make_filter,
+    parameter_counts,
+    ssm_kernel,
+    ssm_recurrence,
+)
+from hyena_lab.viz import save_data, savefig, use_style
+from hyena_lab.viz.filters import (
+    bands_frequency_figure,
+    filter_bank_controls,
+    filter_bank_figure,
+    modulation_figure,
+    param_count_figure,
+    parameterisations_figure,
+    positional_encoding_figure,
+    ssm_controls,
+    ssm_figure,
+)
+
+use_style()
+torch.manual_seed(0)
+gen = torch.Generator().manual_seed(0)  # inputs below come from this generator
+
+
+def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Relative error ||a - b|| / ||b|| (in float64)."""
+    a, b = a.detach().double(), b.detach().double()
+    return float((a - b).norm() / b.norm())
+
+
+# %% [markdown]
+# ## 1. Four ways to parameterise a long filter
+#
+# A *filter bank* here is $D$ filters (one per channel) of length $L$, returned as a
+# `(channels, L)` tensor by `filt(L)` for any $1 \le L \le$ `l_max`. The four kinds:
+#
+# | kind | filter $h_t$ | parameters |
+# |---|---|---|
+# | `explicit` | $h_t = \theta_t$, free taps ("Conv1d" in Table A.2) | $D \cdot L$ |
+# | `ssm` | $h_t = 2\,\mathrm{Re}\sum_{n} C_n \bar B_n \bar A_n^{\,t}$ (S4D) | $D(1 + 2N)$ |
+# | `frequency` | $h = \mathrm{irfft}(W)$, $W_k = 0$ for $k \ge m$ (FNO) | $D(2m - 1)$ |
+# | `implicit` | $h_t = \mathrm{Window}(t)\,\mathrm{FFN}(\mathrm{PE}(t))$ (Hyena) | no $L$ term |
+#
+# with $N$ the SSM state size and $m$ the number of kept Fourier modes. Only the explicit
+# filter pays per position. The figure shows each at initialisation, in time and as a
+# magnitude spectrum $|H(k)| = |\mathrm{rfft}(h)_k|$ (bin $k$ = $k$ cycles per filter length);
+# the implicit filter with its defaults (`emb_dim=3`, $\omega = 1$, window on).
+
+# %%
+L = 256
+banks = {kind: make_filter(kind, 4, L) for kind in FILTERS}
+for kind, filt in banks.items():
+    assert filt(L).shape == (4, L) and filt(100).shape == (4, 100)
+    print(f"{kind:>9}: {filt.num_params:>6} parameters for 4 filters of length {L}")
+ssm, freq = banks["ssm"], banks["frequency"]
+assert banks["explicit"].num_params == 4 * L
+assert ssm.num_params == 4 * (1 + 2 * ssm.d_state)
+assert freq.num_params == 4 * (2 * freq.modes - 1)
+spec = magnitude_spectrum(freq(L))  # (4, L // 2 + 1)
+assert freq.modes == 64 and spec[:, 64:].max() < 1e-5 * spec.max()  # band-limited at m = 64
+
+# %%
+fig = parameterisations_figure(L=256, channels=3, seed=0)
+savefig(fig, "03_implicit_filters-parameterisations")
+fig
+
+# %% [markdown]
+# The SSM kernels are sums of damped complex exponentials (smooth, decaying, with a few
+# resonances); the frequency-domain filters are band-limited (their spectrum stops at bin
+# $m = 64$) and periodic, so they do **not** decay; the explicit taps are white noise. The
+# implicit filter is smooth *and* decays, because of its window. The rest of the chapter
+# takes it apart.
+#
+# ## 2. The implicit filter, piece by piece
+#
+# ### 2.1 Positional encoding
+#
+# The FFN does not see the integer position $n$ but features of it (App. D.3):
+#
+# $$\mathrm{PE}(n) = \big[t_n,\ \mathrm{Re}\,\rho_0(n), \dots, \mathrm{Re}\,\rho_{K-1}(n),\
+#   \mathrm{Im}\,\rho_0(n), \dots, \mathrm{Im}\,\rho_{K-1}(n)\big],\qquad
+#   \rho_k(n) = e^{-i f_k 2\pi n / L},$$
+#
+# with $t_n = n / (L-1) \in [0, 1]$ and $K$ *bands* $f = \mathrm{linspace}(10^{-4}, K-1, K)$,
+# so band $k$ makes $f_k \approx k$ turns over the sequence (band 0 is nearly constant: a bias
+# feature). The encoding has `emb_dim` $= 2K + 1$ features; the official code takes `emb_dim`,
+# the widgets below take $K$. A filter of length $L <$ `l_max` reads the first $L$ rows, so
+# the filter is the same function of position whatever the input length.
+
+# %%
+K, L = 4, 128
+pe = PositionalEncoding(emb_dim_for_bands(K), L, learnable=False)
+z, t = pe(L)
+assert z.shape == (L, 2 * K + 1) and emb_dim_for_bands(K) == 9
+assert torch.allclose(z[:, 0], torch.linspace(0, 1, L))  # first feature: time in [0, 1]
+assert torch.allclose(z[:, 1 : K + 1] ** 2 + z[:, K + 1 :] ** 2, torch.ones(L, K), atol=1e-6)
+band_peaks = magnitude_spectrum(z[:, 1 : K + 1].T).argmax(dim=-1)  # where each band sits
+assert band_peaks.tolist() == list(range(K)), band_peaks
+print("band k peaks at rfft bin:", band_peaks.tolist())
+fig = positional_encoding_figure(bands=K, L=L)
+savefig(fig, "03_implicit_filters-positional_encoding")
+fig
+
+# %% [markdown]
+# ### 2.2 The FFN and its sine activation
+#
+# $$\mathrm{FFN}(z) = W_{\mathrm{out}}\,
+#   \sigma\big(W_3\,\sigma(W_2\,\sigma(W_1 z + b_1) + b_2) + b_3\big),
+#   \qquad \sigma(x) = \sin(\omega \odot x),$$
+#
+# a multilayer perceptron of width `filter_order` (64 by default) from the `emb_dim` features
+# to the $D$ channels. The sine activation with a **learnable frequency** $\omega$ (one per
+# hidden unit, initialised to `w`) lets the network represent high-frequency functions of $t$,
+# which a ReLU or GELU network learns only slowly (the "spectral bias" of neural networks; SIREN
+# uses the same trick). The official code reuses *one* `Sin` module after every hidden layer,
+# so $\omega$ is shared by the layers. Nothing here depends on $L$: the parameter count is
+# that of the FFN (plus the stored encoding, see Section 6).
+
+# %%
+filt = ImplicitFilter(8, 128, emb_dim=5, filter_order=16, w=10.0, learn_pos_emb=False)
+per_layer = {name: p.numel() for name, p in filt.named_parameters()}
+print(per_layer)
+assert per_layer["act.freq"] == 16  # one shared frequency vector for all hidden layers
+assert torch.equal(filt.act.freq.detach(), torch.full((16,), 10.0))
+assert filt.num_params == (5 * 16 + 16) + 2 * (16 * 16 + 16) + 16 + 16 * 8
+
+# %% [markdown]
+# ### 2.3 The exponential decay window
+#
+# Without a window the FFN output does not decay: every past input would weigh the same. The
+# window multiplies channel $c$ by
+#
+# $$\mathrm{Window}_c(t) = e^{-|\delta_c|\,t} + \text{shift},\qquad
+#   \delta_c \in \Big[\frac{\log(\text{target})}{\text{slow\_decay\_pct}},\
+#   \frac{\log(\text{target})}{\text{fast\_decay\_pct}}\Big]\ \text{(linearly spaced)},$$
+#
+# so channel $c$ falls to `target` (default $10^{-2}$) at $t = \log(\text{target})/\delta_c$:
+# the fastest channel at 30% of the sequence, the slowest at 150% (it never gets there). The
+# channels thus cover a range of memory lengths, like the range of time scales of an SSM's
+# eigenvalues. `modulate=False` switches it off; `shift` keeps a floor.
+
+# %%
+filt = ImplicitFilter(6, 256, emb_dim=17, w=10.0)
+window = filt.window(256)  # (channels, L)
+assert (window[:, 1:] < window[:, :-1]).all()  # every channel decays monotonically
+assert (window[:-1] >= window[1:]).all()  # channel 0 slowest, the last fastest
+at = filt.modulation.window(torch.tensor([[0.3], [1.5]]))  # times t = fast, slow pct
+assert abs(float(at[0, -1]) - 1e-2) < 1e-6  # the fastest channel reaches target at t = 0.3
+assert abs(float(at[1, 0]) - 1e-2) < 1e-6  # the slowest at t = 1.5
+fig = modulation_figure(L=256, channels=6, w=10.0, bands=8, seed=0)
+savefig(fig, "03_implicit_filters-modulation")
+fig
+
+# %% [markdown]
+# Multiplying by $e^{-|\delta| t}$ in time convolves the spectrum with the transform of the
+# exponential: the windowed spectra are smoother, and the filters become *local-biased*
+# (recent inputs weigh more) while keeping a long tail on the slow channels.
+#
+# ### 2.4 Normalisation
+#
+# Two options divide the filter by an $L_1$ norm (off by default, as in the official code):
+#
+# * `normalize="l1"`: each filter by $\sum_t |h_t|$, after the window. Then the convolution
+#   alone cannot amplify: $\max_t |(h * u)_t| \le \max_t |u_t|$.
+# * `normalize="l1_channels"`: what the official `normalized=True` does: at each position,
+#   the FFN output is divided by its $L_1$ norm *over the channels*, before the window.
+
+# %%
+u = torch.randn(3, 8, 200, generator=gen)
+h_l1 = ImplicitFilter(8, 200, w=10.0, normalize="l1")(200).detach()
+assert torch.allclose(h_l1.abs().sum(-1), torch.ones(8))
+assert fftconv(u, h_l1).abs().max() <= u.abs().max() + 1e-6
+h_ch = ImplicitFilter(8, 200, w=10.0, normalize="l1_channels", modulate=False)(200).detach()
+assert torch.allclose(h_ch.abs().sum(0), torch.ones(200))  # over channels, at each position
+print("max |h * u| =", round(float(fftconv(u, h_l1).abs().max()), 3),
+      "<= max |u| =", round(float(u.abs().max()), 3))
+
+# %% [markdown]
+# ## 3. The spectrum at initialisation: bands and sine frequency (App. D.3)
+#
+# Appendix D.3 observes that, without the window and with $\omega = 1$, the filters at
+# initialisation are **low-pass**, with a cutoff that grows with the number of bands $K$, and
+# that $\omega = 10$ spreads them over the whole spectrum; filters that start too smooth train
+# worse. Why: with $\omega = 1$ and the default `nn.Linear` initialisation the pre-activations
+# are small, $\sin(x) \approx x$, the FFN is nearly linear, and a linear map of the features
+# contains only their frequencies $f_0, \dots, f_{K-1}$, i.e. bins below $K$. With $\omega = 10$
+# the sines fold their inputs many times over and create harmonics at every frequency.
+#
+# We measure it with 64 filters of length $L = 128$ per setting (the paper's $K \in \{8, 32,
+# 64\}$, $\omega \in \{1, 10\}$): the **99% cutoff** is the smallest bin below which 99% of the
+# spectral energy lies; the **energy above bin 16** is the fraction at bins $\ge 16$.
+
+# %%
+fig = bands_frequency_figure(bands=(8, 32, 64), ws=(1.0, 10.0), L=128, channels=64, seed=0)
+savefig(fig, "03_implicit_filters-init_spectra")
+fig
+
+# %%
+# NBVAL_CHECK_OUTPUT
+bands_list, ws = (2, 4, 8, 16, 32, 64), (1.0, 10.0)
+rows = implicit_init_spectra(bands_list, ws, L=128, channels=64, seed=0, cutoff_bin=16)
+stat = {(r["bands"], r["w"]): r for r in rows}
+print(" K  |  w=1: cutoff, above bin 16 | w=10: cutoff, above bin 16")
+for K in bands_list:
+    a, b = stat[K, 1.0], stat[K, 10.0]
+    print(f"{K:>3} | {a['cutoff_99']:>10} {a['energy_above_cutoff_bin']:>13.1%} |"
+          f" {b['cutoff_99']:>11} {b['energy_above_cutoff_bin']:>13.1%}")
+
+# %%
+cut_w1 = [stat[K, 1.0]["cutoff_99"] for K in bands_list]
+assert cut_w1 == sorted(cut_w1), "the w=1 cutoff grows with the number of bands"
+assert all(K - 2 <= c <= K + 2 for K, c in zip(bands_list, cut_w1, strict=True)), cut_w1
+for K in bands_list:
+    # w = 10 spreads the filters over (almost) the whole spectrum of 65 bins ...
+    assert stat[K, 10.0]["cutoff_99"] >= 0.9 * 64
+    # ... and puts more energy above bin 16 than w = 1 does, for every K
+    assert stat[K, 10.0]["energy_above_cutoff_bin"] > stat[K, 1.0]["energy_above_cutoff_bin"]
+    assert stat[K, 1.0]["energy_above_K"] < 0.01  # w = 1: < 1% of energy at bins >= K
+save_data(
+    {"rows": rows, "seed": 0, "note": "ImplicitFilter defaults, modulate=False, float32",
+     "shapes": {"filters": [64, 128], "bands": list(bands_list), "w": list(ws)}},
+    "03_implicit_filters-init_spectra",
+)
+
+# %% [markdown]
+# The measurement agrees with the appendix in kind, with one precision: the cutoff sits at
+# **bin $K$** (the highest band makes $K-1$ turns over the sequence), where D.3's text says
+# "near $2K+1$", i.e. near the size of the encoding. At $\omega = 10$ the 99% cutoff is at the
+# top of the spectrum whatever $K$: the sine frequency, not the number of bands, decides how
+# rough the filters start. The official recall configuration uses $K = 2$ (`emb_dim=5`) with
+# $\omega = 10$.
+#
+# ## 4. Widget: the filter bank, live
+#
+# Move the sliders: the decay speeds (fraction of the sequence over which the fastest / slowest
+# channel falls to `target`), `target`, `shift`, the sine frequency $\omega$, the number of bands
+# $K$, the FFN width, $L$ and the seed. The filters (left), their windows (middle) and their
+# spectra (right) are redrawn by `hyena_lab.viz.filters.filter_bank_figure`, a pure function
+# (same arguments, same figure) that the tests call too. Its default view (the official
+# window, $\omega = 1$, $K = 8$) is saved as a figure first:
+
+# %%
+fig = filter_bank_figure(decay_fast=0.3, decay_slow=1.5, target=1e-2, w=1.0, bands=8,
+                         filter_order=64, shift=0.0, modulate=True, L=128, seed=0)
+savefig(fig, "03_implicit_filters-filter_bank")
+fig
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+bank_widget = interact(filter_bank_figure, **filter_bank_controls(l_max=512))
+
+# %% [markdown]
+# Things to try: set $\omega = 10$ and watch the spectra flatten; switch the window off and
+# watch the filters stop decaying; raise `shift` and the windows keep a floor, so distant
+# inputs are never forgotten; with $K = 1$ and $\omega = 1$ the filters are nearly straight
+# lines times the window.
+#
+# ## 5. Every SSM is a long convolution (S4 $\to$ H3 $\to$ Hyena)
+#
+# A linear time-invariant state-space model with state $x_t \in \mathbb{C}^{N/2}$,
+#
+# $$x_t = \bar A x_{t-1} + \bar B u_t,\qquad y_t = 2\,\mathrm{Re}(C x_t),\qquad x_{-1} = 0,$$
+#
+# unrolls to $x_t = \sum_{s \le t} \bar A^{t-s} \bar B u_s$, hence
+#
+# $$y_t = \sum_{s \le t} K_{t-s}\, u_s,\qquad K_j = 2\,\mathrm{Re}\big(C \bar A^{j} \bar B\big):$$
+#
+# a causal convolution whose filter is the SSM's impulse response. S4 computes $K$ and
+# convolves with the FFT; H3 stacks two such convolutions with gates; Hyena keeps the gates and
+# replaces the SSM kernel by an implicit filter (Sec. 3.1 of the paper reads H3 as an order-2
+# Hyena with SSM filters: `HyenaOperator(order=2, filter="ssm")`).
+#
+# `SSMFilter` is S4D: $\bar A$ diagonal, $A_n = -\tfrac12 + i\pi n$ at init (S4D-Lin),
+# $C$ complex normal, $B = 1$, a step $\Delta$ per channel log-uniform in
+# $[10^{-3}, 10^{-1}]$, and **zero-order hold** $\bar A = e^{\Delta A}$,
+# $\bar B = (e^{\Delta A} - 1)/A$ (or `discretization="bilinear"`). The factor 2 counts the
+# conjugate modes: `d_state` $= N$ is the size of the equivalent *real* state. The kernel is
+# computed in closed form, $\bar A_n^{\,j} = e^{j \log \bar A_n}$ (a Vandermonde matrix,
+# $O(NL)$ memory), never by running the recurrence.
+
+# %%
+L, errs = 512, {}
+u = torch.randn(2, 4, L, generator=gen, dtype=torch.float64)
+delta = torch.zeros(4, L, dtype=torch.float64)
+delta[:, 0] = 1.0  # an impulse at t = 0 in every channel
+for disc in ("zoh", "bilinear"):
+    torch.manual_seed(0)
+    ssm = SSMFilter(4, L, d_state=64, discretization=disc).double()
+    y_rec = ssm.recurrence(u)  # L sequential steps, float64
+    y_conv = fftconv(u, ssm(L))  # closed-form kernel + FFT convolution
+    errs[disc] = rel_err(y_rec, y_conv)
+    print(f"{disc:>8}: |recurrence - fftconv| / |fftconv| = {errs[disc]:.1e}")
+    assert errs[disc] < 1e-13
+    assert rel_err(ssm.recurrence(delta), ssm(L)) < 1e-12  # impulse response = kernel
+dss = ssm.discretize()
+assert (dss.A_bar.abs() < 1).all()  # Re A < 0 and dt > 0: a stable system
+assert torch.equal(ssm_kernel(dss, L), ssm(L))
+assert rel_err(ssm_recurrence(u, dss), y_conv) < 1e-10
+
+# %%
+fig = ssm_figure(d_state=16, dt_min=1e-3, dt_max=1e-1, discretization="zoh", L=256,
+                 channels=4, seed=0)
+savefig(fig, "03_implicit_filters-ssm_kernel")
+save_data(
+    {"rel_err_recurrence_vs_fftconv": errs, "dtype": "float64", "d_state": 64, "seed": 0,
+     "shapes": {"u": [2, 4, 512], "kernel": [4, 512]}},
+    "03_implicit_filters-ssm_check",
+)
+fig
+
+# %% [markdown]
+# The SSM kernel's shape is set by the eigenvalues: each mode is a damped oscillation
+# $e^{\Delta \mathrm{Re}(A_n) j}\cos(\Delta \mathrm{Im}(A_n) j + \phi)$, so a channel forgets
+# at the rate $\Delta/2$ and its spectrum has peaks at the frequencies $\Delta\,\pi n$.
+# Explore it: a small `dt_max` gives long, smooth memories; a large one, short and oscillating.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+ssm_widget = interact(ssm_figure, **ssm_controls(l_max=1024))
+
+# %% [markdown]
+# ## 6. Parameters against sequence length
+#
+# Build each parameterisation with `l_max` $= L$ for $L = 2^7, \dots, 2^{16}$ and 64 channels
+# (SSM state 64, 64 Fourier modes, FFN width 64, `emb_dim` 3), and count trainable
+# parameters. The implicit filter is counted two ways: with the positional encoding as fixed
+# features (the paper's view), and as the official code trains it (`z` is a parameter with its
+# own small learning rate), which adds `emb_dim` $\times L$.
+
+# %%
+lengths = [2**k for k in range(7, 17)]
+counts = parameter_counts(lengths, channels=64)
+for name, values in counts.items():
+    print(f"{name:>22}: {values[0]:>8} at L=128 ... {values[-1]:>8} at L=65536")
+assert counts["explicit"] == [64 * n for n in lengths]  # linear in L
+for kind in ("ssm", "frequency", "implicit"):
+    assert len(set(counts[kind])) == 1, kind  # constant in L
+extra = [b - a for a, b in zip(counts["implicit"], counts["implicit (z trainable)"], strict=True)]
+assert extra == [3 * n for n in lengths]  # the trainable encoding: emb_dim per position
+assert counts["explicit"][-1] == 4_194_304 and counts["implicit"][-1] == 12_736
+assert max(counts["ssm"][-1], counts["frequency"][-1]) < 8_300
+save_data({"lengths": lengths, "counts": counts, "channels": 64,
+           "shapes": {"filters": [64, "L"]}}, "03_implicit_filters-param_count")
+fig = param_count_figure(lengths, counts, channels=64)
+savefig(fig, "03_implicit_filters-param_count")
+fig
+
+# %% [markdown]
+# At $L = 2^{16}$ the explicit bank holds about 4 million parameters against about 13
+# thousand for the implicit one, 8 thousand for the SSM and the frequency filter. A fixed
+# parameter count is not free, though: the SSM and frequency filters pay for it with a
+# restricted family of filters (sums of damped exponentials; band-limited periodic signals),
+# which is one reason they trail on associative recall (Table A.2: 0.6% and 0.3% against
+# Hyena's 97.2% at 131K tokens).
+#
+# ## Summary
+#
+# * A long filter can be stored (explicit, $O(L)$ parameters) or **computed**: by an SSM
+#   (closed-form kernel $2\,\mathrm{Re}\, C \bar A^j \bar B$), by a few Fourier modes (FNO), or
+#   by Hyena's FFN of a positional encoding times a decay window (eq. 7); the last three have
+#   parameter counts independent of $L$.
+# * The implicit filter's features are $t$ and $K$ complex exponentials; the FFN uses
+#   $\sin(\omega x)$; the window $e^{-|\delta_c| t} + \text{shift}$ gives each channel its own
+#   memory length, reaching `target` between `fast_decay_pct` and `slow_decay_pct` of $L$.
+# * At initialisation, $\omega$ and $K$ set the spectrum: $\omega = 1$ gives low-pass filters
+#   with a cutoff at bin $K$; $\omega = 10$ spreads them over all frequencies (App. D.3).
+# * Every SSM is a long convolution: its recurrence and `fftconv` with its kernel agree to
+#   about $10^{-15}$ in float64; H3 is an order-2 Hyena with SSM filters.
+#
+# ## Exercises
+#
+# 1. **Cutoff law.** With `modulate=False` and $\omega = 1$, measure the 99% cutoff of
+#    `ImplicitFilter(64, 256, emb_dim=2K+1)` for $K = 1, \dots, 32$ at $L = 256$. Is it still
+#    at bin $K$? What happens if you raise `filter_order` to 256, or set $\omega = 2$?
+# 2. **Window and memory.** For the default window, at what fraction of the sequence does
+#    channel $c$ of $D$ reach `target`? Write the formula in terms of `fast_decay_pct`,
+#    `slow_decay_pct` and $c$, then check it with `ImplicitFilter.window`.
+# 3. **An SSM as an implicit filter.** Fit an `SSMFilter(1, 256, d_state=N)` by gradient
+#    descent to an implicit filter at initialisation with $\omega = 10$ (minimise the squared
+#    difference of the two kernels). How does the error fall with $N$? What does that say about
+#    which filters an SSM can represent?
+
+# %% [markdown]
+# ### Check your answers
+#
+# Replace each stub's body and re-run its cell; the checker from `hyena_lab.exercises` replies
+# `PASS` with what it verified, or `NOT YET` with what is wrong and a hint.
+
+# %%
+from hyena_lab.exercises import (
+    check_decay_fraction,
+    check_positional_encoding,
+    check_s4d_kernel,
+)
+
+# %% [markdown]
+# **Exercise 1 (first step).** Before measuring cutoffs, build the encoding they come from:
+# return $\mathrm{PE}$ of shape `(L, emb_dim)`, columns $[t, \mathrm{Re}\,\rho_0 \dots
+# \mathrm{Re}\,\rho_{K-1}, \mathrm{Im}\,\rho_0 \dots \mathrm{Im}\,\rho_{K-1}]$ (App. D.3). The
+# checker compares with `PositionalEncoding(emb_dim, L).z` for $K = 1, 3, 4$.
+
+
+# %%
+def positional_encoding(L: int, emb_dim: int) -> torch.Tensor:
+    """[t, Re rho_k, Im rho_k] at L positions, (L, emb_dim)."""
+    raise NotImplementedError("exercise 1: your answer here")
+
+
+check_positional_encoding(positional_encoding)
+
+# %% [markdown]
+# **Exercise 2.** Return the fraction $t_c$ of the sequence at which channel `c` of
+# `channels` reaches `target`. The checker evaluates `ExponentialModulation.window` at your
+# $t_c$ and expects exactly `target`, for several channels and settings.
+
+
+# %%
+def decay_fraction(c: int, channels: int, fast_decay_pct: float, slow_decay_pct: float) -> float:
+    """The time t_c in [0, ...] at which exp(-|delta_c| t) reaches target."""
+    raise NotImplementedError("exercise 2: your answer here")
+
+
+check_decay_fraction(decay_fraction)
+
+# %% [markdown]
+# **Exercise 3 (the kernel you fit).** The SSM's kernel in closed form: for a diagonal
+# continuous system with complex `A`, `C` of shape `(channels, modes)`, `B = 1` and steps `dt`
+# `(channels,)`, discretise with zero-order hold and return
+# $K_t = 2\,\mathrm{Re} \sum_n C_n \bar B_n \bar A_n^t$, shape `(channels, L)`. The checker
+# compares with the impulse response of `SSMFilter.recurrence` at $L = 7, 40, 1$.
+
+
+# %%
+def s4d_kernel(A: torch.Tensor, C: torch.Tensor, dt: torch.Tensor, L: int) -> torch.Tensor:
+    """The S4D (ZOH) kernel of a diagonal SSM, (channels, L)."""
+    raise NotImplementedError("exercise 3: your answer here")
+
+
+check_s4d_kernel(s4d_kernel)
