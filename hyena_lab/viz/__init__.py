@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "STYLE",
+    "cpu_name",
     "figures_dir",
     "matrix_heatmap",
     "run_info",
@@ -110,18 +111,21 @@ def savefig(fig: Figure, name: str, formats: Iterable[str] = ("png",)) -> list[P
     return paths
 
 
-def run_info() -> dict[str, object]:
-    """Where and when a measurement ran: device, processor, torch version, threads, UTC date."""
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The processor's model name (Linux ``/proc/cpuinfo``), else what ``platform`` knows."""
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+            return next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
     except (OSError, StopIteration):
-        pass
+        return platform.processor() or platform.machine()
+
+
+def run_info() -> dict[str, object]:
+    """Where and when a measurement ran: device, processor, torch version, threads, UTC date."""
     cuda = torch.cuda.is_available()
     return {
         "device": torch.cuda.get_device_name(0) if cuda else "cpu",
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "torch": torch.__version__,
         "num_threads": torch.get_num_threads(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),

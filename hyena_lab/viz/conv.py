@@ -32,7 +32,6 @@ import datetime as _dt
 import math
 import platform
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +44,7 @@ from tqdm.auto import tqdm
 from ..checks import check_float, check_ndim, check_positive_float, check_positive_int
 from ..conv import circular_fftconv, direct_conv, fftconv, toeplitz
 from ..timing import time_fn
-from . import matrix_heatmap
+from . import cpu_name, matrix_heatmap
 
 __all__ = [
     "CONV_METHODS",
@@ -332,17 +331,6 @@ def conv_explorer_controls(l_max: int = 128) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ the CPU costs
 
 
-def _cpu_name() -> str:
-    """The processor's model name (Linux ``/proc/cpuinfo``), else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _method_call(
     method: str, u: torch.Tensor, h: torch.Tensor
 ) -> Callable[[], torch.Tensor]:
@@ -463,7 +451,7 @@ def measure_conv_costs(
     return {
         "what": "CPU time per call of one causal convolution y = h * u, three ways",
         "device": "cpu",
-        "processor": _cpu_name(),
+        "processor": cpu_name(),
         "machine": platform.machine(),
         "torch_version": torch.__version__,
         "date": _dt.date.today().isoformat(),

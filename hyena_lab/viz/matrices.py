@@ -1,0 +1,548 @@
+"""Figures, widget and CPU costs of chapter 02, *The Hyena matrices* (paper Sec. 3.1-3.2, App. D.1).
+
+The chapter reads the order-``N`` Hyena operator (Definition 3.1) as a data-controlled matrix,
+
+    y = A(u) v,      A(u) = D_x^N S_h^N ... D_x^2 S_h^2 D_x^1 S_h^1        (Sec. 3.2)
+
+where, for one channel, ``D_x^n = diag(x^n)`` is the ``n``-th gate (a projection of the input
+``u``), ``S_h^n`` the lower-triangular Toeplitz matrix of the ``n``-th long filter ``h^n`` (with the
+skip term ``b^n`` on its diagonal) and ``v`` the value projection. The operator itself lives in
+:mod:`hyena_lab.operator` (:meth:`~hyena_lab.operator.HyenaOperator.matrices` gives the factors,
+:meth:`~hyena_lab.operator.HyenaOperator.materialize` their product ``A(u)``, ``(d_model, L, L)``);
+this module only *draws* and *times* them.
+
+Every function is pure: what it draws is built from its arguments and a seed (the global torch
+RNG is left as it was) and it returns a matplotlib ``Figure``, a tensor or a ``dict``, so that the
+notebook's widget can call it on every change and the tests can call it headless.
+
+Contents
+--------
+* Inputs and a small operator for the widget: :data:`PATTERNS`, :func:`make_input`,
+  :func:`demo_operator`.
+* A causal softmax attention matrix for the same input, for comparison (App. D.1):
+  :func:`causal_attention_matrix` (random weights from :func:`random_qk_weights`: an
+  illustration, not a trained model).
+* :func:`toeplitz_deviation`: how far a matrix is from being Toeplitz (shift invariant).
+* Figures: :func:`matrices_figure` (the factors, ``A(u)`` and attention for one channel),
+  :func:`patterns_figure` (``A(u)`` and attention for the three input patterns),
+  :func:`hyena_matrices_figure` (the widget's figure) and :func:`hyena_matrices_controls`.
+* Cost of materialising ``A(u)`` (``O(d L^2)`` memory) against running the operator
+  (``O(d L log L)`` time): :func:`measure_matrix_costs`, :func:`complexity_table`,
+  :func:`complexity_figure`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import platform
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
+
+from ..checks import check_float, check_ndim, check_positive_float, check_positive_int
+from ..operator import HyenaOperator
+from ..timing import time_fn
+from . import cpu_name, matrix_heatmap
+
+if TYPE_CHECKING:  # ipywidgets is imported lazily: only the widget cell needs it
+    import ipywidgets
+
+__all__ = [
+    "DEMO_D_MODEL",
+    "DEMO_FILTER_ARGS",
+    "DEMO_L_MAX",
+    "MAX_ORDER",
+    "PATTERNS",
+    "causal_attention_matrix",
+    "complexity_figure",
+    "complexity_table",
+    "demo_operator",
+    "hyena_matrices_controls",
+    "hyena_matrices_figure",
+    "make_input",
+    "matrices_figure",
+    "measure_matrix_costs",
+    "patterns_figure",
+    "random_qk_weights",
+    "toeplitz_deviation",
+]
+
+#: Input patterns of the widget, in the order of its drop-down menu (see :func:`make_input`).
+PATTERNS: tuple[str, ...] = ("random", "step", "repeated token")
+
+#: Width, longest sequence and highest order of the widget's operator (small: ``A`` is dense).
+DEMO_D_MODEL = 8
+DEMO_L_MAX = 64
+MAX_ORDER = 4
+
+#: Implicit-filter options of the widget's operator: the official recall configuration
+#: (``emb_dim`` 5, sine frequency 10, decay window on), whose filters are not overly smooth.
+DEMO_FILTER_ARGS: dict[str, object] = {"emb_dim": 5, "w": 10.0}
+
+
+# ------------------------------------------------------------------------------ inputs, operator
+
+
+def _check_index(value: object, name: str, lo: int, hi: int, what: str) -> int:
+    """``value`` as an int in ``[lo, hi]``; else a ``TypeError`` / ``ValueError`` saying so."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int in [{lo}, {hi}] ({what}), got {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}] ({what}), got {value}")
+    return value
+
+
+def _check_pattern(pattern: object) -> str:
+    """Raise ``ValueError`` unless ``pattern`` is one of :data:`PATTERNS`."""
+    if pattern not in PATTERNS:
+        raise ValueError(f"unknown input pattern {pattern!r}; expected one of {list(PATTERNS)}")
+    return pattern  # type: ignore[return-value]
+
+
+def _generator(seed: int) -> torch.Generator:
+    """A CPU generator seeded with ``seed`` (an int >= 0): random draws that leave the global
+    RNG alone."""
+    check_positive_int(seed, "seed", minimum=0)
+    return torch.Generator().manual_seed(seed)
+
+
+def make_input(pattern: str, seq_len: int, d_model: int, seed: int = 0) -> torch.Tensor:
+    """An input sequence ``u`` of shape ``(1, seq_len, d_model)``, float64, of one of
+    :data:`PATTERNS`:
+
+    * ``"random"``: i.i.d. standard normal features at every position (a generic input);
+    * ``"step"``: zero for ``t < seq_len // 2``, then one fixed random vector ``c`` (a change of
+      regime half-way: the gates change there, so ``A(u)`` changes there);
+    * ``"repeated token"``: the same random vector ``e`` at every position (one token repeated).
+      The gates are then constant in time (after the short filter's first
+      ``short_filter_order - 1`` steps), so ``A(u)`` is Toeplitz there: data control has nothing
+      to react to and Hyena acts as a fixed convolution. Attention averages uniformly.
+
+    The random vectors are drawn from ``seed`` (the global RNG is not used).
+
+    Raises:
+        ValueError: unknown ``pattern``, ``seq_len < 1`` or ``d_model < 1``.
+        TypeError: ``seq_len`` / ``d_model`` not an int.
+    """
+    _check_pattern(pattern)
+    L = check_positive_int(seq_len, "seq_len")
+    d = check_positive_int(d_model, "d_model")
+    g = _generator(seed)
+    if pattern == "random":
+        return torch.randn(1, L, d, generator=g, dtype=torch.float64)
+    vector = torch.randn(d, generator=g, dtype=torch.float64)  # c or e
+    u = vector.expand(1, L, d).clone()  # (1, L, d)
+    if pattern == "step":
+        u[:, : L // 2] = 0.0
+    return u
+
+
+def demo_operator(
+    order: int,
+    *,
+    d_model: int = DEMO_D_MODEL,
+    l_max: int = DEMO_L_MAX,
+    seed: int = 0,
+    **kwargs: Any,
+) -> HyenaOperator:
+    """A float64 :class:`~hyena_lab.operator.HyenaOperator` at its random initialisation.
+
+    The weights are drawn from ``seed`` inside a forked RNG, so the caller's global RNG state is
+    unchanged and the same arguments give the same operator. The filters are implicit with
+    :data:`DEMO_FILTER_ARGS`; ``kwargs`` go to the constructor (e.g. ``identity_first=True``).
+    """
+    check_positive_int(seed, "seed", minimum=0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        op = HyenaOperator(
+            d_model, l_max, order=order, filter_args=dict(DEMO_FILTER_ARGS), **kwargs
+        )
+    return op.double().eval()
+
+
+def random_qk_weights(
+    d_model: int, d_k: int | None = None, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The random query and key weights ``W_q, W_k`` of :func:`causal_attention_matrix`.
+
+    Each is ``(d_model, d_k)`` float64 with i.i.d. ``N(0, 1/d_model)`` entries (so that ``u W``
+    has unit variance for a unit-variance ``u``), drawn from ``seed``; ``d_k = d_model`` by
+    default.
+    """
+    d = check_positive_int(d_model, "d_model")
+    d_k = d if d_k is None else check_positive_int(d_k, "d_k")
+    g = _generator(seed)
+    W_q = torch.randn(d, d_k, generator=g, dtype=torch.float64) / math.sqrt(d)
+    W_k = torch.randn(d, d_k, generator=g, dtype=torch.float64) / math.sqrt(d)
+    return W_q, W_k
+
+
+def causal_attention_matrix(
+    u: torch.Tensor, *, d_k: int | None = None, seed: int = 0
+) -> torch.Tensor:
+    """A causal softmax attention matrix ``(L, L)`` for the input ``u`` (an illustration).
+
+    ``softmax(Q K^T / sqrt(d_k) + M)`` with ``Q = u W_q``, ``K = u W_k`` and the causal mask
+    ``M`` (``-inf`` above the diagonal), row ``t`` being the weights that output ``t`` gives to
+    inputs ``s <= t``. ``W_q, W_k`` are *random* (:func:`random_qk_weights` with ``seed``): this
+    is the attention matrix of an untrained single head, drawn next to Hyena's ``A(u)`` to compare
+    the *structure* of the two data-controlled matrices (non-negative rows summing to one vs
+    signed, unnormalised, decaying rows; paper App. D.1), not the matrix of a trained model.
+
+    Args:
+        u: input ``(1, L, d_model)`` or ``(L, d_model)``, floating point.
+        d_k: width of queries and keys (``>= 1``; ``d_model`` by default).
+        seed: seed of ``W_q`` and ``W_k``.
+
+    Returns:
+        ``(L, L)`` in ``u``'s dtype, lower triangular, rows summing to one.
+    """
+    check_float(u, "u")
+    check_ndim(u, "u", (2, 3), "(1, seq_len, d_model) or (seq_len, d_model)")
+    if u.ndim == 3:
+        if u.shape[0] != 1:
+            raise ValueError(
+                f"causal_attention_matrix takes one sequence (1, seq_len, d_model), got "
+                f"{tuple(u.shape)}; select one with u[i:i+1]"
+            )
+        u = u[0]
+    L, d = u.shape
+    W_q, W_k = random_qk_weights(d, d_k, seed)
+    x = u.detach().to(torch.float64)  # (L, d)
+    scores = (x @ W_q) @ (x @ W_k).T / math.sqrt(W_q.shape[1])  # (L, L): q_t . k_s / sqrt(d_k)
+    future = torch.ones(L, L, dtype=torch.bool).triu(1)  # s > t
+    return scores.masked_fill(future, float("-inf")).softmax(dim=-1).to(u.dtype)
+
+
+def toeplitz_deviation(M: torch.Tensor) -> float:
+    """``max |M[t+1, s+1] - M[t, s]| / max |M|`` over a square matrix ``(L, L)`` (0 if Toeplitz).
+
+    A Toeplitz matrix is constant along its diagonals: the map it applies is shift invariant
+    (a convolution). ``S_h`` always is; ``A(u)`` is only where the gates are constant.
+    """
+    check_float(M, "M")
+    check_ndim(M, "M", 2, "(L, L)")
+    if M.shape[0] != M.shape[1]:
+        raise ValueError(f"M must be square (L, L), got shape {tuple(M.shape)}")
+    if M.shape[0] < 2:
+        return 0.0
+    M = M.detach().to(torch.float64)
+    scale = float(M.abs().max())
+    if scale == 0.0:
+        return 0.0
+    return float((M[1:, 1:] - M[:-1, :-1]).abs().max()) / scale
+
+
+# ------------------------------------------------------------------------------------ figures
+
+
+def _label(ax: Axes, x: str, y: str, title: str) -> None:
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title)
+
+
+def _check_channel(channel: object, d_model: int) -> int:
+    return _check_index(channel, "channel", 0, d_model - 1, f"d_model = {d_model} channels")
+
+
+def _single_input(op: HyenaOperator, u: torch.Tensor) -> None:
+    """Raise unless ``u`` is one sequence ``(1, L, d_model)`` that ``op`` accepts."""
+    op.check_input(u)
+    if u.shape[0] != 1:
+        raise ValueError(
+            f"u must hold one sequence, shape (1, seq_len, d_model), got {tuple(u.shape)}"
+        )
+
+
+def matrices_figure(
+    op: HyenaOperator,
+    u: torch.Tensor,
+    channel: int = 0,
+    *,
+    seed: int = 0,
+    title: str | None = None,
+) -> Figure:
+    """The factors of ``A(u)`` for one channel, ``A(u)`` itself and an attention matrix.
+
+    Column ``n`` (``n = 1..N``, in the order they act on ``v``) shows ``S_h^n`` (top) and
+    ``D_x^n = diag(x^n)`` (bottom); the last column shows their product
+    ``A(u) = D_x^N S_h^N ... D_x^1 S_h^1`` (top) and, for the same input, the causal softmax
+    attention matrix of :func:`causal_attention_matrix` with weights from ``seed`` (bottom).
+    Every panel has its own colour scale, centred on zero.
+
+    Args:
+        op: any Hyena operator (e.g. from :func:`demo_operator` or
+            :func:`hyena_lab.official.from_safari`).
+        u: one input ``(1, L, d_model)``.
+        channel: which of the ``d_model`` channels to draw.
+        seed: seed of the attention weights.
+        title: figure title (a default names the order and ``L``).
+    """
+    _single_input(op, u)
+    c = _check_channel(channel, op.d_model)
+    with torch.no_grad():
+        m = op.matrices(u)
+        A = m.product()[c]  # (L, L)
+    attn = causal_attention_matrix(u, seed=seed)
+    N, L = m.order, u.shape[1]
+    fig = Figure(figsize=(3.2 * (N + 1), 6.4), layout="constrained")
+    axes = fig.subplots(2, N + 1, squeeze=False)
+    for n in range(N):
+        if n == 0 and op.identity_first:  # the official layers' first step: no filter
+            s_title = "$S_h^1 = I$ (identity)"
+        else:
+            s_title = f"$S_h^{n + 1}$ (filter $h^{n + 1}$)"
+        d_title = f"$D_x^{n + 1}$ = diag(gate $x^{n + 1}$)"
+        matrix_heatmap(axes[0, n], m.S_h[n][c], s_title)
+        matrix_heatmap(axes[1, n], torch.diag(m.D_x[n][c]), d_title)  # (L, L), zero off-diagonal
+    matrix_heatmap(axes[0, N], A, "$A(u) = D_x^N S_h^N \\cdots D_x^1 S_h^1$")
+    matrix_heatmap(axes[1, N], attn, "causal softmax attention (random $W_q, W_k$)")
+    fig.suptitle(title or f"Hyena order N = {N}, channel {c}, L = {L}: factors of y = A(u) v")
+    return fig
+
+
+def patterns_figure(
+    op: HyenaOperator, channel: int = 0, seq_len: int = 32, *, seed: int = 0
+) -> Figure:
+    """``A(u)`` (top) and causal attention (bottom) for each of :data:`PATTERNS` (App. D.1 style).
+
+    The same operator, channel and attention weights for three inputs from :func:`make_input`
+    (with ``seed``): only the input changes from column to column, so every difference in a row
+    is data control. The filters ``S_h^n`` are the same in all three columns.
+    """
+    c = _check_channel(channel, op.d_model)
+    L = _check_index(seq_len, "seq_len", 1, op.l_max, f"l_max = {op.l_max}")
+    fig = Figure(figsize=(11.5, 7.0), layout="constrained")
+    axes = fig.subplots(2, len(PATTERNS), squeeze=False)
+    for j, pattern in enumerate(PATTERNS):
+        u = make_input(pattern, L, op.d_model, seed)
+        with torch.no_grad():
+            A = op.materialize(u)[c]
+        matrix_heatmap(axes[0, j], A, f"Hyena $A(u)$, input: {pattern}")
+        matrix_heatmap(axes[1, j], causal_attention_matrix(u, seed=seed),
+                       f"attention, input: {pattern}")
+    fig.suptitle(f"one Hyena operator (order {op.order}, channel {c}) and one attention head, "
+                 f"three inputs, L = {L}")
+    return fig
+
+
+def hyena_matrices_figure(
+    order: int = 2,
+    channel: int = 0,
+    seq_len: int = 32,
+    pattern: str = "random",
+    seed: int = 0,
+) -> Figure:
+    """The widget's figure: :func:`matrices_figure` of a :func:`demo_operator` on
+    :func:`make_input`.
+
+    Args:
+        order: the paper's ``N``, ``1 <= order <= MAX_ORDER`` (4).
+        channel: ``0 <= channel < DEMO_D_MODEL`` (8).
+        seq_len: ``1 <= seq_len <= DEMO_L_MAX`` (64).
+        pattern: one of :data:`PATTERNS`.
+        seed: seed of the operator's weights, of the input and of the attention weights.
+
+    Raises:
+        ValueError / TypeError: a value outside these ranges, or of the wrong type, with a
+            message naming the allowed range.
+    """
+    _check_index(order, "order", 1, MAX_ORDER, "the paper's N: long convolutions and gates")
+    _check_channel(channel, DEMO_D_MODEL)
+    L = _check_index(seq_len, "seq_len", 1, DEMO_L_MAX, f"l_max = {DEMO_L_MAX}")
+    _check_pattern(pattern)
+    op = demo_operator(order, seed=seed)
+    u = make_input(pattern, L, DEMO_D_MODEL, seed)
+    return matrices_figure(
+        op, u, channel, seed=seed,
+        title=f"order N = {order}, channel {channel}, L = {L}, input: {pattern} (seed {seed})",
+    )
+
+
+def hyena_matrices_controls() -> dict[str, ipywidgets.Widget]:
+    """Widgets for ``interact(hyena_matrices_figure, **controls)``: ``order``, ``channel``,
+    ``seq_len`` (sliders over the valid ranges, redrawn on release) and ``pattern`` (a menu)."""
+    import ipywidgets as widgets
+
+    def slider(value: int, lo: int, hi: int, description: str) -> widgets.IntSlider:
+        return widgets.IntSlider(value=value, min=lo, max=hi, description=description,
+                                 continuous_update=False)
+
+    return {
+        "order": slider(2, 1, MAX_ORDER, "order N"),
+        "channel": slider(0, 0, DEMO_D_MODEL - 1, "channel"),
+        "seq_len": slider(32, 1, DEMO_L_MAX, "L"),
+        "pattern": widgets.Dropdown(options=list(PATTERNS), value=PATTERNS[0],
+                                    description="input"),
+    }
+
+
+# ------------------------------------------------------------------------------ the CPU costs
+
+
+def _timed(fn: Callable[[], object], point_s: float, max_repeats: int) -> float:
+    """Median seconds of ``fn()``: one call estimates the cost (and warms up), then repeats."""
+    estimate = time_fn(fn, repeats=1, warmup=0)
+    repeats = int(min(max(point_s / max(estimate, 1e-9), 3), max_repeats))
+    return time_fn(fn, repeats=repeats, warmup=0)
+
+
+def measure_matrix_costs(
+    lengths: Sequence[int] = (64, 128, 256, 512, 1024),
+    *,
+    d_model: int = 8,
+    order: int = 2,
+    max_call_s: float = 1.0,
+    point_s: float = 0.1,
+    max_repeats: int = 20,
+    num_threads: int | None = 1,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """CPU time of the operator ``op(u)`` against materialising ``A(u)``, and their memory.
+
+    For each ``L`` (float32, batch 1, no autograd), the median time (:func:`time_fn`) of
+
+    * ``op(u)``: the FFT path, ``O(N d L log L)`` time and ``O(N d L)`` memory;
+    * ``op.materialize(u)``: the dense ``A(u)`` of shape ``(d, L, L)``, ``O(d L^2)`` memory; the
+      handbook multiplies dense factors, ``O(N d L^3)`` time (probing with impulses would be
+      ``O(N d L^2 log L)``: still quadratic at least);
+    * ``A @ v``: applying the materialised matrix, ``O(d L^2)``, like attention's ``P V``.
+
+    The bytes of ``A(u)`` are ``d L^2`` times 4 (exact, for every ``L``); the operator's signals
+    ``(N + 1) d L`` projections plus ``N d L`` filter taps are given for comparison. The dense
+    timings stop at the first ``L`` whose predicted time (last time times ``(L/L_last)^3``)
+    exceeds ``max_call_s``: they are recorded as ``None`` there. The torch thread count is set to
+    ``num_threads`` for the run (1 by default: steadier on a shared machine; ``None`` keeps it)
+    and restored afterwards.
+
+    Returns:
+        A JSON-ready dict with ``device``, ``processor``, ``torch_version``, ``date``,
+        ``num_threads``, ``dtype``, ``shapes``, ``statistic`` and ``rows``: one dict per ``L``
+        with ``L``, ``op_seconds``, ``materialize_seconds``, ``matvec_seconds``, ``A_bytes`` and
+        ``signal_bytes``.
+    """
+    if not isinstance(lengths, Sequence) or len(lengths) == 0:
+        raise ValueError(f"lengths must be a non-empty sequence of ints >= 1, got {lengths!r}")
+    Ls = sorted({check_positive_int(L, "each length") for L in lengths})
+    d = check_positive_int(d_model, "d_model")
+    N = check_positive_int(order, "order")
+    max_call_s = check_positive_float(max_call_s, "max_call_s")
+    point_s = check_positive_float(point_s, "point_s")
+    check_positive_int(max_repeats, "max_repeats")
+    old_threads = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(check_positive_int(num_threads, "num_threads"))
+    try:
+        rows = _cost_rows(Ls, d, N, max_call_s, point_s, max_repeats, seed, progress)
+        threads = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(old_threads)
+    return {
+        "what": "CPU cost of the Hyena operator (FFT path) vs its materialised matrix A(u)",
+        "device": "cpu",
+        "processor": cpu_name(),
+        "machine": platform.machine(),
+        "torch_version": torch.__version__,
+        "date": _dt.date.today().isoformat(),
+        "num_threads": threads,
+        "dtype": "float32",
+        "order": N,
+        "d_model": d,
+        "shapes": {
+            "u": f"(batch, seq_len, d_model) = (1, L, {d})",
+            "A": f"(d_model, L, L) = ({d}, L, L)",
+            "signals": f"{N + 1} projections (1, {d}, L) and {N} filters ({d}, L)",
+        },
+        "statistic": "median seconds per call (hyena_lab.timing.time_fn) after one warm-up call",
+        "max_call_s": max_call_s,
+        "rows": rows,
+    }
+
+
+def _cost_rows(
+    Ls: list[int], d: int, N: int, max_call_s: float, point_s: float, max_repeats: int,
+    seed: int, progress: bool,
+) -> list[dict[str, Any]]:
+    """The rows of :func:`measure_matrix_costs`, one per length (arguments checked there)."""
+    op = demo_operator(N, d_model=d, l_max=Ls[-1], seed=seed).float()
+    g = _generator(seed)
+    itemsize = 4  # float32
+    rows: list[dict[str, Any]] = []
+    last: tuple[int, float] | None = None  # (L, seconds) of the last materialisation
+    with torch.no_grad():
+        for L in tqdm(Ls, desc="timing op(u) vs materialize(u)", disable=not progress):
+            u = torch.randn(1, L, d, generator=g)  # (1, L, d)
+            row: dict[str, Any] = {
+                "L": L,
+                "op_seconds": _timed(lambda u=u: op(u), point_s, max_repeats),
+                "materialize_seconds": None,
+                "matvec_seconds": None,
+                "A_bytes": d * L * L * itemsize,
+                "signal_bytes": ((N + 1) * d * L + N * d * L) * itemsize,
+            }
+            if last is None or last[1] * (L / last[0]) ** 3 <= max_call_s:
+                A = op.materialize(u)  # (d, L, L)
+                v = op.matrices(u).v[..., None]  # (d, L, 1)
+                row["materialize_seconds"] = _timed(lambda u=u: op.materialize(u), point_s,
+                                                    max_repeats)
+                row["matvec_seconds"] = _timed(lambda A=A, v=v: A @ v, point_s, max_repeats)
+                last = (L, row["materialize_seconds"])
+                del A
+            rows.append(row)
+    return rows
+
+
+def _fmt_seconds(s: float | None) -> str:
+    return "skipped" if s is None else f"{s * 1e3:.3f} ms"
+
+
+def complexity_table(costs: dict[str, Any]) -> str:
+    """A fixed-width text table of :func:`measure_matrix_costs` (one line per ``L``)."""
+    head = (f"{'L':>6} | {'op(u)':>11} | {'materialize(u)':>14} | {'A @ v':>11} | "
+            f"{'bytes of A(u)':>13} | {'op signals':>10}")
+    lines = [head, "-" * len(head)]
+    for r in costs["rows"]:
+        lines.append(
+            f"{r['L']:>6} | {_fmt_seconds(r['op_seconds']):>11} | "
+            f"{_fmt_seconds(r['materialize_seconds']):>14} | "
+            f"{_fmt_seconds(r['matvec_seconds']):>11} | "
+            f"{r['A_bytes'] / 2**20:>9.2f} MiB | {r['signal_bytes'] / 2**10:>6.1f} KiB"
+        )
+    return "\n".join(lines)
+
+
+def complexity_figure(costs: dict[str, Any]) -> Figure:
+    """Log-log time (left) and memory (right) of :func:`measure_matrix_costs` against ``L``."""
+    rows = costs["rows"]
+    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
+    ax_t, ax_m = fig.subplots(1, 2)
+    L = np.array([r["L"] for r in rows], dtype=float)
+    for key, style, label in (
+        ("op_seconds", "o-", "op(u): FFT path"),
+        ("materialize_seconds", "s-", "materialize(u): dense A(u)"),
+        ("matvec_seconds", "^-", "A @ v with A(u) given"),
+    ):
+        pts = [(r["L"], r[key]) for r in rows if r[key] is not None]
+        if pts:
+            ax_t.plot(*zip(*pts, strict=True), style, ms=5, label=label)
+    ax_m.plot(L, [r["A_bytes"] for r in rows], "s-", ms=5, label="A(u): d L² floats")
+    ax_m.plot(L, [r["signal_bytes"] for r in rows], "o-", ms=5,
+              label="op signals: (2N + 1) d L floats")
+    for ax in (ax_t, ax_m):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    _label(ax_t, "sequence length L (tokens)", "time per call (s)",
+           f"time, CPU float32, order {costs['order']}, d = {costs['d_model']}")
+    _label(ax_m, "sequence length L (tokens)", "memory (bytes)", "memory of what is stored")
+    return fig
+
+

@@ -1,0 +1,347 @@
+"""Chapter 2 helpers (hyena_lab.viz.matrices): inputs, the attention matrix, the figures that
+show D_x, S_h and A(u), the widget's errors for bad values, and the cost measurement."""
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+from matplotlib.figure import Figure
+
+from hyena_lab import toeplitz
+from hyena_lab.viz.matrices import (
+    DEMO_D_MODEL,
+    DEMO_L_MAX,
+    MAX_ORDER,
+    PATTERNS,
+    causal_attention_matrix,
+    complexity_figure,
+    complexity_table,
+    demo_operator,
+    hyena_matrices_controls,
+    hyena_matrices_figure,
+    make_input,
+    matrices_figure,
+    measure_matrix_costs,
+    patterns_figure,
+    random_qk_weights,
+    toeplitz_deviation,
+)
+
+from .helpers import rel_err
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """The tensors here are tiny: one thread avoids OpenMP contention on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _plot_axes(fig: Figure) -> list:
+    """The heat-map axes of a figure (colour bars excluded), row by row."""
+    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+
+
+def _assert_labelled(fig: Figure) -> None:
+    assert isinstance(fig, Figure)
+    for ax in _plot_axes(fig):
+        assert ax.get_xlabel().strip() and ax.get_ylabel().strip(), ax.get_title()
+        assert ax.get_title().strip()
+
+
+def _image(ax) -> torch.Tensor:
+    """The matrix drawn by ``matrix_heatmap`` on ``ax``."""
+    return torch.from_numpy(ax.images[0].get_array().data.copy())
+
+
+# ---------------------------------------------------------------------------------- make_input
+
+
+@given(
+    pattern=st.sampled_from(PATTERNS),
+    L=st.one_of(st.just(1), st.integers(2, 70)),
+    d=st.integers(1, 9),
+    seed=st.integers(0, 1000),
+)
+def test_make_input_shapes_patterns_and_determinism(pattern, L, d, seed):
+    u = make_input(pattern, L, d, seed)
+    assert u.shape == (1, L, d) and u.dtype == torch.float64
+    assert torch.equal(u, make_input(pattern, L, d, seed))  # same seed, same tensor
+    if pattern == "step":
+        assert torch.equal(u[0, : L // 2], torch.zeros(L // 2, d, dtype=torch.float64))
+        assert torch.equal(u[0, L // 2 :], u[0, -1].expand(L - L // 2, d))
+        assert u[0, -1].abs().sum() > 0
+    if pattern == "repeated token":
+        assert torch.equal(u[0], u[0, 0].expand(L, d))
+
+
+def test_make_input_random_depends_on_seed():
+    assert not torch.equal(make_input("random", 16, 4, 0), make_input("random", 16, 4, 1))
+
+
+@pytest.mark.parametrize(
+    ("args", "exc", "match"),
+    [
+        (("noise", 8, 4), ValueError, r"unknown input pattern 'noise'.*random"),
+        (("random", 0, 4), ValueError, "seq_len must be >= 1"),
+        (("random", 8.0, 4), TypeError, "seq_len must be an int"),
+        (("step", 8, 0), ValueError, "d_model must be >= 1"),
+        (("random", 8, 4, -1), ValueError, "seed must be >= 0"),
+    ],
+)
+def test_make_input_bad_values(args, exc, match):
+    with pytest.raises(exc, match=match):
+        make_input(*args)
+
+
+# ------------------------------------------------------------------------------ demo_operator
+
+
+def test_demo_operator_is_seeded_float64_and_leaves_the_global_rng_alone():
+    state = torch.random.get_rng_state()
+    a, b = demo_operator(2, seed=3), demo_operator(2, seed=3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert a.in_proj.weight.dtype == torch.float64 and a.order == 2
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+    assert not torch.equal(a.in_proj.weight, demo_operator(2, seed=4).in_proj.weight)
+    assert demo_operator(3, identity_first=True).identity_first
+
+
+# ----------------------------------------------------------------------- the attention matrix
+
+
+@given(L=st.one_of(st.just(1), st.integers(2, 40)), d=st.integers(1, 8), seed=st.integers(0, 99))
+def test_attention_matrix_equals_sdpa_with_identity_values(L, d, seed):
+    """softmax(QK^T/sqrt(d) + mask) @ I is the matrix itself: an independent reference."""
+    u = make_input("random", L, d, seed)
+    P = causal_attention_matrix(u, seed=seed)
+    W_q, W_k = random_qk_weights(d, seed=seed)
+    q, k = (u[0] @ W_q)[None], (u[0] @ W_k)[None]  # (1, L, d)
+    eye = torch.eye(L, dtype=torch.float64)[None]
+    ref = F.scaled_dot_product_attention(q, k, eye, is_causal=True)[0]
+    assert P.shape == (L, L)
+    assert rel_err(P, ref) < 1e-12
+    assert torch.equal(P, torch.tril(P)) and (P >= 0).all()
+    assert torch.allclose(P.sum(-1), torch.ones(L, dtype=torch.float64), atol=1e-12)
+
+
+def test_attention_of_a_repeated_token_averages_uniformly():
+    L = 12
+    P = causal_attention_matrix(make_input("repeated token", L, 5, 2), seed=7)
+    uniform = torch.tril(torch.ones(L, L, dtype=torch.float64)) / torch.arange(1, L + 1)[:, None]
+    assert rel_err(P, uniform) < 1e-12
+
+
+def test_attention_is_causal_future_inputs_do_not_change_past_rows():
+    u = make_input("random", 20, 4, 1)
+    u2 = u.clone()
+    u2[:, 13:] += 3.0
+    P, P2 = causal_attention_matrix(u), causal_attention_matrix(u2)
+    assert torch.equal(P[:13], P2[:13]) and not torch.allclose(P[13:], P2[13:])
+
+
+def test_attention_accepts_2d_input_and_d_k():
+    u = make_input("random", 9, 6, 0)
+    assert torch.equal(causal_attention_matrix(u), causal_attention_matrix(u[0]))
+    assert random_qk_weights(6, 3)[0].shape == (6, 3)
+    assert causal_attention_matrix(u, d_k=3).shape == (9, 9)
+
+
+@pytest.mark.parametrize(
+    ("u", "kw", "exc", "match"),
+    [
+        (torch.randn(2, 5, 3), {}, ValueError, "one sequence"),
+        (torch.randn(5), {}, ValueError, r"\(1, seq_len, d_model\)"),
+        (torch.ones(1, 5, 3, dtype=torch.int64), {}, TypeError, "floating"),
+        (torch.randn(1, 5, 3), {"d_k": 0}, ValueError, "d_k must be >= 1"),
+    ],
+)
+def test_attention_bad_inputs(u, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        causal_attention_matrix(u, **kw)
+
+
+# --------------------------------------------------------------------------- toeplitz_deviation
+
+
+def test_toeplitz_deviation():
+    h = torch.randn(10, dtype=torch.float64)
+    assert toeplitz_deviation(toeplitz(h)) < 1e-15
+    M = toeplitz(h)
+    M[5, 2] += 1.0  # one cell breaks shift invariance
+    assert toeplitz_deviation(M) > 0.1
+    assert toeplitz_deviation(torch.zeros(3, 3)) == 0.0
+    assert toeplitz_deviation(torch.ones(1, 1)) == 0.0
+    with pytest.raises(ValueError, match="square"):
+        toeplitz_deviation(torch.zeros(3, 4))
+
+
+def test_repeated_token_makes_A_toeplitz_after_the_short_filter_warm_up():
+    """Constant input -> constant gates for t >= short_filter_order - 1 -> A(u) shift invariant."""
+    for order in (1, 2, 3):
+        op = demo_operator(order)
+        with torch.no_grad():
+            A = op.materialize(make_input("repeated token", 40, DEMO_D_MODEL, 1))
+            A_random = op.materialize(make_input("random", 40, DEMO_D_MODEL, 1))
+        w = op.short_filter_order - 1
+        for c in range(DEMO_D_MODEL):
+            assert toeplitz_deviation(A[c, w:, w:]) < 1e-12
+            assert toeplitz_deviation(A_random[c, w:, w:]) > 1e-2
+
+
+# ---------------------------------------------------------------------------------- the figures
+
+
+@pytest.mark.parametrize(("order", "L", "identity_first"), [(1, 1, False), (2, 17, False),
+                                                            (3, 24, True)])
+def test_matrices_figure_draws_the_factors_and_their_product(order, L, identity_first):
+    op = demo_operator(order, identity_first=identity_first)
+    u = make_input("random", L, DEMO_D_MODEL, 5)
+    c = DEMO_D_MODEL - 1
+    fig = matrices_figure(op, u, c, seed=2)
+    _assert_labelled(fig)
+    axes = _plot_axes(fig)
+    assert len(axes) == 2 * (order + 1)
+    top, bottom = axes[: order + 1], axes[order + 1 :]
+    with torch.no_grad():
+        m = op.matrices(u)
+        A = op.materialize(u)
+    for n in range(order):
+        assert torch.equal(_image(top[n]), m.S_h[n][c])
+        assert torch.equal(_image(bottom[n]), torch.diag(m.D_x[n][c]))
+    assert torch.equal(_image(top[order]), A[c])
+    assert torch.equal(_image(bottom[order]), causal_attention_matrix(u, seed=2))
+    assert ("identity" in top[0].get_title()) == identity_first
+
+
+def test_patterns_figure_shows_one_operator_on_three_inputs():
+    op = demo_operator(2)
+    fig = patterns_figure(op, 3, 20, seed=1)
+    _assert_labelled(fig)
+    axes = _plot_axes(fig)
+    assert len(axes) == 2 * len(PATTERNS)
+    with torch.no_grad():
+        for j, pattern in enumerate(PATTERNS):
+            u = make_input(pattern, 20, DEMO_D_MODEL, 1)
+            assert torch.equal(_image(axes[j]), op.materialize(u)[3]), pattern
+            assert pattern in axes[j].get_title()
+
+
+def test_widget_figure_is_deterministic_and_matches_its_parts():
+    fig = hyena_matrices_figure(order=2, channel=1, seq_len=9, pattern="step", seed=4)
+    _assert_labelled(fig)
+    A_drawn = _image(_plot_axes(fig)[2])
+    with torch.no_grad():
+        A = demo_operator(2, seed=4).materialize(make_input("step", 9, DEMO_D_MODEL, 4))[1]
+    assert torch.equal(A_drawn, A)
+    again = _image(_plot_axes(hyena_matrices_figure(2, 1, 9, "step", seed=4))[2])
+    assert torch.equal(A_drawn, again)
+
+
+@pytest.mark.parametrize(("order", "L"), [(1, 1), (3, 1), (MAX_ORDER, DEMO_L_MAX)])
+def test_widget_figure_at_the_extreme_orders_and_lengths(order, L):
+    fig = hyena_matrices_figure(order, DEMO_D_MODEL - 1, L, "repeated token")
+    assert len(_plot_axes(fig)) == 2 * (order + 1)
+
+
+@pytest.mark.parametrize(
+    ("kw", "exc", "match"),
+    [
+        ({"order": 0}, ValueError, r"order must be in \[1, 4\]"),
+        ({"order": MAX_ORDER + 1}, ValueError, r"order must be in \[1, 4\]"),
+        ({"order": True}, TypeError, "order must be an int"),
+        ({"order": 2.0}, TypeError, "order must be an int"),
+        ({"channel": -1}, ValueError, r"channel must be in \[0, 7\]"),
+        ({"channel": DEMO_D_MODEL}, ValueError, r"channel must be in \[0, 7\]"),
+        ({"seq_len": 0}, ValueError, r"seq_len must be in \[1, 64\]"),
+        ({"seq_len": DEMO_L_MAX + 1}, ValueError, r"seq_len must be in \[1, 64\].*l_max"),
+        ({"seq_len": "32"}, TypeError, "seq_len must be an int"),
+        ({"pattern": "ramp"}, ValueError, r"unknown input pattern 'ramp'"),
+        ({"seed": -3}, ValueError, "seed must be >= 0"),
+    ],
+)
+def test_widget_figure_bad_values(kw, exc, match):
+    with pytest.raises(exc, match=match):
+        hyena_matrices_figure(**kw)
+
+
+def test_figure_bad_operator_inputs():
+    op = demo_operator(2)
+    with pytest.raises(ValueError, match="one sequence"):
+        matrices_figure(op, make_input("random", 8, DEMO_D_MODEL).expand(2, 8, DEMO_D_MODEL), 0)
+    with pytest.raises(ValueError, match="exceeds l_max"):
+        matrices_figure(op, make_input("random", DEMO_L_MAX + 1, DEMO_D_MODEL), 0)
+    with pytest.raises(ValueError, match=r"channel must be in \[0, 7\]"):
+        matrices_figure(op, make_input("random", 8, DEMO_D_MODEL), 8)
+    with pytest.raises(ValueError, match=r"seq_len must be in \[1, 64\]"):
+        patterns_figure(op, 0, 65)
+
+
+def test_controls_cover_the_valid_ranges_and_drive_the_figure():
+    controls = hyena_matrices_controls()
+    assert set(controls) == {"order", "channel", "seq_len", "pattern"}
+    assert (controls["order"].min, controls["order"].max) == (1, MAX_ORDER)
+    assert (controls["channel"].min, controls["channel"].max) == (0, DEMO_D_MODEL - 1)
+    assert (controls["seq_len"].min, controls["seq_len"].max) == (1, DEMO_L_MAX)
+    assert tuple(controls["pattern"].options) == PATTERNS
+    fig = hyena_matrices_figure(**{k: w.value for k, w in controls.items()})
+    assert isinstance(fig, Figure)
+
+
+# ----------------------------------------------------------------------------------- the costs
+
+
+def test_measure_matrix_costs_records_bytes_times_and_context():
+    torch.set_num_threads(2)
+    try:
+        costs = measure_matrix_costs((8, 16, 32), d_model=3, order=2, point_s=0.001,
+                                     max_repeats=3, progress=False)
+        assert torch.get_num_threads() == 2  # restored after the run on one thread
+    finally:
+        torch.set_num_threads(1)
+    assert [r["L"] for r in costs["rows"]] == [8, 16, 32]
+    for r in costs["rows"]:
+        assert r["A_bytes"] == 3 * r["L"] ** 2 * 4  # (d, L, L) float32
+        assert r["signal_bytes"] == (3 + 2) * 3 * r["L"] * 4  # (N+1) projections + N filters
+        assert r["op_seconds"] > 0 and r["materialize_seconds"] > 0 and r["matvec_seconds"] > 0
+    for key in ("device", "processor", "torch_version", "date", "shapes", "num_threads"):
+        assert costs[key], key
+    assert costs["num_threads"] == 1
+    json.dumps(costs)  # JSON-ready
+    table = complexity_table(costs)
+    assert len(table.splitlines()) == 2 + 3 and "MiB" in table
+    fig = complexity_figure(costs)
+    _assert_labelled(fig)
+    assert math.isclose(costs["rows"][-1]["A_bytes"] / costs["rows"][0]["A_bytes"], 16.0)
+
+
+def test_dense_timings_stop_past_the_time_limit():
+    costs = measure_matrix_costs((8, 4096), d_model=2, order=1, max_call_s=1e-6, point_s=0.001,
+                                 max_repeats=3, progress=False)
+    first, second = costs["rows"]
+    assert first["materialize_seconds"] is not None
+    assert second["materialize_seconds"] is None and second["matvec_seconds"] is None
+    assert second["op_seconds"] > 0 and second["A_bytes"] == 2 * 4096**2 * 4
+    assert "skipped" in complexity_table(costs)
+    complexity_figure(costs)  # draws what was measured
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"lengths": ()}, "non-empty"),
+        ({"lengths": (8, 0)}, "each length must be >= 1"),
+        ({"lengths": (8,), "max_call_s": 0}, "max_call_s must be finite and > 0"),
+        ({"lengths": (8,), "num_threads": 0}, "num_threads must be >= 1"),
+    ],
+)
+def test_measure_matrix_costs_bad_values(kw, match):
+    with pytest.raises(ValueError, match=match):
+        measure_matrix_costs(progress=False, **kw)
