@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
         "official", help="check the handbook operator against the official test vectors"
     )
     p.set_defaults(func=_cmd_official)
+
+    from .bench import add_bench_command
+
+    add_bench_command(sub)
     return parser
 
 

@@ -1,0 +1,541 @@
+"""Benchmark utilities (CPU): timing, roofline arithmetic, crossover, skip rules, results schema."""
+
+import copy
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hyena_lab import bench
+from hyena_lab.roofline import (
+    Ceilings,
+    Cost,
+    attention_cost,
+    fft_flops,
+    fftconv_cost,
+    fftconv_unfused_bytes,
+    hyena_layer_cost,
+    layer_time_model,
+    mha_layer_cost,
+    projection_cost,
+)
+
+from .helpers import rel_err
+
+RECORDED = Path(__file__).resolve().parents[1] / "figures" / "data" / "05_gpu_kernels-bench.json"
+CEIL = Ceilings(bandwidth=3e12, matmul_flops=8e14, fp32_flops=5e13, device="test")
+
+
+def tiny_config(**overrides) -> bench.BenchConfig:
+    """A CPU sweep that runs in about a second."""
+    cfg = dict(
+        device="cpu",
+        dtype="fp32",
+        d_model=8,
+        heads=2,
+        tokens=64,
+        lengths=(16, 32),
+        warmup=0,
+        min_repeats=1,
+        max_repeats=2,
+        target_ms=1.0,
+        profile_length=16,
+        threads=1,
+    )
+    cfg.update(overrides)
+    return bench.BenchConfig(**cfg)
+
+
+@pytest.fixture(scope="module")
+def tiny_results() -> dict:
+    return bench.run_benchmarks(tiny_config(), progress=False, ceilings=CEIL)
+
+
+# ---------------------------------------------------------------------------------------------
+# timing
+
+
+def test_time_call_rotates_inputs_and_returns_sane_numbers():
+    calls = []
+    inputs = [(torch.full((3,), float(i + 1)),) for i in range(3)]
+
+    def call(inp):
+        calls.append(int(inp[0][0]))
+        return inp[0].sum()
+
+    t = bench.time_call(call, inputs, warmup=2, min_repeats=4, max_repeats=6, target_ms=1e-3)
+    assert t.repeats == 4  # the target is tiny: the minimum wins
+    assert 0 < t.median_ms < 1e3
+    assert len(calls) == 2 + 1 + 4  # warm-up, estimate, timed
+    assert set(calls) == {1, 2, 3}  # every input set was used
+    assert calls[:6] == [1, 2, 3, 1, 2, 3]  # in rotation
+
+
+def test_time_call_adapts_repeats_to_the_target():
+    t = bench.time_call(lambda inp: None, [()], warmup=0, min_repeats=2, max_repeats=7)
+    assert t.repeats == 7  # a no-op is fast: the maximum wins
+
+
+def test_time_call_measures_a_known_duration():
+    import time
+
+    t = bench.time_call(lambda inp: time.sleep(0.02), [()], warmup=0, min_repeats=3, max_repeats=3)
+    assert 19 < t.median_ms < 200
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"inputs": []}, "at least one input set"),
+        ({"min_repeats": 5, "max_repeats": 2}, r"max_repeats \(2\) must be >= min_repeats"),
+        ({"target_ms": 0}, "target_ms must be finite and > 0"),
+    ],
+)
+def test_time_call_bad_arguments(kwargs, match):
+    args = {"inputs": [()], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        bench.time_call(lambda inp: None, **args)
+
+
+def test_peak_memory_is_none_on_cpu():
+    assert bench.peak_memory_bytes(lambda inp: None, (), "cpu") is None
+
+
+# ---------------------------------------------------------------------------------------------
+# roofline arithmetic
+
+
+def test_fft_flops():
+    assert fft_flops(1) == 0
+    assert fft_flops(8) == 2.5 * 8 * 3
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        fft_flops(0)
+
+
+def test_fftconv_cost_by_hand():
+    b, d, L, e = 2, 3, 4, 2
+    c = fftconv_cost(b, d, L, e)
+    per_row = 2 * (2.5 * 8 * 3) + 6 * 5  # two FFTs of length 2L=8, L+1 complex products
+    assert c.flops == b * d * per_row + d * 2.5 * 8 * 3
+    assert c.bytes == (2 * b * d * L + d * L) * e  # read u, k; write y
+    assert c.matmul_flops == 0
+    cb = fftconv_cost(b, d, L, e, backward=True)
+    assert cb.flops == pytest.approx(2.5 * c.flops)
+    assert cb.bytes == c.bytes + (3 * b * d * L + 2 * d * L) * e
+
+
+def test_attention_cost_by_hand():
+    b, h, L, dh = 2, 3, 5, 4
+    c = attention_cost(b, h, L, dh, 2)
+    assert c.flops == 4 * b * h * dh * (L * (L + 1) / 2)
+    assert c.matmul_flops == c.flops
+    assert c.bytes == 4 * b * h * L * dh * 2
+    full = attention_cost(b, h, L, dh, 2, causal=False)
+    assert full.flops == 4 * b * h * dh * L * L
+    assert attention_cost(b, h, L, dh, 2, backward=True).flops == pytest.approx(3.5 * c.flops)
+
+
+def test_projection_and_layer_costs_add_up():
+    p = projection_cost(10, 4, 6, 2)
+    assert p.flops == 2 * 10 * 4 * 6 and p.bytes == (10 * 10 + 24) * 2
+    mha = mha_layer_cost(2, 16, 8, 2, 2)
+    expected = (
+        projection_cost(32, 8, 24, 2) + projection_cost(32, 8, 8, 2) + attention_cost(2, 2, 16, 4)
+    )
+    assert mha == expected
+    hy = hyena_layer_cost(2, 16, 8, order=2)
+    assert hy.flops > 2 * fftconv_cost(2, 8, 16).flops  # at least its two long convolutions
+    assert hyena_layer_cost(2, 16, 8, order=2, backward=True).flops > 2 * hy.flops
+
+
+def test_cost_and_ceilings_arithmetic():
+    c = Cost(flops=6e9, bytes=3e9, matmul_flops=4e9)
+    assert c.intensity == 2.0
+    assert (c + c).flops == 12e9 and c.scaled(0.5).bytes == 1.5e9
+    assert CEIL.ridge("matmul") == pytest.approx(8e14 / 3e12)
+    assert CEIL.ridge("fp32") == pytest.approx(5e13 / 3e12)
+    assert CEIL.memory_floor(c) == pytest.approx(1e-3)
+    assert CEIL.compute_floor(c) == pytest.approx(4e9 / 8e14 + 2e9 / 5e13)
+    assert CEIL.floor(c) == pytest.approx(max(1e-3, 4e9 / 8e14 + 2e9 / 5e13))
+    assert Ceilings.from_dict(CEIL.to_dict()) == CEIL
+    with pytest.raises(ValueError, match="unit must be 'matmul' or 'fp32'"):
+        CEIL.ridge("tf32")
+    with pytest.raises(ValueError, match="bandwidth must be finite and > 0"):
+        Ceilings(bandwidth=0.0, matmul_flops=1.0, fp32_flops=1.0)
+
+
+def test_fftconv_is_memory_bound_on_tensor_core_roofline():
+    """The claim of the chapter: the FFT convolution's intensity is far below the ridge."""
+    for L in (1024, 65536, 2**20):
+        c = fftconv_cost(max(1, 2**18 // L), 768, L, 2)
+        assert 10 < c.intensity < CEIL.ridge("matmul") / 4
+        unfused = fftconv_unfused_bytes(max(1, 2**18 // L), 768, L, 2)
+        assert 20 < unfused / c.bytes < 60  # tens of passes over the data instead of ~two
+
+
+def test_layer_time_model_crosses_over():
+    L = [2**p for p in range(10, 21)]
+    model = [layer_time_model(n, 2**18, 768, 12, CEIL) for n in L]
+    ratio = [a / h for a, h in model]
+    assert ratio[0] < ratio[-1]  # attention's share grows with L at fixed tokens
+    attn = [a for a, _ in model]
+    assert attn[6] / attn[5] == pytest.approx(2, rel=0.2)  # ~linear in L at fixed tokens
+    with pytest.raises(ValueError, match="fft_bytes_factor must be finite and > 0"):
+        layer_time_model(1024, 2**18, 768, 12, CEIL, fft_bytes_factor=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# crossover and summary
+
+
+@given(st.floats(500, 5e5), st.floats(0.5, 3))
+def test_crossover_is_exact_for_power_laws(x, slope):
+    """t_attn = (L / x)^slope, t_hyena = 1: the curves cross exactly at L = x."""
+    L = [2**p for p in range(8, 21)]
+    assert bench.crossover_length(L, [(n / x) ** slope for n in L], [1.0] * len(L)) == (
+        pytest.approx(x, rel=1e-9)
+    )
+
+
+def test_crossover_edge_cases():
+    L = [1, 2, 4, 8]
+    assert bench.crossover_length(L, [1, 1, 1, 1], [2, 2, 2, 2]) is None  # never crosses
+    assert bench.crossover_length(L, [3, 3, 3, 3], [2, 2, 2, 2]) == 1.0  # faster everywhere
+    # noisy: Hyena ahead at L=2, behind at 4, ahead from 8 on: the crossover is 4..8
+    x = bench.crossover_length(L, [1, 3, 1, 4], [2, 2, 2, 2])
+    assert 4 < x < 8
+    assert bench.crossover_length([], [], []) is None
+    with pytest.raises(ValueError, match="same length"):
+        bench.crossover_length([1, 2], [1], [1, 2])
+
+
+def _synthetic_results() -> dict:
+    pts = []
+    for L in (4096, 8192, 65536):
+        for b, t in (("sdpa", L / 4096), ("fftconv", 1.5), ("mha", L / 2048), ("hyena", 3.0)):
+            p = bench._new_point(tiny_config(), b, L, "fwd", "flash" if b == "sdpa" else None)
+            p.update(status="ok", time_ms=t, repeats=5)
+            pts.append(p)
+    return {"ceilings": CEIL.to_dict(), "points": pts}
+
+
+def test_summarize_speedups_and_crossovers():
+    s = bench.summarize(_synthetic_results())
+    assert s["speedup"]["kernel/fwd"]["8192"] == pytest.approx(2 / 1.5)
+    assert s["speedup"]["layer/fwd"]["65536"] == pytest.approx(32 / 3)
+    assert s["speedup"]["kernel/fwd"]["262144"] is None  # not measured
+    assert s["crossover_L"]["kernel/fwd"] == pytest.approx(4096 * 1.5)
+    assert s["crossover_L"]["layer/fwd"] == pytest.approx(2048 * 3.0)
+    assert s["best_sdpa_backend"]["fwd"]["8192"] == "flash"
+    gap = s["fftconv_roofline"]["fwd"]["8192"]
+    assert gap["gap"] == pytest.approx(gap["measured_ms"] / gap["hbm_floor_ms"])
+
+
+# ---------------------------------------------------------------------------------------------
+# attention baselines
+
+
+def test_naive_attention_matches_sdpa_and_is_causal():
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 17, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    assert rel_err(bench.naive_causal_attention(q, k, v), ref) < 1e-12
+    assert rel_err(bench.sdpa_causal(q, k, v, "math"), ref) < 1e-12
+    k2, v2 = k.clone(), v.clone()
+    k2[..., 9:, :] += 5
+    v2[..., 9:, :] -= 5
+    out, out2 = bench.naive_causal_attention(q, k, v), bench.naive_causal_attention(q, k2, v2)
+    assert torch.equal(out[..., :9, :], out2[..., :9, :])
+
+
+def test_causal_self_attention_layer():
+    torch.manual_seed(0)
+    layer = bench.CausalSelfAttention(8, 2).double()
+    x = torch.randn(2, 11, 8, dtype=torch.float64)
+    y = layer(x)
+    assert y.shape == (2, 11, 8)
+    x2 = x.clone()
+    x2[:, 6:] += 1
+    assert torch.allclose(layer(x2)[:, :6], y[:, :6], rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"d_model \(8\) must be divisible by heads \(3\)"):
+        bench.CausalSelfAttention(8, 3)
+    with pytest.raises(ValueError, match="SDPA backend must be one of"):
+        bench.CausalSelfAttention(8, 2, backend="fast")
+
+
+# ---------------------------------------------------------------------------------------------
+# configuration, skip rules, failure recording
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"dtype": "int8"}, "dtype must be one of"),
+        ({"heads": 3}, r"d_model \(8\) must be divisible by heads \(3\)"),
+        ({"lengths": ()}, "at least one sequence length"),
+        ({"lengths": (16, 0)}, "each length must be >= 1"),
+        ({"benches": ("fftconv", "rnn")}, "benches must be a non-empty subset"),
+        ({"passes": ("bwd",)}, "passes must be a non-empty subset"),
+        ({"max_repeats": 0}, "max_repeats must be >= 1"),
+        ({"target_ms": -1.0}, "target_ms must be finite and > 0"),
+    ],
+)
+def test_config_validation(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_config(**overrides).validate()
+
+
+def test_batch_keeps_tokens_fixed_until_one():
+    cfg = tiny_config(tokens=1024)
+    assert [cfg.batch_for(L) for L in (256, 1024, 4096)] == [4, 1, 1]
+
+
+def test_skip_rules():
+    cfg = tiny_config(max_call_ms=100.0, time_budget_s=10.0)
+    key = ("sdpa", "fwd", "flash")
+    assert bench._skip_reason(cfg, key, 32, {}, elapsed=11.0).startswith("time budget")
+    assert bench._skip_reason(cfg, key, 32, {}, elapsed=0.0) is None
+    last = bench._new_point(cfg, "sdpa", 16, "fwd", "flash")
+    last.update(status="ok", time_ms=60.0)
+    # at fixed tokens causal attention work grows by 2 * 33/34 from L=16 to 32: 116 ms
+    reason = bench._skip_reason(cfg, key, 32, {key: last}, elapsed=0.0)
+    assert reason is not None and "predicted 116 ms" in reason
+    last["time_ms"] = 40.0
+    assert bench._skip_reason(cfg, key, 32, {key: last}, elapsed=0.0) is None
+    oom = dict(last, status="oom")
+    nkey = ("naive", "fwd", None)
+    assert "out of memory at L=16" in bench._skip_reason(cfg, nkey, 32, {nkey: oom}, 0.0)
+
+
+def test_failures_are_recorded_not_raised(monkeypatch):
+    def boom(*args):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80 GiB")
+
+    monkeypatch.setattr(bench, "_workload", boom)
+    p = bench.run_case(tiny_config(), "naive", 16, "fwd", None)
+    assert p["status"] == "oom" and p["time_ms"] is None and "80 GiB" in p["note"]
+
+    def no_kernel(*args):
+        raise RuntimeError("No available kernel. Aborting execution.")
+
+    monkeypatch.setattr(bench, "_workload", no_kernel)
+    assert bench.run_case(tiny_config(), "sdpa", 16, "fwd", "cudnn")["status"] == "unsupported"
+
+
+def test_unsupported_backend_on_cpu_is_recorded():
+    # cuDNN attention does not exist on the CPU: a point, not an exception
+    p = bench.run_case(tiny_config(), "sdpa", 16, "fwd", "cudnn")
+    assert p["status"] == "unsupported" and p["time_ms"] is None
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole sweep and its results file
+
+
+def test_tiny_sweep_and_schema(tiny_results, tmp_path):
+    r = bench.validate_results(tiny_results)
+    assert r["complete"] and r["meta"]["device_type"] == "cpu"
+    assert r["meta"]["tokens_per_batch"] == 64 and r["meta"]["d_model"] == 8
+    ok = [p for p in r["points"] if p["status"] == "ok"]
+    assert {p["bench"] for p in ok} == set(bench.BENCHES)
+    assert {p["pass"] for p in ok} == set(bench.PASSES)
+    assert all(p["time_ms"] > 0 and p["batch"] * p["L"] == 64 for p in ok)
+    for name in ("fftconv", "sdpa/math", "naive", "hyena", "mha"):
+        assert r["accuracy"][name] < 1e-5, name  # float32 against float64
+    assert r["fftconv_profile"]["kernels"], "profile holds no operator"
+    path = tmp_path / "r.json"
+    bench._save(r, path)
+    assert bench.load_results(path)["points"] == json.loads(json.dumps(r["points"]))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda r: r.pop("ceilings"), "lack the key 'ceilings'"),
+        (lambda r: r["meta"].pop("device"), "meta lacks the key 'device'"),
+        (lambda r: r["meta"].__setitem__("schema", "v0"), "meta.schema must be"),
+        (lambda r: r["meta"].__setitem__("d_model", "768"), "meta.d_model must be int"),
+        (lambda r: r["points"][0].__setitem__("status", "fine"), "unknown status"),
+        (lambda r: r["points"][0].__setitem__("time_ms", None), "status 'ok' with time_ms"),
+        (lambda r: r["points"][0].pop("peak_mem_mb"), "lacks the key 'peak_mem_mb'"),
+    ],
+)
+def test_schema_rejects_broken_results(tiny_results, mutate, match):
+    r = copy.deepcopy(tiny_results)
+    r["points"][0]["status"], r["points"][0]["time_ms"] = "ok", 1.0
+    bench.validate_results(r)
+    mutate(r)
+    with pytest.raises(ValueError, match=match):
+        bench.validate_results(r)
+
+
+def test_recorded_gpu_data_is_valid_and_complete():
+    r = bench.load_results(RECORDED)
+    meta = r["meta"]
+    assert meta["device_type"] == "cuda" and meta["cuda"]
+    assert meta["dtype"] == "bf16" and meta["d_model"] == 768 and meta["heads"] == 12
+    ok = {(p["bench"], p["pass"], p["L"]) for p in r["points"] if p["status"] == "ok"}
+    for b in ("fftconv", "sdpa", "hyena", "mha"):
+        for pass_ in bench.PASSES:
+            assert (b, pass_, 8192) in ok and (b, pass_, 65536) in ok, (b, pass_)
+    assert all(p["peak_mem_mb"] is not None for p in r["points"] if p["status"] == "ok")
+    assert math.isfinite(r["ceilings"]["copy_bandwidth_gbs"])
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def test_main_prints_one_json_object_last(capsys, tmp_path):
+    out = tmp_path / "b.json"
+    argv = ["--device", "cpu", "--dtype", "fp32", "--d-model", "8", "--heads", "2"]
+    argv += ["--tokens", "32", "--lengths", "16", "--benches", "fftconv,sdpa", "--passes", "fwd"]
+    argv += ["--backends", "math", "--target-ms", "1", "--min-repeats", "1", "--max-repeats", "2"]
+    argv += ["--profile-length", "0", "--no-progress", "--out", str(out)]
+    assert bench.main(argv) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    summary = json.loads(last)
+    assert summary["points_ok"] == 2 and summary["out"] == str(out)
+    assert "crossover_L" in summary and "speedup" in summary
+    assert bench.load_results(out)["meta"]["command"].endswith("--out " + str(out))
+
+
+def test_main_help_and_bad_arguments(capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--help"])
+    assert exc.value.code == 0 and "--tokens" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--device", "cpu", "--heads", "5"])
+    assert exc.value.code == 2
+    assert "d_model (768) must be divisible by heads (5)" in capsys.readouterr().err
+
+
+def test_lengths_parser():
+    assert bench._int_list("2^10..2^12") == (1024, 2048, 4096)
+    assert bench._int_list("16, 32") == (16, 32)
+
+
+def test_add_bench_command():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    bench.add_bench_command(sub)
+    args = parser.parse_args(["bench", "--device", "cpu", "--lengths", "64,128"])
+    assert args.func is bench._command and args.lengths == (64, 128)
+    # as cli.main does: result = args.func(args); print(json.dumps(result))
+    tiny = ["bench", "--device", "cpu", "--dtype", "fp32", "--d-model", "8", "--heads", "2"]
+    tiny += ["--tokens", "16", "--lengths", "16", "--benches", "fftconv", "--passes", "fwd"]
+    tiny += ["--target-ms", "1", "--min-repeats", "1", "--profile-length", "0", "--no-progress"]
+    args = parser.parse_args(tiny)
+    result = json.loads(json.dumps(args.func(args), allow_nan=False))
+    assert result["points_ok"] == 1 and result["out"] is None
+
+
+# ---------------------------------------------------------------------------------------------
+# text tables and run-to-run spread
+
+
+def test_format_tables(tiny_results):
+    text = bench.format_summary(_synthetic_results())
+    assert "kernel/fwd" in text and "1.33" in text and "6.0K" in text  # 8K: 2 / 1.5
+    table = bench.format_times(tiny_results, "fwd").splitlines()
+    assert table[0].split()[:3] == ["L", "fftconv", "sdpa"] and len(table) == 3  # L = 16, 32
+    with pytest.raises(ValueError, match="pass_ must be one of"):
+        bench.format_times(tiny_results, "bwd")
+
+
+def test_run_to_run_spread():
+    a = _synthetic_results()
+    b = copy.deepcopy(a)
+    b["points"][0]["time_ms"] *= 1.1
+    b["points"][1]["status"], b["points"][1]["time_ms"] = "oom", None
+    spread = bench.run_to_run(a, b)
+    assert len(spread) == len(a["points"]) - 1  # the OOM point is not compared
+    assert max(spread.values()) == pytest.approx(0.1) and min(spread.values()) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# figures of chapter 5 (pure functions of a results dict)
+
+
+def test_figures_draw_recorded_and_tiny_results(tiny_results):
+    from hyena_lab.viz import kernels as kviz
+
+    for results in (tiny_results, bench.load_results(RECORDED)):
+        assert len(kviz.times_figure(results, "kernel").axes) == 2
+        assert len(kviz.times_figure(results, "layer").axes) == 2
+        assert len(kviz.speedup_figure(results).axes) == 1
+        assert len(kviz.memory_figure(results).axes) == 2
+        assert len(kviz.roofline_figure(results).axes) == 2
+        for metric in kviz.METRICS:
+            assert len(kviz.explore_figure(results, "layer", "fwd+bwd", metric).axes) == 1
+    prof = tiny_results["fftconv_profile"]
+    assert len(kviz.profile_figure({"a": prof, "b": prof}, by="kernels", top=3).axes) == 2
+
+
+def test_times_figure_marks_the_crossover():
+    from hyena_lab.viz import kernels as kviz
+
+    fig = kviz.times_figure(_synthetic_results(), "kernel")
+    vlines = [ln for ln in fig.axes[0].lines if ln.get_linestyle() == "--"]
+    assert len(vlines) == 1 and vlines[0].get_xdata()[0] == pytest.approx(4096 * 1.5)
+
+
+def test_complexity_figure_and_its_bad_values():
+    from hyena_lab.viz import kernels as kviz
+
+    fig = kviz.complexity_figure(d_model=192, heads=3, tokens=2**14, order=3, ceilings=CEIL)
+    assert len(fig.axes) == 2 and "cross at" in fig.axes[1].get_title()
+    assert kviz.H100_CEILINGS.ridge() == pytest.approx(271, rel=0.01)
+    with pytest.raises(ValueError, match=r"d_model \(768\) must be divisible by heads \(7\)"):
+        kviz.complexity_figure(heads=7)
+    with pytest.raises(ValueError, match="fft_bytes_factor must be finite and > 0"):
+        kviz.complexity_figure(fft_bytes_factor=0.0)
+    with pytest.raises(ValueError, match="tokens must be >= 1"):
+        kviz.complexity_figure(tokens=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"metric": "energy"}, r"metric must be one of \['time', 'speedup', 'memory'\]"),
+        ({"level": "model"}, r"level must be one of \['kernel', 'layer'\]"),
+        ({"pass_": "bwd"}, r"pass_ must be one of \['fwd', 'fwd\+bwd'\]"),
+    ],
+)
+def test_explore_figure_bad_widget_values(kwargs, match):
+    from hyena_lab.viz import kernels as kviz
+
+    with pytest.raises(ValueError, match=match):
+        kviz.explore_figure(_synthetic_results(), **kwargs)
+
+
+def test_figure_functions_refuse_bad_inputs():
+    from hyena_lab.viz import kernels as kviz
+
+    with pytest.raises(ValueError, match=r"results must be a dict from hyena_lab\.bench"):
+        kviz.times_figure({"rows": []})
+    with pytest.raises(ValueError, match="by must be one of"):
+        kviz.profile_figure({"a": {"ops": []}}, by="threads")
+    with pytest.raises(ValueError, match="profiles must be a non-empty dict"):
+        kviz.profile_figure({})
+    with pytest.raises(ValueError, match="profile 'a' is not a profile_call result"):
+        kviz.profile_figure({"a": {"kernels": []}})
+
+
+def test_recorded_command_line_reproduces_the_config():
+    import argparse
+    import shlex
+
+    cfg = tiny_config(backends=("math", "flash"), profile_layers=32)
+    cmd = bench.command_line(cfg, out="r.json")
+    assert cmd.startswith("python -m hyena_lab.bench ") and cmd.endswith("--out r.json")
+    parser = argparse.ArgumentParser()
+    bench._add_arguments(parser)
+    args = parser.parse_args(shlex.split(cmd)[3:])
+    assert bench._config_from_args(args) == cfg and args.out == "r.json"
