@@ -62,6 +62,13 @@ def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
     return value
 
 
+def check_lengths(lengths: object, name: str = "lengths") -> list[int]:
+    """Raise unless ``lengths`` is a non-empty sequence of ints >= 1; return them sorted, unique."""
+    if not isinstance(lengths, Sequence) or isinstance(lengths, str) or len(lengths) == 0:
+        raise ValueError(f"{name} must be a non-empty sequence of ints >= 1, got {lengths!r}")
+    return sorted({check_positive_int(L, f"each of {name}") for L in lengths})
+
+
 def check_positive_float(value: object, name: str, *, allow_zero: bool = False) -> float:
     """Raise unless ``value`` is a finite real number > 0 (or >= 0 with ``allow_zero``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

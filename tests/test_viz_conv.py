@@ -382,7 +382,7 @@ def test_measure_conv_costs_plan_and_rounds_with_a_fake_clock(monkeypatch):
     ("kwargs", "exc", "match"),
     [
         ({"lengths": []}, ValueError, "lengths must be a non-empty sequence"),
-        ({"lengths": [8, 0]}, ValueError, "each length must be >= 1"),
+        ({"lengths": [8, 0]}, ValueError, "each of lengths must be >= 1"),
         ({"lengths": [8], "channels": 0}, ValueError, "channels must be >= 1"),
         ({"lengths": [8], "max_call_s": -1.0}, ValueError, "max_call_s must be finite and > 0"),
         ({"lengths": [8], "rounds": 0}, ValueError, "rounds must be >= 1"),

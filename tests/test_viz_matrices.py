@@ -337,7 +337,7 @@ def test_dense_timings_stop_past_the_time_limit():
     ("kw", "match"),
     [
         ({"lengths": ()}, "non-empty"),
-        ({"lengths": (8, 0)}, "each length must be >= 1"),
+        ({"lengths": (8, 0)}, "each of lengths must be >= 1"),
         ({"lengths": (8,), "max_call_s": 0}, "max_call_s must be finite and > 0"),
         ({"lengths": (8,), "num_threads": 0}, "num_threads must be >= 1"),
     ],

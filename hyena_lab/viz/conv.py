@@ -41,7 +41,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from tqdm.auto import tqdm
 
-from ..checks import check_float, check_ndim, check_positive_float, check_positive_int
+from ..checks import (
+    check_float,
+    check_lengths,
+    check_ndim,
+    check_positive_float,
+    check_positive_int,
+)
 from ..conv import circular_fftconv, direct_conv, fftconv, toeplitz
 from ..timing import time_fn
 from . import cpu_name, matrix_heatmap
@@ -395,9 +401,7 @@ def measure_conv_costs(
         ``{method: {"L": [...], "seconds": [...], "repeats": [...]}}`` with ``repeats`` the
         number of timed calls per round.
     """
-    if not isinstance(lengths, Sequence) or len(lengths) == 0:
-        raise ValueError(f"lengths must be a non-empty sequence of ints >= 1, got {lengths!r}")
-    Ls = sorted({check_positive_int(L, "each length") for L in lengths})
+    Ls = check_lengths(lengths)
     d = check_positive_int(channels, "channels")
     b = check_positive_int(batch, "batch")
     max_call_s = check_positive_float(max_call_s, "max_call_s")

@@ -45,7 +45,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from ..checks import check_float, check_ndim, check_positive_float, check_positive_int
+from ..checks import (
+    check_float,
+    check_lengths,
+    check_ndim,
+    check_positive_float,
+    check_positive_int,
+)
 from ..operator import HyenaOperator
 from ..timing import time_fn
 from . import cpu_name, matrix_heatmap
@@ -429,9 +435,7 @@ def measure_matrix_costs(
         with ``L``, ``op_seconds``, ``materialize_seconds``, ``matvec_seconds``, ``A_bytes`` and
         ``signal_bytes``.
     """
-    if not isinstance(lengths, Sequence) or len(lengths) == 0:
-        raise ValueError(f"lengths must be a non-empty sequence of ints >= 1, got {lengths!r}")
-    Ls = sorted({check_positive_int(L, "each length") for L in lengths})
+    Ls = check_lengths(lengths)
     d = check_positive_int(d_model, "d_model")
     N = check_positive_int(order, "order")
     max_call_s = check_positive_float(max_call_s, "max_call_s")
