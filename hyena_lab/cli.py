@@ -67,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_official)
 
     from .bench import add_bench_command
+    from .train import add_recall_command
 
     add_bench_command(sub)
+    add_recall_command(sub)
     return parser
 
 

@@ -1,0 +1,342 @@
+"""Training loop, schedule, evaluation, checkpoints and the ``recall`` command."""
+
+import argparse
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from hyena_lab.mixers import MIXERS
+from hyena_lab.models import ModelConfig, TinyLM
+from hyena_lab.tasks import IGNORE_INDEX, make_splits
+from hyena_lab.train import (
+    CHECKPOINT_FORMAT,
+    History,
+    TrainConfig,
+    _loss,
+    _optimizer,
+    add_recall_command,
+    cosine_lr,
+    evaluate,
+    load_checkpoint,
+    run_recall,
+    save_checkpoint,
+    train,
+    train_step,
+)
+
+
+def _tiny(mixer: str = "conv", seed: int = 0) -> TinyLM:
+    torch.manual_seed(seed)
+    return TinyLM(ModelConfig(vocab_size=8, l_max=12, mixer=mixer, d_model=16))
+
+
+def _splits(seed: int = 0):
+    return make_splits("recall", 12, 8, num_train=64, num_valid=32, num_test=32, seed=seed)
+
+
+@pytest.mark.parametrize("mixer", sorted(MIXERS))
+def test_one_training_step_reduces_the_loss(mixer):
+    model = _tiny(mixer)
+    inputs, targets = _splits().train
+    x, y = inputs[:16], targets[:16]
+    config = TrainConfig(lr=3e-3, weight_decay=0.0)
+    optimizer = _optimizer(model, config)
+    with torch.no_grad():
+        before = float(_loss(model(x), y))
+    returned = train_step(model, optimizer, x, y, grad_clip=1.0)
+    with torch.no_grad():
+        after = float(_loss(model(x), y))
+    assert returned == pytest.approx(before, rel=1e-5)  # the loss it reports is the old one
+    assert after < before
+
+
+def test_batches_cover_each_epoch_once_and_survive_tiny_data_sets():
+    from hyena_lab.train import _batch_indices
+
+    batches = _batch_indices(10, 4, seed=0)
+    epoch = torch.cat([next(batches), next(batches)])  # 2 full batches, the tail of 2 dropped
+    assert epoch.unique().numel() == 8
+    again = _batch_indices(10, 4, seed=0)
+    assert torch.equal(next(again), epoch[:4])
+    tiny = _batch_indices(3, 32, seed=0)  # fewer examples than a batch: all of them
+    assert sorted(next(tiny).tolist()) == [0, 1, 2]
+
+
+def test_optimizer_decays_weight_matrices_only():
+    groups = _optimizer(_tiny(), TrainConfig(weight_decay=0.1)).param_groups
+    assert groups[0]["weight_decay"] == 0.1 and all(p.ndim >= 2 for p in groups[0]["params"])
+    assert groups[1]["weight_decay"] == 0.0 and all(p.ndim < 2 for p in groups[1]["params"])
+    assert groups[0]["betas"] == (0.9, 0.98)
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    c = TrainConfig(lr=1.0, max_steps=110, warmup_steps=10)
+    lrs = [cosine_lr(s, c) for s in range(111)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a < b for a, b in itertools.pairwise(lrs[:10]))  # linear warm-up
+    assert lrs[10] == pytest.approx(1.0)
+    assert lrs[60] == pytest.approx(0.5)  # half way through the cosine
+    assert all(a >= b for a, b in itertools.pairwise(lrs[10:]))  # then non-increasing
+    assert lrs[110] == pytest.approx(0.0, abs=1e-12)
+    assert cosine_lr(5, TrainConfig(lr=2.0, warmup_steps=0, max_steps=10)) == pytest.approx(
+        1.0 + math.cos(math.pi / 2)
+    )
+
+
+class _Oracle(nn.Module):
+    """Predicts the target everywhere (or its successor when ``wrong``)."""
+
+    def __init__(self, targets: torch.Tensor, vocab: int, wrong: bool = False) -> None:
+        super().__init__()
+        self.targets, self.vocab, self.wrong = targets, vocab, wrong
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.targets[: x.shape[0]].clamp(min=0)
+        y = (y + 1) % self.vocab if self.wrong else y
+        return 50.0 * nn.functional.one_hot(y, self.vocab).float()
+
+
+def test_evaluate_scores_only_the_scored_positions():
+    inputs, targets = _splits().test
+    loss, acc = evaluate(_Oracle(targets, 8), inputs, targets, batch_size=32)
+    assert acc == 1.0 and loss < 1e-6
+    _, acc = evaluate(_Oracle(targets, 8, wrong=True), inputs, targets, batch_size=32)
+    assert acc == 0.0
+    with pytest.raises(ValueError, match="score no position"):
+        evaluate(_Oracle(targets, 8), inputs, torch.full_like(targets, IGNORE_INDEX))
+    with pytest.raises(ValueError, match="same shape"):
+        evaluate(_Oracle(targets, 8), inputs, targets[:, :-1])
+
+
+def test_training_is_seeded_and_records_its_history():
+    config = TrainConfig(lr=3e-3, max_steps=6, warmup_steps=2, eval_every=3, seed=4)
+    runs = [train(_tiny(seed=1), _splits(), config, progress=False) for _ in range(2)]
+    a, b = runs
+    assert a.step == [3, 6] and a.steps == 6 and a.stopped == "max_steps"
+    assert a.train_loss == b.train_loss and a.valid_accuracy == b.valid_accuracy
+    assert a.test_accuracy == b.test_accuracy and 0.0 <= a.test_accuracy <= 1.0
+    assert len(a.seconds) == len(a.valid_loss) == 2
+
+
+def test_training_stops_at_the_target_and_at_the_time_budget():
+    easy = TrainConfig(max_steps=50, eval_every=1, target_accuracy=1e-9)
+    h = train(_tiny(), _splits(), easy, progress=False)
+    assert h.stopped == "target" and h.steps == 1
+    rushed = TrainConfig(max_steps=50, eval_every=25, time_budget=1e-9)
+    h = train(_tiny(), _splits(), rushed, progress=False)
+    assert h.stopped == "time_budget" and h.steps == 1 and h.step == [1]
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = _tiny("attention")
+    history = History(step=[1], seconds=[0.5], train_loss=[2.0], valid_loss=[1.9],
+                      valid_accuracy=[0.25], steps=1, total_seconds=0.5, stopped="max_steps",
+                      test_accuracy=0.5, test_loss=1.8)  # fmt: skip
+    path = save_checkpoint(tmp_path / "sub" / "model.pt", model, history)
+    assert path.exists() and sorted(p.name for p in path.parent.iterdir()) == ["model.pt"]
+    payload = torch.load(path, weights_only=True)  # plain tensors and values only
+    assert payload["format"] == CHECKPOINT_FORMAT
+    loaded, h = load_checkpoint(path)
+    assert loaded.config == model.config and h == history
+    tokens = torch.randint(8, (2, 12))
+    assert torch.equal(loaded(tokens), model.eval()(tokens))
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    path = save_checkpoint(tmp_path / "model.pt", _tiny(seed=0))
+    before = path.read_bytes()
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, _tiny(seed=1))
+    assert path.read_bytes() == before, "a failed save must leave the old checkpoint intact"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"], "no temporary file left"
+
+
+def test_checkpoint_errors(tmp_path):
+    bogus = tmp_path / "bogus.pt"
+    torch.save({"weights": torch.zeros(1)}, bogus)
+    with pytest.raises(ValueError, match="not a hyena-lab checkpoint"):
+        load_checkpoint(bogus)
+    with pytest.raises(TypeError, match="model must be a TinyLM"):
+        save_checkpoint(tmp_path / "x.pt", nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lr": 0.0}, "lr must be finite and > 0"),
+        ({"beta2": 1.0}, r"beta2 must lie in \[0, 1\)"),
+        ({"target_accuracy": 1.5}, r"target_accuracy must lie in \(0, 1\]"),
+        ({"batch_size": 0}, "batch_size must be >= 1"),
+        ({"time_budget": -1.0}, "time_budget must be finite and > 0"),
+    ],
+)
+def test_train_config_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_run_recall_is_seeded():
+    config = TrainConfig(max_steps=2, warmup_steps=1, eval_every=2)
+    kw = {"config": config, "d_model": 8, "num_train": 32, "progress": False}
+    (m1, h1), (m2, h2) = (run_recall("conv", 8, 10, seed=3, **kw) for _ in range(2))
+    assert h1.train_loss == h2.train_loss
+    assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters(), strict=True))
+
+
+def test_recall_command_returns_the_figures(tmp_path):
+    parser = argparse.ArgumentParser()
+    add_recall_command(parser.add_subparsers(dest="command"))
+    ckpt = tmp_path / "recall.pt"
+    args = parser.parse_args(
+        ["recall", "--mixer", "conv", "--vocab-size", "8", "--seq-len", "10", "--max-steps", "3",
+         "--d-model", "8", "--num-train", "32", "--time-budget", "30", "--seed", "2",
+         "--checkpoint", str(ckpt)]
+    )  # fmt: skip
+    result = args.func(args)
+    assert {"test_accuracy", "seconds", "steps"} <= set(result)
+    assert result["steps"] == 3 and result["mixer"] == "conv" and result["seq_len"] == 10
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+    model, history = load_checkpoint(ckpt)
+    assert model.config.d_model == 8 and history.steps == 3
+    with pytest.raises(SystemExit):
+        parser.parse_args(["recall", "--mixer", "rnn"])
+
+
+# ---------------------------------------------------------------------------------------------
+# the chapter's figures (hyena_lab.viz.recall): pure functions of a model / results
+
+from hyena_lab.viz.recall import key_positions, query_selectivity  # noqa: E402
+
+
+def _results():
+    return [
+        {"mixer": m, "vocab_size": V, "seq_len": L, "test_accuracy": acc}
+        for m, acc in (("hyena", 1.0), ("conv", 0.2), ("attention", 0.9))
+        for V in (10, 20)
+        for L in (32, 64)
+    ]
+
+
+def test_grid_table_columns_follow_the_paper_order_and_average_seeds():
+    from hyena_lab.viz.recall import grid_table
+
+    results = [*_results(), {"mixer": "hyena", "vocab_size": 10, "seq_len": 32,
+                             "test_accuracy": 0.5}]  # fmt: skip
+    lines = grid_table(results).splitlines()
+    assert lines[0].split() == ["vocab", "length", "long", "conv", "attention", "Hyena"]
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["10", "32"], ["10", "64"], ["20", "32"], ["20", "64"]
+    ]
+    assert lines[1].split()[2:] == ["20.0", "90.0", "75.0"]  # Hyena: (100 + 50) / 2
+    assert lines[4].split()[2:] == ["20.0", "90.0", "100.0"]
+    with pytest.raises(ValueError, match="lacks the keys"):
+        grid_table([{"mixer": "hyena"}])
+    with pytest.raises(ValueError, match="results is empty"):
+        grid_table([])
+
+
+def test_grid_and_learning_curve_figures():
+    from hyena_lab.viz.recall import grid_figure, learning_curves_figure
+
+    fig = grid_figure(_results())
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 4  # 3 mixers + chance
+    h = History(step=[1, 2], seconds=[0.1, 0.2], train_loss=[2.0, 1.0], valid_loss=[2.0, 1.0],
+                valid_accuracy=[0.2, 0.5])  # fmt: skip
+    fig = learning_curves_figure({"Hyena": h})
+    assert fig.axes[0].lines[0].get_ydata().tolist() == [20.0, 50.0]
+    with pytest.raises(ValueError, match="at least one record"):
+        learning_curves_figure({"Hyena": History()})
+    with pytest.raises(ValueError, match="histories is empty"):
+        learning_curves_figure({})
+
+
+class _Looker:
+    """A stand-in model whose query row weighs the query key's values twice as much."""
+
+    def __init__(self, vocab_size: int) -> None:
+        self.config = ModelConfig(vocab_size, 64)
+
+    def contributions(self, tokens: torch.Tensor, layer: int) -> torch.Tensor:
+        x = tokens[0]
+        _, values = key_positions(x)
+        row = torch.ones(x.shape[0])
+        row[values] = 2.0
+        return torch.stack([row] * x.shape[0])  # (L, L): every row the same
+
+
+def test_key_positions_and_query_selectivity():
+    inputs, _ = make_splits("recall", 13, 8, num_train=1, num_valid=1, num_test=20).test
+    keys, values = key_positions(inputs[0])
+    assert keys and all(int(inputs[0, k]) == int(inputs[0, -1]) for k in keys)
+    assert values == [k + 1 for k in keys]
+    assert query_selectivity(_Looker(8), inputs, layer=0) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="both the query key and other keys"):
+        query_selectivity(_Looker(8), inputs[:, -4:], layer=0)  # a single pair: no other key
+
+
+@pytest.mark.parametrize("mixer", ["hyena", "attention", "conv"])
+def test_recall_explorer_figure_and_query_row(mixer):
+    from hyena_lab.viz.recall import query_row, recall_explorer_figure
+
+    model = _tiny(mixer)
+    inputs = _splits().test[0]
+    row = query_row(model, inputs[:1], layer=1)
+    assert row.shape == (12,) and float(row.sum()) == pytest.approx(1.0)
+    fig = recall_explorer_figure(model, inputs, example=3, layer=0)
+    assert "layer 1" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match=r"example must be an int in \[0, 32\)"):
+        recall_explorer_figure(model, inputs, example=32)
+    with pytest.raises(ValueError, match=r"layer must be an int in \[0, 2\)"):
+        recall_explorer_figure(model, inputs, layer=2)
+    with pytest.raises(ValueError, match="inputs must be"):
+        recall_explorer_figure(model, inputs[0])
+
+
+def test_filters_figure_draws_each_hyena_filter():
+    from hyena_lab.viz.recall import filters_figure
+
+    torch.manual_seed(0)
+    model = TinyLM(ModelConfig(8, 12, "hyena", d_model=16, mixer_args={"order": 3}))
+    fig = filters_figure(model, layers=[1], channels=3)
+    # order 3 in the official layout: the first filter is the identity, h^2 and h^3 are learned
+    assert len(fig.axes) == 2 and all(len(ax.lines) == 3 for ax in fig.axes)
+    assert "filter h^2" in fig.axes[0].get_title() and "filter h^3" in fig.axes[1].get_title()
+    h3 = model.blocks[1].mixer.filters(12)[1, 2]  # the drawn data is the filter itself
+    assert np.allclose(fig.axes[1].lines[2].get_ydata(), h3.detach().numpy())
+    assert len(filters_figure(model).axes) == 4  # every layer by default
+    with pytest.raises(ValueError, match="not a Hyena operator"):
+        filters_figure(_tiny("attention"))
+    with pytest.raises(ValueError, match="channels must be an int >= 1"):
+        filters_figure(model, channels=0)
+    with pytest.raises(ValueError, match=r"layer must be an int in \[0, 2\)"):
+        filters_figure(model, layers=[-1])
+    with pytest.raises(ValueError, match="layers is empty"):
+        filters_figure(model, layers=[])
+
+
+def test_measurements_round_trip(tmp_path, monkeypatch):
+    from hyena_lab.viz.recall import device_name, load_measurement, save_measurement
+
+    monkeypatch.setenv("HYENA_LAB_FIGURES", str(tmp_path))
+    results = [{"mixer": "hyena", "d_model": 64, "n_layers": 2, "test_accuracy": 1.0}]
+    path = save_measurement("04_test-grid", results, TrainConfig(), device=device_name("cpu"))
+    assert path == tmp_path / "data" / "04_test-grid.json"
+    record = load_measurement("04_test-grid")
+    assert record["results"] == results and record["device"].endswith("(CPU)")
+    assert record["shapes"]["d_model"] == [64] and record["recipe"]["lr"] == TrainConfig().lr
+    assert {"torch_version", "date"} <= set(record)
+    with pytest.raises(FileNotFoundError, match="RECOMPUTE"):
+        load_measurement("04_missing")
+    with pytest.raises(ValueError, match="measurement name"):
+        save_measurement("a/b", results, TrainConfig(), device="cpu")
+    with pytest.raises(ValueError, match="results is empty"):
+        save_measurement("04_x", [], TrainConfig(), device="cpu")
