@@ -17,7 +17,6 @@ is given, changes none of them, and returns a matplotlib ``Figure`` (the noteboo
 from __future__ import annotations
 
 import json
-import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import date
@@ -32,7 +31,7 @@ from ..models import TinyLM
 from ..operator import HyenaOperator
 from ..tasks import NOOP, PROMPT, decode, recall_vocab
 from ..train import RECALL_NUM_TRAIN, RECALL_TRAIN_SCORE, History, TrainConfig
-from . import _NAME, figures_dir
+from . import _NAME, cpu_name, figures_dir
 
 __all__ = [
     "MIXER_LABELS",
@@ -315,13 +314,7 @@ def device_name(device: str | torch.device = "cpu") -> str:
     dev = torch.device(device)
     if dev.type == "cuda":
         return f"{torch.cuda.get_device_name(dev)} (CUDA)"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} (CPU)"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()} (CPU)"
+    return f"{cpu_name()} (CPU)"
 
 
 def save_measurement(
