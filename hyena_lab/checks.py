@@ -53,6 +53,27 @@ def check_min_ndim(x: torch.Tensor, name: str, ndim: int, layout: str) -> None:
         )
 
 
+def check_sequence(u: object, d_model: int, l_max: int) -> int:
+    """Raise unless ``u`` is a float ``(batch, seq_len, d_model)`` with ``seq_len <= l_max``.
+
+    The input contract of every sequence mixer (the Hyena operator and its baselines); returns
+    ``seq_len``.
+    """
+    t = check_float(u, "u")
+    check_ndim(t, "u", 3, "(batch, seq_len, d_model)")
+    if t.shape[-1] != d_model:
+        raise ValueError(
+            f"u must have d_model={d_model} features in its last dim, got shape "
+            f"{tuple(t.shape)}; the layout is (batch, seq_len, d_model)"
+        )
+    if t.shape[1] > l_max:
+        raise ValueError(
+            f"sequence length {t.shape[1]} exceeds l_max={l_max}; build the layer with a "
+            f"larger l_max (filters are only defined up to l_max)"
+        )
+    return t.shape[1]
+
+
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
     """Raise unless ``value`` is an int >= ``minimum`` (bools are refused)."""
     if isinstance(value, bool) or not isinstance(value, int):

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_float, check_ndim, check_positive_int
+from .checks import check_positive_int, check_sequence
 from .conv import fftconv, toeplitz
 from .filters import ExplicitFilter
 from .operator import HyenaOperator
@@ -49,23 +49,6 @@ __all__ = [
     "h3_mixer",
     "hyena_mixer",
 ]
-
-
-def check_sequence(u: object, d_model: int, l_max: int) -> int:
-    """Raise unless ``u`` is a float ``(batch, seq_len, d_model)`` with ``seq_len <= l_max``.
-
-    Returns ``seq_len``.
-    """
-    u = check_float(u, "u")
-    check_ndim(u, "u", 3, "(batch, seq_len, d_model)")
-    if u.shape[-1] != d_model:
-        raise ValueError(
-            f"u must have d_model={d_model} features in its last dim, got shape "
-            f"{tuple(u.shape)}; the layout is (batch, seq_len, d_model)"
-        )
-    if u.shape[1] > l_max:
-        raise ValueError(f"sequence length {u.shape[1]} exceeds l_max={l_max}")
-    return u.shape[1]
 
 
 def _check_single(u: torch.Tensor, what: str) -> None:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .checks import check_float, check_ndim, check_positive_int
+from .checks import check_positive_int, check_sequence
 from .conv import fftconv, toeplitz
 from .filters import LongFilter, make_filter
 
@@ -135,20 +135,7 @@ class HyenaOperator(nn.Module):
     # pieces of the forward pass
     def check_input(self, u: torch.Tensor) -> int:
         """Raise unless ``u`` is a float ``(batch, L, d_model)`` with ``L <= l_max``; return L."""
-        check_float(u, "u")
-        check_ndim(u, "u", 3, "(batch, seq_len, d_model)")
-        if u.shape[-1] != self.d_model:
-            raise ValueError(
-                f"u must have d_model={self.d_model} features in its last dim, got shape "
-                f"{tuple(u.shape)}; the layout is (batch, seq_len, d_model)"
-            )
-        L = u.shape[1]
-        if L > self.l_max:
-            raise ValueError(
-                f"sequence length {L} exceeds l_max={self.l_max}; build the operator with a "
-                f"larger l_max (filters are only defined up to l_max)"
-            )
-        return L
+        return check_sequence(u, self.d_model, self.l_max)
 
     def projections(self, u: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Gates ``[x^1..x^N]`` and value ``v``, each ``(batch, d_model, L)`` (Algorithm 1)."""
