@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from hyena_lab.viz import matrix_heatmap, run_info, save_data, savefig
+from hyena_lab.viz import cpu_record, matrix_heatmap, run_info, save_data, savefig
 
 
 @pytest.fixture
@@ -48,3 +48,10 @@ def test_bad_format_is_refused(figdir):
     with pytest.raises(ValueError, match="format must be"):
         savefig(fig, "00_test-x", formats=("jpg",))
     plt.close(fig)
+
+
+def test_cpu_record_names_the_context_of_a_cpu_measurement():
+    rec = cpu_record(3)
+    assert rec["device"] == "cpu" and rec["num_threads"] == 3
+    assert rec["torch_version"] == torch.__version__ and len(rec["date"]) == 10
+    assert rec["processor"] and rec["machine"]

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "STYLE",
     "cpu_name",
+    "cpu_record",
     "figures_dir",
     "matrix_heatmap",
     "run_info",
@@ -118,6 +119,19 @@ def cpu_name() -> str:
             return next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
     except (OSError, StopIteration):
         return platform.processor() or platform.machine()
+
+
+def cpu_record(num_threads: int) -> dict[str, object]:
+    """The context of a CPU measurement, as its record's top-level fields: ``device`` ("cpu"),
+    ``processor``, ``machine``, ``torch_version``, ``date`` (UTC) and ``num_threads``."""
+    return {
+        "device": "cpu",
+        "processor": cpu_name(),
+        "machine": platform.machine(),
+        "torch_version": torch.__version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "num_threads": num_threads,
+    }
 
 
 def run_info() -> dict[str, object]:

@@ -28,9 +28,7 @@ Contents
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
-import platform
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,7 +48,7 @@ from ..checks import (
 )
 from ..conv import circular_fftconv, direct_conv, fftconv, toeplitz
 from ..timing import time_fn
-from . import cpu_name, matrix_heatmap
+from . import cpu_record, matrix_heatmap
 
 __all__ = [
     "CONV_METHODS",
@@ -454,12 +452,7 @@ def measure_conv_costs(
     }
     return {
         "what": "CPU time per call of one causal convolution y = h * u, three ways",
-        "device": "cpu",
-        "processor": cpu_name(),
-        "machine": platform.machine(),
-        "torch_version": torch.__version__,
-        "date": _dt.date.today().isoformat(),
-        "num_threads": threads,
+        **cpu_record(threads),
         "dtype": "float32",
         "batch": b,
         "channels": d,

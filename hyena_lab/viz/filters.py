@@ -172,6 +172,21 @@ def filter_bank_figure(
     return fig
 
 
+def _link_ordered(low: Any, high: Any) -> None:
+    """Keep two slider widgets ordered, ``low.value <= high.value``: moving one past the other
+    drags the other along, so a widget can never pass an invalid range to a figure."""
+
+    def keep_order(change: dict[str, Any]) -> None:
+        if low.value > high.value:
+            if change["owner"] is low:
+                high.value = low.value
+            else:
+                low.value = high.value
+
+    low.observe(keep_order, names="value")
+    high.observe(keep_order, names="value")
+
+
 def filter_bank_controls(l_max: int = 512) -> dict[str, Any]:
     """Widgets for ``interact(filter_bank_figure, **controls)``, one per argument.
 
@@ -190,15 +205,7 @@ def filter_bank_controls(l_max: int = 512) -> dict[str, Any]:
     slow = widgets.FloatSlider(value=1.5, min=0.01, max=3.0, step=0.01,
                                description="decay_slow (fraction of L)", style=style)
 
-    def keep_fast_below_slow(change: dict[str, Any]) -> None:
-        if fast.value > slow.value:
-            if change["owner"] is fast:
-                slow.value = fast.value
-            else:
-                fast.value = slow.value
-
-    fast.observe(keep_fast_below_slow, names="value")
-    slow.observe(keep_fast_below_slow, names="value")
+    _link_ordered(fast, slow)
     return {
         "decay_fast": fast,
         "decay_slow": slow,
@@ -231,15 +238,7 @@ def ssm_controls(l_max: int = 1024) -> dict[str, Any]:
     dt_max = widgets.FloatLogSlider(value=1e-1, base=10, min=-4, max=0, step=0.1,
                                     description="dt_max", style=style)
 
-    def keep_order(change: dict[str, Any]) -> None:
-        if dt_min.value > dt_max.value:
-            if change["owner"] is dt_min:
-                dt_max.value = dt_min.value
-            else:
-                dt_min.value = dt_max.value
-
-    dt_min.observe(keep_order, names="value")
-    dt_max.observe(keep_order, names="value")
+    _link_ordered(dt_min, dt_max)
     return {
         "d_state": widgets.IntSlider(value=16, min=2, max=128, step=2, description="d_state",
                                      style=style),

@@ -33,9 +33,7 @@ Contents
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
-import platform
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +52,7 @@ from ..checks import (
 )
 from ..operator import HyenaOperator
 from ..timing import time_fn
-from . import cpu_name, matrix_heatmap
+from . import cpu_record, matrix_heatmap
 
 if TYPE_CHECKING:  # ipywidgets is imported lazily: only the widget cell needs it
     import ipywidgets
@@ -451,12 +449,7 @@ def measure_matrix_costs(
         torch.set_num_threads(old_threads)
     return {
         "what": "CPU cost of the Hyena operator (FFT path) vs its materialised matrix A(u)",
-        "device": "cpu",
-        "processor": cpu_name(),
-        "machine": platform.machine(),
-        "torch_version": torch.__version__,
-        "date": _dt.date.today().isoformat(),
-        "num_threads": threads,
+        **cpu_record(threads),
         "dtype": "float32",
         "order": N,
         "d_model": d,
