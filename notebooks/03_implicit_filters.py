@@ -53,6 +53,7 @@ import torch
 from ipywidgets import interact
 
 from hyena_lab import fftconv
+from hyena_lab.checks import rel_err
 from hyena_lab.filters import (
     FILTERS,
     ImplicitFilter,
@@ -82,12 +83,6 @@ from hyena_lab.viz.filters import (
 use_style()
 torch.manual_seed(0)
 gen = torch.Generator().manual_seed(0)  # inputs below come from this generator
-
-
-def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Relative error ||a - b|| / ||b|| (in float64)."""
-    a, b = a.detach().double(), b.detach().double()
-    return float((a - b).norm() / b.norm())
 
 
 # %% [markdown]
