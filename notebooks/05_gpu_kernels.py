@@ -47,12 +47,12 @@ import torch
 from ipywidgets import fixed, interact
 
 from hyena_lab import bench, roofline
-from hyena_lab.viz import figures_dir, savefig, use_style
 from hyena_lab.viz import kernels as kviz
+from hyena_lab.viz import records_dir, savefig, use_style
 
 use_style()
 torch.manual_seed(0)
-DATA = figures_dir() / "data"
+DATA = records_dir()
 gpu = bench.load_results(DATA / "05_gpu_kernels-bench.json")  # the recorded H100 sweep
 repeat = bench.load_results(DATA / "05_gpu_kernels-repeat.json")  # a second run, same code
 ceil = roofline.Ceilings.from_dict(gpu["ceilings"])

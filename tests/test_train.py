@@ -327,6 +327,7 @@ def test_measurements_round_trip(tmp_path, monkeypatch):
     from hyena_lab.viz.recall import device_name, load_measurement, save_measurement
 
     monkeypatch.setenv("HYENA_LAB_FIGURES", str(tmp_path))
+    monkeypatch.setenv("HYENA_LAB_RECORDS", str(tmp_path / "data"))
     results = [{"mixer": "hyena", "d_model": 64, "n_layers": 2, "test_accuracy": 1.0}]
     path = save_measurement("04_test-grid", results, TrainConfig(), device=device_name("cpu"))
     assert path == tmp_path / "data" / "04_test-grid.json"
@@ -334,7 +335,7 @@ def test_measurements_round_trip(tmp_path, monkeypatch):
     assert record["results"] == results and record["device"].endswith("(CPU)")
     assert record["shapes"]["d_model"] == [64] and record["recipe"]["lr"] == TrainConfig().lr
     assert {"torch_version", "date"} <= set(record)
-    with pytest.raises(FileNotFoundError, match="RECOMPUTE"):
+    with pytest.raises(FileNotFoundError, match="make handbook"):
         load_measurement("04_missing")
     with pytest.raises(ValueError, match="measurement name"):
         save_measurement("a/b", results, TrainConfig(), device="cpu")

@@ -55,3 +55,32 @@ def test_cpu_record_names_the_context_of_a_cpu_measurement():
     assert rec["device"] == "cpu" and rec["num_threads"] == 3
     assert rec["torch_version"] == torch.__version__ and len(rec["date"]) == 10
     assert rec["processor"] and rec["machine"]
+
+
+def test_figures_go_to_a_cache_unless_told(tmp_path, monkeypatch):
+    from hyena_lab.viz import figures_dir
+
+    monkeypatch.delenv("HYENA_LAB_FIGURES", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert figures_dir() == tmp_path / "cache" / "hyena-lab" / "figures"
+    assert not (tmp_path / "cache").exists()  # asking creates nothing
+
+
+def test_records_are_read_from_the_repository_not_the_output(tmp_path, monkeypatch):
+    from hyena_lab.viz import load_data, records_dir
+
+    monkeypatch.setenv("HYENA_LAB_FIGURES", str(tmp_path))
+    monkeypatch.delenv("HYENA_LAB_RECORDS", raising=False)
+    save_data({"x": 1}, "01_long_convolutions-cpu_timing")  # a live re-measurement ...
+    assert records_dir().parent.name == "figures" and records_dir() != tmp_path / "data"
+    assert load_data("01_long_convolutions-cpu_timing") != {"x": 1}  # ... never shadows the record
+    with pytest.raises(FileNotFoundError, match="make handbook"):
+        load_data("00_no_such_record")
+
+
+def test_write_atomic_leaves_no_temporary_file(tmp_path):
+    from hyena_lab.viz import write_atomic
+
+    path = write_atomic(tmp_path / "a" / "b.json", "{}\n")
+    assert path.read_text() == "{}\n"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["b.json"]

@@ -3,18 +3,22 @@
 Chapter-specific figures (the pure functions that widgets call) live in submodules named after
 the package module they illustrate: ``viz.conv``, ``viz.filters``, ``viz.matrices`` ...
 
-``use_style()`` is applied once per notebook; ``savefig(fig, name)`` writes
-``figures/<name>.png`` (and ``.svg`` when asked) at the repository root, without timestamps in
-the metadata, so that re-running the handbook reproduces identical files.
+``use_style()`` is applied once per notebook; ``savefig(fig, name)`` writes ``<name>.png`` (and
+``.svg`` when asked) into :func:`figures_dir`, without timestamps in the metadata, so that
+re-running the handbook reproduces identical files. Only ``make handbook`` points
+:func:`figures_dir` at the repository's ``figures/``; an interactive run writes to a cache folder.
+Committed measurements are read with :func:`load_data` from :func:`records_dir`.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import os
 import platform
 import re
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,11 +32,14 @@ __all__ = [
     "cpu_name",
     "cpu_record",
     "figures_dir",
+    "load_data",
     "matrix_heatmap",
+    "records_dir",
     "run_info",
     "save_data",
     "savefig",
     "use_style",
+    "write_atomic",
 ]
 
 #: rcParams of the handbook: readable on a web page and in a slide, colour-blind safe cycle.
@@ -77,19 +84,64 @@ def _show_figures_inline() -> None:
         shell.run_line_magic("matplotlib", "inline")
 
 
-def figures_dir() -> Path:
-    """The ``figures/`` folder: ``$HYENA_LAB_FIGURES`` if set, else the repository's own.
+def _repo_figures() -> Path:
+    """The repository's own ``figures/`` (an editable install), else ``./figures``."""
+    root = Path(__file__).resolve().parents[2]
+    return root / "figures" if (root / "pyproject.toml").exists() else Path("figures")
 
-    The repository root is the folder holding ``pyproject.toml`` above this package (an
-    editable install); failing that, ``./figures`` under the current directory.
+
+def figures_dir() -> Path:
+    """Where figures and measurements are *written*; nothing is created by asking.
+
+    ``$HYENA_LAB_FIGURES`` if set (``make handbook`` sets it to the repository's ``figures/``,
+    the only run that rewrites tracked files); otherwise a cache folder,
+    ``$XDG_CACHE_HOME/hyena-lab/figures`` (``~/.cache/hyena-lab/figures``), so that running a
+    chapter in JupyterLab or under the tests leaves the git tree clean.
     """
     env = os.environ.get("HYENA_LAB_FIGURES")
     if env:
-        path = Path(env)
-    else:
-        root = Path(__file__).resolve().parents[2]
-        path = root / "figures" if (root / "pyproject.toml").exists() else Path("figures")
-    path.mkdir(parents=True, exist_ok=True)
+        return Path(env)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "hyena-lab" / "figures"
+
+
+def records_dir() -> Path:
+    """Where the committed measurements are *read* from: the repository's ``figures/data``.
+
+    ``$HYENA_LAB_RECORDS`` overrides it (tests). Chapters assert on these records (which name
+    their machine), never on a measurement they have just made: see CONTRIBUTING.md.
+    """
+    env = os.environ.get("HYENA_LAB_RECORDS")
+    return Path(env) if env else _repo_figures() / "data"
+
+
+def load_data(name: str) -> dict:
+    """Read the committed record ``figures/data/<name>.json`` (see :func:`records_dir`)."""
+    if not _NAME.match(name):
+        raise ValueError(f"data name must use letters, digits, '_', '-', '.', got {name!r}")
+    path = records_dir() / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no recorded measurement {name!r} in {records_dir()}; re-create it with "
+            "`make handbook` (which writes into the repository's figures/)"
+        )
+    return json.loads(path.read_text())
+
+
+def write_atomic(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so
+    that an interrupted write leaves the old file (or none), never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -106,9 +158,9 @@ def savefig(fig: Figure, name: str, formats: Iterable[str] = ("png",)) -> list[P
         if fmt not in ("png", "svg", "pdf"):
             raise ValueError(f"format must be 'png', 'svg' or 'pdf', got {fmt!r}")
         meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
-        path = figures_dir() / f"{name}.{fmt}"
-        fig.savefig(path, format=fmt, metadata=meta)
-        paths.append(path)
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, metadata=meta)
+        paths.append(write_atomic(figures_dir() / f"{name}.{fmt}", buf.getvalue()))
     return paths
 
 
@@ -153,12 +205,9 @@ def save_data(data: dict, name: str) -> Path:
     """
     if not _NAME.match(name):
         raise ValueError(f"data name must use letters, digits, '_', '-', '.', got {name!r}")
-    folder = figures_dir() / "data"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
     record = {"run": run_info(), **data} if "run" not in data else dict(data)
-    path.write_text(json.dumps(record, indent=1) + "\n")
-    return path
+    text = json.dumps(record, indent=1) + "\n"
+    return write_atomic(figures_dir() / "data" / f"{name}.json", text)
 
 
 def matrix_heatmap(

@@ -31,7 +31,7 @@ from ..models import TinyLM
 from ..operator import HyenaOperator
 from ..tasks import NOOP, PROMPT, decode, recall_vocab
 from ..train import RECALL_NUM_TRAIN, RECALL_TRAIN_SCORE, History, TrainConfig
-from . import _NAME, cpu_name, figures_dir
+from . import _NAME, cpu_name, figures_dir, load_data, write_atomic
 
 __all__ = [
     "MIXER_LABELS",
@@ -353,16 +353,10 @@ def save_measurement(
         **extra,
         "results": [dict(r) for r in results],
     }
-    folder = figures_dir() / "data"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(record, indent=1) + "\n")
-    return path
+    text = json.dumps(record, indent=1) + "\n"
+    return write_atomic(figures_dir() / "data" / f"{name}.json", text)
 
 
 def load_measurement(name: str) -> dict[str, Any]:
-    """Read back a record written by :func:`save_measurement`."""
-    path = figures_dir() / "data" / f"{name}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"no recorded measurement {path}; recompute it (RECOMPUTE = True)")
-    return json.loads(path.read_text())
+    """Read the committed record written by :func:`save_measurement` (see ``viz.load_data``)."""
+    return load_data(name)
