@@ -1,4 +1,13 @@
-"""Shared test settings: a headless matplotlib backend and a deterministic hypothesis profile."""
+"""Shared test settings: a headless matplotlib backend and the hypothesis profiles.
+
+``handbook`` (the default, what ``make test`` and CI run): derandomised, so that every machine
+draws the same examples, and no example database, so that nothing left behind by one run changes
+the next. ``fuzz`` (``make fuzz``): fresh random examples, many of them
+(``HYPOTHESIS_MAX_EXAMPLES``, default 1000 per property), to find what the derandomised run does
+not draw.
+"""
+
+import os
 
 import matplotlib
 import torch
@@ -12,7 +21,16 @@ settings.register_profile(
     deadline=None,
     max_examples=40,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile("handbook")
-
+settings.register_profile(
+    "fuzz",
+    deadline=None,
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "1000")),
+    derandomize=False,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "handbook"))
