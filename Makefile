@@ -7,8 +7,6 @@ BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.hyena-lab-installed
 PIP        := $(BIN)/python -m pip --disable-pip-version-check -q
 NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
-EXECUTE    := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-              --NotebookClient.record_timing=False --ExecutePreprocessor.timeout=1800
 EXTRAS     ?= dev,browser,book
 CHROMIUM   ?= /usr/bin/chromium
 # The static book (`make book`): JavaScript that the pages need offline, fetched from npm with
@@ -19,7 +17,8 @@ BOOK_JS    := build/book-js
 BOOK_SRC   := build/book/src
 BOOK_HTML  := build/book/html
 
-.PHONY: help install test unit notebooks browser chromium lint handbook sync lab book clean
+.PHONY: help install test unit notebooks browser chromium lint handbook sync lab book clean \
+        fuzz stress stress-stop
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -59,8 +58,29 @@ chromium:  ## install Debian's chromium when missing (root only; else the browse
 
 handbook: $(STAMP)  ## sync .py -> .ipynb, execute every chapter in place, write figures/
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
-	@for nb in $(NOTEBOOKS:.py=.ipynb); do echo "== $$nb"; $(EXECUTE) $$nb || exit 1; done
+	HYENA_LAB_FIGURES=$(CURDIR)/figures $(BIN)/python -m hyena_lab.handbook $(NOTEBOOKS:.py=.ipynb)
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
+
+fuzz: $(STAMP)  ## property tests with fresh random examples (HYPOTHESIS_MAX_EXAMPLES=1000 each)
+	HYPOTHESIS_PROFILE=fuzz MPLBACKEND=Agg $(BIN)/pytest -q -x tests --ignore=tests/browser \
+	  -p no:cacheprovider $(PYTEST_ARGS)
+
+# `make stress` keeps both cores busy with two Python busy loops (their process ids go to
+# build/stress.pids) so that the suite can be run under load; `make stress-stop` ends them.
+# STRESS_SECONDS bounds them in any case (default one hour).
+STRESS_SECONDS ?= 3600
+stress:  ## start two busy loops (one per core) for STRESS_SECONDS; stop them with stress-stop
+	@mkdir -p build && : > build/stress.pids
+	@for i in 1 2; do \
+	  nohup $(PYTHON) -c "import time; end = time.time() + $(STRESS_SECONDS); \
+	    all(iter(lambda: time.time() < end, False))" >/dev/null 2>&1 & \
+	  echo $$! >> build/stress.pids; \
+	done
+	@echo "stress: busy loops $$(tr '\n' ' ' < build/stress.pids)(make stress-stop ends them)"
+
+stress-stop:  ## stop the busy loops started by `make stress`
+	@if [ -f build/stress.pids ]; then kill $$(cat build/stress.pids) 2>/dev/null || true; \
+	  rm -f build/stress.pids; echo "stress: stopped"; else echo "stress: none running"; fi
 
 sync: $(STAMP)  ## pair and sync the .py and .ipynb of every chapter
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
