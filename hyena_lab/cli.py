@@ -13,17 +13,28 @@ import sys
 import torch
 
 from . import __version__
+from .checks import direct_conv_error_bound, fftconv_error_bound, rel_err
 from .conv import direct_conv, fftconv
 
 
 def _cmd_check_conv(args: argparse.Namespace) -> dict:
-    """Compare fftconv with the direct definition in float64 at one length."""
+    """Compare fftconv with the direct definition in float64 at one length, against the error
+    bound of :func:`hyena_lab.checks.fftconv_error_bound`."""
     g = torch.Generator().manual_seed(args.seed)
     u = torch.randn(args.channels, args.seq_len, generator=g, dtype=torch.float64)
     k = torch.randn(args.channels, args.seq_len, generator=g, dtype=torch.float64)
     ref = direct_conv(u, k)
-    err = float((fftconv(u, k) - ref).norm() / ref.norm())
-    return {"seq_len": args.seq_len, "channels": args.channels, "rel_err_float64": err}
+    y = fftconv(u, k)
+    bound = fftconv_error_bound(u, k) + direct_conv_error_bound(u, k)
+    abs_err = float((y - ref).norm())
+    return {
+        "seq_len": args.seq_len,
+        "channels": args.channels,
+        "rel_err_float64": rel_err(y, ref),
+        "abs_err_float64": abs_err,
+        "error_bound_float64": bound,
+        "within_bound": abs_err <= bound,
+    }
 
 
 def _cmd_official(args: argparse.Namespace) -> dict:

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from hyena_lab.checks import F64_SAME_ALGEBRA
 from hyena_lab.cli import build_parser, main
 
 
@@ -14,7 +15,8 @@ def _run(capsys, argv):
 
 def test_check_conv_reports_float64_error(capsys):
     out = _run(capsys, ["check-conv", "--seq-len", "129", "--channels", "3"])
-    assert out["seq_len"] == 129 and out["rel_err_float64"] < 1e-12
+    assert out["seq_len"] == 129 and out["rel_err_float64"] < F64_SAME_ALGEBRA
+    assert out["within_bound"] and out["abs_err_float64"] <= out["error_bound_float64"]
 
 
 def test_official_reports_bit_level_agreement(capsys):
@@ -23,7 +25,7 @@ def test_official_reports_bit_level_agreement(capsys):
     for rep in out.values():
         assert rep["round_trip_identical"]
         for case in rep["cases"]:
-            assert case["rel_err_y"] < 1e-12 and case["rel_err_k"] < 1e-12
+            assert case["rel_err_y"] < F64_SAME_ALGEBRA and case["rel_err_k"] < F64_SAME_ALGEBRA
 
 
 def test_every_subcommand_has_help(capsys):
