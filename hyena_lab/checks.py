@@ -136,6 +136,18 @@ F64_SAME_ALGEBRA = 1e-12
 #: 1e-5 leaves a factor ~3 on the typical error. Used only where float32 is compared with float64.
 F32_SAME_ALGEBRA = 1e-5
 
+#: A chain of up to 4 FFT convolutions and gates (L <= 10^4, seeded O(1) data) against a dense or
+#: direct float64 evaluation. One convolution's error relative to its output is about
+#: ``fftconv_error_bound / ||y||`` ~ (2 e + 3 eps) * 2 sqrt(L) (random data: ||y|| ~ ||k||_2 ||u||_2
+#: and ||k||_1 <= sqrt(L) ||k||_2), with e = 7 log2(2L) eps ~ 2.2e-14 at L = 10^4: ~9e-12 per
+#: convolution, ~4e-11 for four. 1e-10 covers it; a wrong gate or filter changes O(1e-2) or more.
+F64_FFT_CHAIN = 1e-10
+
+#: The same chain in float32 (eps 1.2e-7) at L <= 10^3: (2 e + 3 eps) * 2 sqrt(L) ~ 1e-6 * 60 per
+#: convolution in the worst case; typical random-sign accumulation is ~sqrt(L) smaller, measured
+#: ~1e-7 to 1e-6. 1e-5 holds the typical case with margin 10x (``make fuzz`` checks it).
+F32_FFT_CHAIN = 1e-5
+
 #: A half-precision result (bfloat16: 8 bits of mantissa) against float64: the inputs and output
 #: are rounded to ~eps_bf16 / 2 = 3.9e-3 each; 1e-2 allows both roundings plus accumulation.
 HALF_VS_F64 = 1e-2
