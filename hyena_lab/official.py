@@ -31,6 +31,7 @@ bias 1, a short filter that passes its input through): the same function.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -102,8 +103,35 @@ _FILTER = "filter_fn."
 _FFN = _FILTER + "implicit_filter."
 
 
+#: The type each official option must have (bool is not accepted where a number is expected,
+#: nor a number or string where a bool is: ``modulate="False"`` would otherwise read as True).
+_INT_OPTIONS = ("d_model", "l_max", "order", "filter_order", "short_filter_order", "emb_dim",
+                "num_inner_mlps")
+_BOOL_OPTIONS = ("modulate", "bias")
+_FLOAT_OPTIONS = ("w", "fast_decay_pct", "slow_decay_pct", "target", "shift")
+
+
+def _check_option_type(key: str, value: object) -> None:
+    """Raise ``TypeError`` unless an official option has the type the official code expects."""
+    if key in _INT_OPTIONS:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        expected = "an int >= 1"
+    elif key in _BOOL_OPTIONS:
+        ok, expected = isinstance(value, bool), "a bool (True or False, not a string or number)"
+    elif key in _FLOAT_OPTIONS:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = number and math.isfinite(value)  # type: ignore[arg-type]
+        expected = "a finite number"
+    else:
+        return
+    if not ok:
+        raise TypeError(f"official option {key} must be {expected}, got {value!r}")
+
+
 def _check_config(config: Mapping[str, object]) -> dict[str, object]:
     """Validate official options; return them completed with the official defaults."""
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a mapping of options, got {type(config).__name__}")
     for key in ("d_model", "l_max"):
         if key not in config:
             raise ValueError(f"official config lacks the required option {key!r}")
@@ -116,11 +144,53 @@ def _check_config(config: Mapping[str, object]) -> dict[str, object]:
         known = key in OFFICIAL_DEFAULTS or key in UNSUPPORTED or key in IGNORED
         if not known and key not in ("d_model", "l_max"):
             raise ValueError(f"unknown official option {key!r}")
+        _check_option_type(key, value)
     cfg = {**OFFICIAL_DEFAULTS, **{k: v for k, v in config.items() if k in OFFICIAL_DEFAULTS}}
-    cfg["d_model"], cfg["l_max"] = int(config["d_model"]), int(config["l_max"])  # type: ignore[arg-type]
+    cfg["d_model"], cfg["l_max"] = config["d_model"], config["l_max"]
     if int(cfg["order"]) < 2:  # type: ignore[arg-type]
         raise ValueError(f"the official operator needs order >= 2, got {cfg['order']}")
+    if int(cfg["emb_dim"]) < 3 or int(cfg["emb_dim"]) % 2 == 0:  # type: ignore[arg-type]
+        raise ValueError(f"official option emb_dim must be odd and >= 3, got {cfg['emb_dim']}")
     return cfg
+
+
+def _check_state_dict(
+    sd: Mapping[str, object], expected: Mapping[str, torch.Tensor], cfg: Mapping[str, object]
+) -> torch.dtype:
+    """Raise unless ``sd`` holds exactly the official tensors of ``cfg``, each of the right shape
+    and one floating dtype; return that dtype. ``expected`` is the official state dict of a fresh
+    operator with the same options (names and shapes)."""
+    names = set(sd)
+    missing, unknown = sorted(set(expected) - names), sorted(names - set(expected))
+    if missing:
+        hint = ""
+        suffix = [k for k in names if any(k.endswith("." + m) for m in missing)]
+        if suffix:
+            prefix = suffix[0][: -len(next(m for m in missing if suffix[0].endswith("." + m)))]
+            hint = (f"; its keys carry a prefix ({prefix!r}): pass "
+                    f"{{k.removeprefix({prefix!r}): v for k, v in state_dict.items()}}")
+        raise ValueError(
+            f"official state_dict lacks {missing} for the config (d_model={cfg['d_model']}, "
+            f"order={cfg['order']}, num_inner_mlps={cfg['num_inner_mlps']}){hint}"
+        )
+    if unknown:
+        raise ValueError(f"official state_dict has tensors this bridge does not know: {unknown}")
+    bad = [
+        f"{k}: expected {tuple(expected[k].shape)}, got "
+        f"{tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__}"
+        for k, v in sd.items()
+        if not isinstance(v, torch.Tensor) or v.shape != expected[k].shape
+    ]
+    if bad:
+        raise ValueError(
+            "official state_dict does not match the config (d_model="
+            f"{cfg['d_model']}, order={cfg['order']}, filter_order={cfg['filter_order']}, "
+            f"emb_dim={cfg['emb_dim']}, l_max={cfg['l_max']}): " + "; ".join(sorted(bad))
+        )
+    dtypes = {v.dtype for v in sd.values()}  # type: ignore[union-attr]
+    if len(dtypes) != 1 or not next(iter(dtypes)).is_floating_point:
+        raise TypeError(f"official state_dict tensors must share one float dtype, got {dtypes}")
+    return dtypes.pop()
 
 
 def _gate_perm(order: int, d: int) -> torch.Tensor:
@@ -153,8 +223,9 @@ def from_safari(
     """
     cfg = _check_config(config)
     o, d = int(cfg["order"]), int(cfg["d_model"])  # type: ignore[arg-type]
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"state_dict must be a mapping, got {type(state_dict).__name__}")
     sd = dict(state_dict)
-    dtype = sd["in_proj.weight"].dtype
     op = HyenaOperator(
         d,
         int(cfg["l_max"]),  # type: ignore[arg-type]
@@ -174,7 +245,9 @@ def from_safari(
         short_filter_order=int(cfg["short_filter_order"]),  # type: ignore[arg-type]
         filter_bias=bool(cfg["bias"]),
         identity_first=True,
-    ).to(dtype)
+    )
+    dtype = _check_state_dict(sd, to_safari(op)[1], cfg)
+    op = op.to(dtype)
     op.load_state_dict(_convert_in(sd, o, d, int(cfg["num_inner_mlps"])))  # type: ignore[arg-type]
     return op
 

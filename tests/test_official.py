@@ -1,5 +1,6 @@
 """The official implementation's behaviour, pinned by its test vectors (../shared/vectors/)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -115,7 +116,7 @@ def test_bad_official_inputs():
         from_safari({**vec["config"], "order": 1}, vec["state_dict"])
     sd = dict(vec["state_dict"])
     sd.pop("filter_fn.bias")
-    with pytest.raises(KeyError, match=r"filter_fn\.bias"):
+    with pytest.raises(ValueError, match=r"lacks \['filter_fn\.bias'\]"):
         from_safari(vec["config"], sd)
     sd = {**vec["state_dict"], "extra.weight": torch.zeros(1)}
     with pytest.raises(ValueError, match="does not know"):
@@ -130,3 +131,48 @@ def test_export_refuses_other_filters():
     op = HyenaOperator(4, 16, filter="implicit", filter_args={"normalize": "l1"})
     with pytest.raises(ValueError, match="normalisation"):
         to_safari(op)
+
+
+def _bad(vec, **changes):
+    return {**vec["state_dict"], **changes}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["filter_fn.bias", "filter_fn.modulation.deltas", "filter_fn.implicit_filter.6.weight",
+     "in_proj.weight", "filter_fn.pos_emb.z"],
+)
+def test_wrong_shaped_tensors_are_refused_not_truncated(name):
+    vec = _load(VECTORS[0])
+    t = vec["state_dict"][name]
+    grown = torch.cat([t, t[..., :1]], dim=-1)  # one element too many along the last axis
+    expected = rf"{re.escape(name)}: expected {re.escape(str(tuple(t.shape)))}"
+    with pytest.raises(ValueError, match=expected):
+        from_safari(vec["config"], _bad(vec, **{name: grown}))
+
+
+def test_config_that_does_not_match_the_weights_says_so():
+    vec = _load(VECTORS[0])
+    cfg = vec["config"]
+    with pytest.raises(ValueError, match="does not match the config"):
+        from_safari({**cfg, "d_model": cfg["d_model"] * 2}, vec["state_dict"])
+    with pytest.raises(ValueError, match=r"lacks .* for the config \(d_model=.*order=3"):
+        from_safari({**cfg, "order": cfg.get("order", 2) + 1}, vec["state_dict"])
+
+
+def test_a_prefix_on_the_keys_is_named_with_the_fix():
+    vec = _load(VECTORS[0])
+    sd = {"model.mixer." + k: v for k, v in vec["state_dict"].items()}
+    with pytest.raises(ValueError, match=r"prefix \('model\.mixer\.'\).*removeprefix"):
+        from_safari(vec["config"], sd)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("modulate", "False"), ("modulate", 0), ("d_model", 16.9), ("l_max", True),
+     ("w", float("nan")), ("order", "2")],
+)
+def test_config_values_of_the_wrong_type_are_refused(key, value):
+    vec = _load(VECTORS[0])
+    with pytest.raises(TypeError, match=rf"official option {key} must be"):
+        from_safari({**vec["config"], key: value}, vec["state_dict"])
