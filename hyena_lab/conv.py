@@ -130,6 +130,16 @@ def fftconv(u: torch.Tensor, k: torch.Tensor, bias: torch.Tensor | None = None) 
     (odd, prime, 1). Half-precision inputs are computed in float32 and cast back, since the FFT
     of ``torch`` does not accept them on every device.
 
+    **Causal in exact arithmetic, not in floating point.** Every FFT bin mixes every position,
+    so round-off of the size of the *whole* signal, future included, reaches every output:
+    ``||fftconv(u, k) - y_exact|| <= (2 e + 3 eps)(||k||_1 ||u||_2 + ||u||_1 ||k||_2)`` with
+    ``e = 7 log2(2L) eps`` (:func:`hyena_lab.checks.fftconv_error_bound`). A value of 1e6 late
+    in a float32 sequence of O(1) values therefore moves earlier outputs by up to ~1e6 * 1e-6,
+    i.e. O(1). And a non-finite value (NaN or inf) anywhere in ``u`` or ``k`` makes *every*
+    output non-finite, before it too; :func:`direct_conv` keeps the outputs before it finite.
+    Check inputs with ``torch.isfinite(u).all()`` where that matters; the tests check this
+    contract and the bound.
+
     Args:
         u: input, ``(..., d, L)``.
         k: filter, ``(d, L)`` or broadcastable ``(..., d, L)``.

@@ -165,3 +165,27 @@ def test_toeplitz_bad_inputs():
         toeplitz(torch.arange(4))
     with pytest.raises(ValueError, match="one value per filter"):
         toeplitz(torch.randn(3, 4), torch.randn(4))
+
+
+def test_non_finite_values_reach_every_fft_output_but_not_the_past_of_the_definition():
+    """The documented contract: the FFT spreads a NaN/inf to every output, before it too."""
+    u = _random((1, 2, 32), torch.float64, 0)
+    k = _random((2, 32), torch.float64, 1)
+    for bad in (float("nan"), float("inf")):
+        v = u.clone()
+        v[..., 20] = bad
+        assert not torch.isfinite(fftconv(v, k)[..., :20]).any()
+        assert torch.isfinite(direct_conv(v, k)[..., :20]).all()
+
+
+def test_a_huge_late_value_moves_the_fft_past_only_within_the_bound():
+    """float32, a value of 1e6 at the end of O(1) data: earlier outputs move (by up to O(1) here),
+    but never more than checks.fftconv_error_bound says; the definition's past does not move."""
+    u = _random((1, 4, 1000), torch.float32, 3)
+    k = _random((4, 1000), torch.float32, 4)
+    v = u.clone()
+    v[..., -1] = 1e6
+    moved = (fftconv(v, k)[..., :-1] - fftconv(u, k)[..., :-1]).double().norm()
+    assert moved <= fftconv_error_bound(u, k) + fftconv_error_bound(v, k)
+    assert moved > 1e-3  # it does move: the FFT is causal only up to round-off
+    assert torch.equal(direct_conv(v, k)[..., :-1], direct_conv(u, k)[..., :-1])
