@@ -54,13 +54,23 @@ def check_min_ndim(x: torch.Tensor, name: str, ndim: int, layout: str) -> None:
         )
 
 
-def check_sequence(u: object, d_model: int, l_max: int) -> int:
-    """Raise unless ``u`` is a float ``(batch, seq_len, d_model)`` with ``seq_len <= l_max``.
+def check_sequence(
+    u: object, d_model: int, l_max: int, dtype: torch.dtype | None = None
+) -> int:
+    """Raise unless ``u`` is a float ``(batch, seq_len, d_model)`` with ``seq_len <= l_max``
+    (and, when ``dtype`` is given, of the dtype of the module's weights).
 
     The input contract of every sequence mixer (the Hyena operator and its baselines); returns
     ``seq_len``.
     """
     t = check_float(u, "u")
+    if dtype is not None and t.dtype != dtype:
+        cast = {torch.float64: "double", torch.float32: "float", torch.bfloat16: "bfloat16",
+                torch.float16: "half"}.get(dtype, "to")
+        raise TypeError(
+            f"u has dtype {t.dtype} but the module's weights are {dtype}: convert the input "
+            f"(u.{cast}()) or the module (module.to({t.dtype}))"
+        )
     check_ndim(t, "u", 3, "(batch, seq_len, d_model)")
     if t.shape[-1] != d_model:
         raise ValueError(

@@ -134,8 +134,9 @@ class HyenaOperator(nn.Module):
     # ---------------------------------------------------------------------------------------
     # pieces of the forward pass
     def check_input(self, u: torch.Tensor) -> int:
-        """Raise unless ``u`` is a float ``(batch, L, d_model)`` with ``L <= l_max``; return L."""
-        return check_sequence(u, self.d_model, self.l_max)
+        """Raise unless ``u`` is a float ``(batch, L, d_model)`` with ``L <= l_max`` and the
+        dtype of the weights; return L."""
+        return check_sequence(u, self.d_model, self.l_max, self.in_proj.weight.dtype)
 
     def projections(self, u: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Gates ``[x^1..x^N]`` and value ``v``, each ``(batch, d_model, L)`` (Algorithm 1)."""

@@ -144,3 +144,10 @@ def test_without_filter_bias_the_skip_term_is_zero_and_frozen():
     for n, S in enumerate(op.matrices(_u(1, 16, 3)).S_h):
         # with no skip term the diagonal of S_h is the filter's first tap h_0
         assert torch.equal(torch.diagonal(S, dim1=-2, dim2=-1), k[n][:, :1].expand(3, 16))
+
+
+def test_input_of_another_dtype_than_the_weights_says_how_to_convert():
+    op = HyenaOperator(4, 16)  # float32 weights
+    with pytest.raises(TypeError, match=r"u has dtype torch.float64 but the module's weights are "
+                       r"torch.float32: convert the input \(u.float\(\)\)"):
+        op(torch.randn(1, 8, 4, dtype=torch.float64))
