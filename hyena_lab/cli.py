@@ -8,13 +8,59 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from collections.abc import Callable
 
 import torch
 
 from . import __version__
 from .checks import direct_conv_error_bound, fftconv_error_bound, rel_err
 from .conv import direct_conv, fftconv
+
+
+def int_in(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number in ``[lo, hi]``; anything else is a usage error
+    (exit status 2) that names the accepted range, never a traceback."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < lo or (hi is not None and value > hi):
+            span = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+            raise argparse.ArgumentTypeError(f"expected a whole number {span}, got {text!r}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its messages
+    return parse
+
+
+def float_in(
+    lo: float, hi: float | None = None, *, open_lo: bool = False
+) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number in ``[lo, hi]`` (``(lo, hi]`` with ``open_lo``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        low_ok = value > lo if open_lo else value >= lo
+        if not (math.isfinite(value) and low_ok and (hi is None or value <= hi)):
+            left = "(" if open_lo else "["
+            span = f"{left}{lo}, {hi}]" if hi is not None else f"{'>' if open_lo else '>='} {lo}"
+            raise argparse.ArgumentTypeError(f"expected a finite number {span}, got {text!r}")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
+#: check-conv's reference is the O(L^2) definition: ~L^2 * channels multiply-adds. Beyond this
+#: length it would run for minutes to hours, so the command refuses it.
+CHECK_CONV_MAX_LEN = 65536
 
 
 def _cmd_check_conv(args: argparse.Namespace) -> dict:
@@ -64,13 +110,20 @@ def _cmd_official(args: argparse.Namespace) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per experiment."""
-    parser = argparse.ArgumentParser(prog="hyena-lab", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="hyena-lab", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"hyena-lab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("check-conv", help="check fftconv against the O(L^2) definition")
-    p.add_argument("--seq-len", type=int, default=1000)
-    p.add_argument("--channels", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser(
+        "check-conv", help="check fftconv against the O(L^2) definition",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--seq-len", type=int_in(1, CHECK_CONV_MAX_LEN), default=1000,
+                   help="sequence length L (the O(L^2) reference limits it)")
+    p.add_argument("--channels", type=int_in(1, 1024), default=4, help="channels d")
+    p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0, help="random seed")
     p.set_defaults(func=_cmd_check_conv)
     p = sub.add_parser(
         "official", help="check the handbook operator against the official test vectors"

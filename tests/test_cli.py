@@ -1,6 +1,8 @@
 """The ``hyena-lab`` command line: each subcommand's last output line is one JSON object."""
 
+import argparse
 import json
+import re
 
 import pytest
 
@@ -41,3 +43,36 @@ def test_unknown_subcommand_fails():
     with pytest.raises(SystemExit) as exc:
         main(["nope"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["check-conv", "--seq-len", "-5"], r"--seq-len: expected a whole number \[1, 65536\]"),
+        (["check-conv", "--seq-len", "0"], r"--seq-len: expected a whole number \[1, 65536\]"),
+        (["check-conv", "--seq-len", "4194304"], r"--seq-len: .*got '4194304'"),
+        (["check-conv", "--seed", "1e20"], r"--seed: expected a whole number"),
+        (["check-conv", "--channels", "x"], r"--channels: expected a whole number \[1, 1024\]"),
+    ],
+)
+def test_bad_values_are_usage_errors_naming_the_option(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_float_in_refuses_what_is_not_a_finite_number_in_range():
+    from hyena_lab.cli import float_in
+
+    parse = float_in(0, open_lo=True)
+    assert parse("2.5") == 2.5
+    for text in ("0", "-1", "nan", "inf", "x"):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected a finite number > 0"):
+            parse(text)
+
+
+def test_help_shows_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["check-conv", "--help"])
+    assert "(default: 1000)" in capsys.readouterr().out
