@@ -42,7 +42,9 @@ unit: $(STAMP)  ## pytest unit and property tests (includes the .py/.ipynb sync 
 notebooks: $(STAMP)  ## execute every notebook under nbval (lax: compares only marked cells)
 	$(BIN)/pytest -q --nbval-lax notebooks
 
-browser: $(STAMP) chromium  ## JupyterLab in headless Chromium: run chapter 01, move its slider
+# the real-browser tests: every page of the built book (MathJax errors, console errors, widget
+# notices, download links) and chapter 01 run in JupyterLab with its slider moved
+browser: $(STAMP) chromium book  ## headless Chromium: every book page; chapter 01 in JupyterLab
 	$(BIN)/pytest -q -rs tests/browser
 
 chromium:  ## install Debian's chromium when missing (root only; else the browser test skips)

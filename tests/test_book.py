@@ -1,8 +1,12 @@
 """The static book (`make book`): the Sphinx configuration builds every executed chapter without
-a warning, equations and figures reach the HTML pages, and no executed figure lacks its image."""
+a warning, equations and figures reach the HTML pages, no executed figure lacks its image, every
+widget a reader can operate carries the notice that it needs a kernel (``book/_ext/hyena_book``),
+and the download button's ``.ipynb`` is shipped with the book. What a browser shows of the built
+pages (MathJax errors, console errors) is checked by ``tests/browser/test_book_pages.py``."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -15,6 +19,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+STATE_MIME = "application/vnd.jupyter.widget-state+json"
+
+
+def _load_extension():
+    """The book's local Sphinx extension, ``book/_ext/hyena_book.py``, as a module."""
+    spec = importlib.util.spec_from_file_location("hyena_book", ROOT / "book/_ext/hyena_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hyena_book = _load_extension()
 
 
 def _outputs(path: Path) -> list[tuple[int, dict]]:
@@ -25,6 +42,85 @@ def _outputs(path: Path) -> list[tuple[int, dict]]:
 
 def _png_count(path: Path) -> int:
     return sum("image/png" in o.get("data", {}) for _, o in _outputs(path))
+
+
+CONTROL_MODELS = re.compile(r"Slider|Dropdown|Checkbox|Button|Text|Select|Toggle|Radio|Play|Picker")
+
+
+def _control_view_count(path: Path) -> int:
+    """Widget views of an executed notebook whose widget tree holds a control (a slider, ...).
+
+    Counted independently of the extension (which reads view names): by model names, following
+    the ``children`` of boxes.
+    """
+    nb = json.loads(path.read_text())
+    state = nb["metadata"].get("widgets", {}).get(STATE_MIME, {}).get("state", {})
+
+    def holds_control(model_id: str, depth: int = 0) -> bool:
+        model = state.get(model_id, {})
+        if CONTROL_MODELS.search(model.get("model_name", "")):
+            return True
+        children = model.get("state", {}).get("children", [])
+        nested = (c.removeprefix("IPY_MODEL_") for c in children)
+        return depth < 20 and any(holds_control(c, depth + 1) for c in nested)
+
+    data = [o.get("data", {}) for _, o in _outputs(path)]
+    return sum(holds_control(d[VIEW_MIME]["model_id"]) for d in data if VIEW_MIME in d)
+
+
+# --- the extension's functions on small widget states ----------------------------------------
+def _model(view: str, **fields) -> dict:
+    return {"model_name": view.replace("View", "Model"), "state": {"_view_name": view, **fields}}
+
+
+STATE = {
+    "slider": _model("IntSliderView", value=3),
+    "out": _model("OutputView"),
+    "interact": _model("VBoxView", children=["IPY_MODEL_slider", "IPY_MODEL_out"]),
+    "label": _model("HTMLView", value="50%"),
+    "bar": _model("ProgressView", value=5.0),
+    "tqdm": _model("HBoxView", children=["IPY_MODEL_label", "IPY_MODEL_bar"]),
+    "loop": _model("VBoxView", children=["IPY_MODEL_loop", "IPY_MODEL_tqdm"]),
+    "layout": {"model_name": "LayoutModel", "state": {"_view_name": "LayoutView"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("model_id", "expected"),
+    [
+        ("slider", True),  # a control
+        ("interact", True),  # a box holding a control
+        ("tqdm", False),  # a progress bar: text and a bar only
+        ("out", False),
+        ("loop", False),  # a box that holds itself ends, and holds no control
+        ("missing", False),  # not in the state: nothing is rendered
+    ],
+)
+def test_has_control(model_id: str, expected: bool):
+    assert hyena_book.has_control(STATE, model_id) is expected
+
+
+def _view(model_id: str) -> str:
+    return f'<script type="{VIEW_MIME}">{{"model_id": "{model_id}", "version_major": 2}}</script>'
+
+
+def test_add_widget_notices_marks_controls_only():
+    body = f"<div>{_view('tqdm')}</div><p>text</p><div>{_view('interact')}</div>"
+    marked, count = hyena_book.add_widget_notices(body, STATE)
+    assert count == 1
+    assert marked == body.replace(_view("interact"), hyena_book.NOTICE_HTML + _view("interact"))
+    assert "needs a running Python kernel" in marked and "<code>make lab</code>" in marked
+
+
+def test_page_widget_state_reads_myst_nb_script():
+    class Script:  # what Sphinx hands to html-page-context in context["script_files"]
+        def __init__(self, **attributes):
+            self.attributes = attributes
+
+    escaped = json.dumps({"state": STATE, "note": "</script>"}).replace("</script>", r"<\/script>")
+    scripts = [Script(src="require.js"), Script(type=STATE_MIME, body=escaped)]
+    assert hyena_book.page_widget_state(scripts) == STATE
+    assert hyena_book.page_widget_state([Script(src="a.js")]) == {}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -67,3 +163,17 @@ def test_sphinx_builds_the_book(tmp_path: Path):
         assert images >= _png_count(notebook), f"{notebook.stem}: figures missing from the page"
         if "$" in notebook.read_text():
             assert 'class="math' in html, f"{notebook.stem}: no equation reached the page"
+        notices = html.count(f'class="{hyena_book.NOTICE_CLASS}"')
+        expected = _control_view_count(notebook)
+        assert notices == expected, f"{notebook.stem}: {notices} notices for {expected} controls"
+        # the theme's download button serves the chapter's notebook, shipped in _sources/
+        assert f'href="../_sources/notebooks/{notebook.name}"' in html, "no .ipynb download link"
+        shipped = out / "_sources" / "notebooks" / notebook.name
+        assert json.loads(shipped.read_text())["cells"], f"{shipped} is not the notebook"
+        # the widgets' MathJax 2 Hub (hyena-book.js) must see the MathJax configuration object
+        # and run before MathJax 3 (deferred) replaces it: see book/_static/hyena-book.js
+        shim = html.find("_static/hyena-book.js")
+        assert shim > 0, "the MathJax 2 Hub for the widgets is missing"
+        if 'class="math' in html:
+            assert 0 < html.find("window.MathJax = ") < shim, "hyena-book.js before the config"
+            assert re.search(r'<script defer="defer" src="[^"]*tex-mml-chtml\.js', html)
