@@ -2,27 +2,36 @@
 controls and the CPU cost measurement, including their errors for bad (widget) values."""
 
 import json
+import math
 
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from ipywidgets import FloatSlider, IntSlider
 from matplotlib.figure import Figure
 
 from hyena_lab import circular_fftconv, direct_conv, fftconv, toeplitz
+from hyena_lab.roofline import direct_conv_cost, fftconv_cost, toeplitz_matvec_cost
 from hyena_lab.viz.conv import (
     CONV_METHODS,
+    EXPLORER_START,
     FILTER_KINDS,
     PARAM_MEANING,
+    ConvExplorer,
     conv_cost_figure,
-    conv_explorer_controls,
     conv_explorer_figure,
+    counted_conv_work,
+    counted_crossover,
+    describe_machine,
+    fitted_slopes,
     loglog_slope,
     make_filter,
     matrix_of,
     measure_conv_costs,
     probe_input,
     speedup_at_largest_common_length,
+    time_interleaved,
     toeplitz_figure,
     wraparound_figure,
 )
@@ -224,64 +233,114 @@ def test_conv_explorer_figure_bad_widget_values(kwargs, match):
         conv_explorer_figure(**kwargs)
 
 
-def test_conv_explorer_controls_keep_the_parameter_valid():
-    controls = conv_explorer_controls(l_max=20)
-    kind, length, param = controls["kind"], controls["L"], controls["param"]
-    assert set(controls) == {"kind", "L", "param", "seed", "u"}
-    assert controls["u"].value is None and controls["seed"].value == 0
-    conv_explorer_figure(kind.value, length.value, param.value)  # defaults are valid
-    kind.value = "moving average"
-    param.value = 15
-    length.value = 6
-    assert (param.min, param.max, param.value) == (1, 6, 6)
-    assert param.description == "width"
-    kind.value = "delay (shifted impulse)"
-    assert (param.min, param.max) == (0, 5) and param.value <= 5
-    length.value = 1
-    assert param.value == 0
-    for k in FILTER_KINDS:  # every combination the sliders allow is accepted
-        kind.value = k
-        for L in (1, 2, 7, 20):
-            length.value = L
-            for p in (param.min, param.max):
-                param.value = p
-                make_filter(kind.value, length.value, param.value)
+# ------------------------------------------------------------------------------- the explorer
+
+
+def _explorer(l_max: int = 20, L: int = 12) -> ConvExplorer:
+    return ConvExplorer(l_max=l_max, L=L)
+
+
+def test_explorer_starts_with_a_figure_and_valid_sliders():
+    ex = _explorer()
+    assert ex.redraws == 1 and isinstance(ex.figure, Figure) and ex.message is None
+    assert ex.kind.value == "exponential decay" and ex.length.value == 12
+    assert "exponential decay" in ex.figure.axes[0].get_title()
+    for kind, slider in ex.params.items():  # whole steps: integer sliders; tau: float sliders
+        whole = kind in ("delay (shifted impulse)", "moving average")
+        assert isinstance(slider, IntSlider if whole else FloatSlider), kind
+        assert slider.value == EXPLORER_START[kind]
+        make_filter(kind, 12, slider.value)  # every starting value is valid
+    assert (ex.params["delay (shifted impulse)"].min, ex.params["delay (shifted impulse)"].max) \
+        == (0, 11)
+    assert (ex.params["moving average"].min, ex.params["moving average"].max) == (1, 12)
+    assert ex.seed.disabled  # the seed only matters for the random filter
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "needs a running Jupyter kernel" in bundle["text/plain"]
     with pytest.raises(ValueError, match="l_max must be >= 2"):
-        conv_explorer_controls(l_max=1)
+        ConvExplorer(l_max=1)
 
 
-def test_interact_drives_the_explorer_headless():
-    import functools
+def test_explorer_kind_switches_redraw_once_and_keep_each_value():
+    """The reported bug: exponential -> delay -> moving average raised on 3.9999999999999996,
+    the first switch left a stale figure, and tau drifted from 4.0 to 3.5 and back."""
+    ex = _explorer()
+    ex.params["exponential decay"].value = 4.0
+    tau = ex.params["exponential decay"].value
+    for n, kind in enumerate(("delay (shifted impulse)", "moving average", "random",
+                              "exponential decay"), start=2):
+        before = ex.figure
+        ex.kind.value = kind
+        assert ex.redraws == n, f"one redraw for the switch to {kind}"
+        assert ex.message is None, ex.message
+        assert ex.figure is not before and kind in ex.figure.axes[0].get_title()
+        assert ex._slot.children == (ex.params[kind],)  # the shown slider is the kind's own
+        assert ex.seed.disabled == (kind != "random")
+    assert ex.params["exponential decay"].value == tau == 4.0  # no drift
+    assert ex.params["delay (shifted impulse)"].value == ex.params["moving average"].value == 4
 
-    from ipywidgets import interact
 
-    seen: list[dict] = []
-    errors: list[Exception] = []
+def test_explorer_each_user_change_is_one_redraw():
+    ex = _explorer()
+    n = ex.redraws
+    ex.params["exponential decay"].value = 6.5
+    assert ex.redraws == n + 1 and "tau = 6.5" in ex.figure.axes[2].get_title()
+    ex.kind.value = "moving average"
+    ex.params["moving average"].value = 10
+    assert ex.redraws == n + 3
+    ex.length.value = 5  # narrows two ranges and clamps two values: still one redraw
+    assert ex.redraws == n + 4
+    assert ex.params["moving average"].value == 5 and ex.params["moving average"].max == 5
+    assert ex.params["delay (shifted impulse)"].value == 4  # 4 <= L - 1: kept
+    ex.length.value = 1
+    assert ex.redraws == n + 5 and ex.params["delay (shifted impulse)"].value == 0
+    assert ex.figure is not None and ex.message is None
+    ex.kind.value = "random"
+    ex.seed.value = 3
+    assert ex.redraws == n + 7
+    ex.seed.value = 3  # no change, no redraw
+    assert ex.redraws == n + 7
 
-    @functools.wraps(conv_explorer_figure)
-    def recorder(*args, **kwargs):  # interact swallows exceptions: record them
-        seen.append(kwargs)
-        try:
-            return conv_explorer_figure(*args, **kwargs)
-        except Exception as err:
-            errors.append(err)
-            raise
 
-    controls = conv_explorer_controls(l_max=16)
-    shown = interact(recorder, **controls)
-    assert seen[-1] == {"kind": "exponential decay", "L": 16, "param": 4.0, "seed": 0, "u": None}
-    assert isinstance(shown.widget.result, Figure)
-    controls["param"].value = 4.5  # not a whole number of steps ...
-    controls["kind"].value = "moving average"  # ... so it is rounded before the figure sees it
-    controls["L"].value = 3  # and clamped to the widths allowed for L = 3
-    assert seen[-1]["L"] == 3 and seen[-1]["param"] == 3 and seen[-1]["kind"] == "moving average"
-    controls["kind"].value = "delay (shifted impulse)"
-    controls["L"].value = 1
-    controls["kind"].value = "random"
-    controls["seed"].value = 7
-    assert seen[-1]["seed"] == 7 and seen[-1]["kind"] == "random"
-    assert isinstance(shown.widget.result, Figure)
-    assert not errors, errors
+def test_explorer_every_slider_value_draws():
+    ex = _explorer(l_max=16, L=16)
+    for kind in FILTER_KINDS:
+        ex.kind.value = kind
+        for L in (1, 2, 7, 16):
+            ex.length.value = L
+            for value in (ex.param.min, ex.param.max):
+                ex.param.value = value
+                assert ex.message is None and ex.figure is not None, (kind, L, value)
+                assert isinstance(ex.param.value, int if isinstance(ex.param, IntSlider) else float)
+
+
+def test_explorer_shows_a_message_instead_of_a_traceback_or_a_stale_figure(monkeypatch):
+    import hyena_lab.viz.conv as vc
+
+    ex = _explorer()
+
+    def refuse(*args, **kwargs):
+        raise ValueError("width must be a whole number of steps in [1, 12] for this L, got 3.5")
+
+    monkeypatch.setattr(vc, "conv_explorer_figure", refuse)
+    ex.params["exponential decay"].value = 5.0
+    assert ex.figure is None, "no stale figure"
+    assert ex.message.startswith("Cannot draw this filter: width must be a whole number")
+    monkeypatch.undo()
+    ex.params["exponential decay"].value = 5.5
+    assert ex.message is None and isinstance(ex.figure, Figure)
+
+
+def test_explorer_output_holds_one_item(monkeypatch):
+    """Each redraw clears the output before showing one figure (or one message)."""
+    ex = _explorer()
+    cleared, shown = [], []
+    monkeypatch.setattr(ex.output, "clear_output", lambda wait=False: cleared.append(wait))
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    ex.kind.value = "delay (shifted impulse)"
+    assert cleared == [True] and shown == [ex.figure]
 
 
 # ----------------------------------------------------------------------------- CPU cost model
@@ -423,8 +482,135 @@ def test_speedup_at_largest_common_length():
 def test_conv_cost_figure(tiny_costs):
     fig = conv_cost_figure(tiny_costs)
     _assert_labelled(fig)
-    ax = fig.axes[0]
-    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    ax_w, ax_t = _plot_axes(fig)
+    for ax in (ax_w, ax_t):
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    legend = [t.get_text() for t in ax_t.get_legend().get_texts()]
     assert any("slope 1" in t for t in legend) and any("slope 2" in t for t in legend)
-    assert len([t for t in legend if "slope" not in t]) == len(CONV_METHODS)
+    assert any(t.startswith("recorded: ") for t in legend)
+    assert not any(t.startswith("this run") for t in legend)
+    methods = [t.get_text() for t in fig.legends[0].get_texts()]  # one colour per method
+    assert len(methods) == len(CONV_METHODS)
+    assert len(ax_w.get_lines()) == len(CONV_METHODS)  # L = 8..32 < 125: no crossover line
+
+
+def test_conv_cost_figure_draws_the_live_run_dashed_beside_the_record(tiny_costs):
+    live = json.loads(json.dumps(tiny_costs))
+    live["processor"], live["date"] = "Intel(R) Xeon(R) CPU @ 2.20GHz", "2030-01-02"
+    recorded = json.loads(json.dumps(tiny_costs))
+    recorded["results"]["fftconv"] = {"L": [64, 128, 256], "seconds": [1e-4, 2e-4, 4e-4]}
+    fig = conv_cost_figure(recorded, live)
+    ax_w, ax_t = _plot_axes(fig)
+    styles = [line.get_linestyle() for line in ax_t.get_lines()]
+    assert styles.count("-") == len(CONV_METHODS) and styles.count("--") == len(CONV_METHODS)
+    colours = {}
+    for line in ax_t.get_lines():
+        if line.get_linestyle() in ("-", "--"):
+            colours.setdefault(line.get_linestyle(), []).append(line.get_color())
+    assert colours["-"] == colours["--"], "the same colour per method in both runs"
+    legend = [t.get_text() for t in ax_t.get_legend().get_texts()]
+    assert "this run: Intel Xeon, 1 thread, 2030-01-02" in legend
+    assert any(t.startswith("recorded: ") for t in legend)
+    ticks = [t.get_text() for t in ax_t.get_xticklabels()]
+    assert "$2^{8}$" in ticks and "$2^{3}$" in ticks  # lengths of both runs
+    assert any("from L = 125 on" in t.get_text() for t in ax_w.get_legend().get_texts())
+
+
+# ----------------------------------------------------------------------------- counted work
+
+
+def test_roofline_counts_of_the_definition_and_the_toeplitz_matvec():
+    c = direct_conv_cost(2, 3, 10, 4)
+    assert c.flops == 2 * 3 * 10 * 11  # a multiply and an add per pair s <= t
+    assert c.bytes == (2 * 2 * 3 * 10 + 3 * 10) * 4  # read u and k, write y
+    t = toeplitz_matvec_cost(2, 3, 10, 4)
+    assert t.flops == 2 * 2 * 3 * 100  # dense: the zeros are multiplied too
+    assert t.bytes == (3 * 100 + 2 * 2 * 3 * 10) * 4  # S_h is read: O(L^2) bytes
+    with pytest.raises(ValueError, match="L must be >= 1"):
+        direct_conv_cost(1, 1, 0)
+
+
+@pytest.mark.parametrize("channels", [1, 7])
+def test_counted_conv_work_matches_the_formulas(channels):
+    Ls = [1, 2, 5, 64, 1000]
+    work = counted_conv_work(Ls, channels)
+    assert set(work) == set(CONV_METHODS)
+    for i, L in enumerate(Ls):
+        fft = 15 * L * math.log2(2 * L) + 6 * (L + 1)  # 3 real FFTs of 2L and L + 1 products
+        assert work["fftconv"]["flops"][i] == pytest.approx(channels * fft, rel=1e-12)
+        assert work["direct_conv"]["flops"][i] == channels * L * (L + 1)
+        assert work["toeplitz_matvec"]["flops"][i] == 2 * channels * L * L
+        assert work["toeplitz_matvec"]["bytes"][i] > work["direct_conv"]["bytes"][i] or L == 1
+    assert work["fftconv"]["L"] == Ls
+    # slopes of the counts over 2^10 .. 2^14: 2 for both O(L^2) counts, ~1.1 for L log L
+    big = counted_conv_work([2**p for p in range(10, 15)])
+    Lb = big["fftconv"]["L"]
+    assert abs(loglog_slope(Lb, big["direct_conv"]["flops"]) - 2) < 1e-3
+    assert 1.08 < loglog_slope(Lb, big["fftconv"]["flops"]) < 1.14
+
+
+def test_counted_crossover():
+    L = counted_crossover()
+    assert L == 125
+    for n in (L - 1, L, L + 1, 2**14):  # fewer FLOPs from L on, not before
+        fewer = fftconv_cost(1, 1, n).flops < direct_conv_cost(1, 1, n).flops
+        assert fewer == (n >= L), n
+    assert counted_crossover(batch=4) < L  # the filter's FFT is shared by the batch
+    assert counted_crossover(max_length=100) is None
+    assert counted_crossover("toeplitz_matvec", "direct_conv", max_length=64) is None
+    with pytest.raises(ValueError, match="method must be one of"):
+        counted_crossover("fft")
+
+
+# ------------------------------------------------------------------- reading measurements
+
+
+def test_fitted_slopes_read_the_long_end_of_each_curve():
+    Ls = [2**p for p in range(6, 15)]
+    flat_then = {  # a fixed cost at small L, then the power law: only the long end counts
+        "fftconv": {"L": Ls, "seconds": [max(1e-5, 1e-7 * L) for L in Ls]},
+        "direct_conv": {"L": Ls[:5], "seconds": [max(1e-4, 1e-8 * L**2) for L in Ls[:5]]},
+        "toeplitz_matvec": {"L": [64], "seconds": [1.0]},  # one point: no slope
+    }
+    slopes = fitted_slopes({"results": flat_then})
+    assert set(slopes) == {"fftconv", "direct_conv"}
+    assert abs(slopes["fftconv"] - 1) < 1e-9  # L = 2^10 .. 2^14: 1e-7 L > 1e-5, on the line
+    assert abs(slopes["direct_conv"] - 2) < 1e-9  # L = 256 .. 1024: 1e-8 L^2 > 1e-4
+    everything = loglog_slope(Ls, flat_then["fftconv"]["seconds"])
+    assert everything < 0.97  # fitting the flat start too would bend the slope down
+
+
+def test_time_interleaved_alternates_and_keeps_the_least(monkeypatch):
+    import hyena_lab.viz.conv as vc
+
+    calls: list[str] = []
+    clock = {"a": iter([3.0, 1.0, 2.0]), "b": iter([5.0, 6.0, 4.0])}
+
+    def fake_time_fn(fn, *, repeats, warmup):
+        assert repeats == 2 and warmup == 0
+        return next(clock[fn()])
+
+    monkeypatch.setattr(vc, "time_fn", fake_time_fn)
+    fns = {"a": lambda: calls.append("a") or "a", "b": lambda: calls.append("b") or "b"}
+    best = vc.time_interleaved(fns, rounds=3, repeats=2)
+    assert best == {"a": 1.0, "b": 4.0}
+    assert calls == ["a", "b"] + ["a", "b"] * 3  # one untimed call each, then in turn
+    with pytest.raises(ValueError, match="at least one"):
+        vc.time_interleaved({})
+    with pytest.raises(ValueError, match="rounds must be >= 1"):
+        vc.time_interleaved(fns, rounds=0)
+
+
+def test_time_interleaved_on_the_clock():
+    best = time_interleaved({"sum": lambda: sum(range(100))}, rounds=2)
+    assert set(best) == {"sum"} and 0 < best["sum"] < 60  # a time, not asserted on speed
+
+
+def test_describe_machine():
+    costs = {"processor": "Intel(R) Xeon(R) CPU @ 2.20GHz", "machine": "x86_64",
+             "torch_version": "2.13.0+cpu", "num_threads": 1, "date": "2030-01-02"}
+    assert describe_machine(costs) == "Intel Xeon (x86_64), torch 2.13.0+cpu, 1 thread, 2030-01-02"
+    costs.update(processor="AMD EPYC 7B13 64-Core Processor", num_threads=2)
+    assert describe_machine(costs).startswith("AMD EPYC 7B13 64-Core (x86_64), torch")
+    assert "2 threads" in describe_machine(costs)
+    assert describe_machine({}).startswith("unknown CPU (?)")

@@ -21,15 +21,20 @@ Contents
 * Filters and inputs for the widget: :func:`make_filter`, :func:`probe_input`.
 * The matrix of any linear sequence map, by probing it with unit impulses: :func:`matrix_of`.
 * Figures: :func:`toeplitz_figure`, :func:`wraparound_figure`, :func:`conv_explorer_figure`,
-  :func:`conv_cost_figure`; widget controls: :func:`conv_explorer_controls`.
-* CPU cost of the three ways (O(L^2) vs O(L log L)): :func:`measure_conv_costs`,
-  :func:`loglog_slope`, :func:`speedup_at_largest_common_length`.
+  :func:`conv_cost_figure`; the widget: :class:`ConvExplorer`.
+* The cost of the three ways (O(L^2) vs O(L log L)). *Counted* work, which no machine changes
+  and which the chapter asserts on: :func:`counted_conv_work`, :func:`counted_crossover` (from
+  :mod:`hyena_lab.roofline`). *Measured* time, which depends on the machine and is shown, not
+  asserted (except a >= 10x ratio of two interleaved timings): :func:`measure_conv_costs`,
+  :func:`time_interleaved`; reading either: :func:`loglog_slope`, :func:`fitted_slopes`,
+  :func:`speedup_at_largest_common_length`, :func:`describe_machine`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +42,6 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from tqdm.auto import tqdm
 
 from ..checks import (
     check_float,
@@ -47,22 +51,30 @@ from ..checks import (
     check_positive_int,
 )
 from ..conv import circular_fftconv, direct_conv, fftconv, toeplitz
+from ..progress import progress_bar
+from ..roofline import Cost, direct_conv_cost, fftconv_cost, toeplitz_matvec_cost
 from ..timing import time_fn
 from . import cpu_record, matrix_heatmap
 
 __all__ = [
     "CONV_METHODS",
+    "EXPLORER_START",
     "FILTER_KINDS",
     "PARAM_MEANING",
+    "ConvExplorer",
     "conv_cost_figure",
-    "conv_explorer_controls",
     "conv_explorer_figure",
+    "counted_conv_work",
+    "counted_crossover",
+    "describe_machine",
+    "fitted_slopes",
     "loglog_slope",
     "make_filter",
     "matrix_of",
     "measure_conv_costs",
     "probe_input",
     "speedup_at_largest_common_length",
+    "time_interleaved",
     "toeplitz_figure",
     "wraparound_figure",
 ]
@@ -288,48 +300,198 @@ def conv_explorer_figure(
     return fig
 
 
-def _param_range(kind: str, L: int, l_max: int) -> tuple[float, float, float]:
-    """``(min, max, step)`` of the widget's parameter slider for a filter kind and length."""
-    if kind == "delay (shifted impulse)":
-        return 0.0, float(max(L - 1, 0)), 1.0
-    if kind == "moving average":
-        return 1.0, float(L), 1.0
-    return 0.5, float(l_max), 0.5
+#: The explorer's starting parameter for each filter kind (time steps); each kind keeps its own.
+EXPLORER_START: dict[str, float] = {
+    "exponential decay": 4.0,
+    "delay (shifted impulse)": 4,
+    "moving average": 4,
+    "random": 8.0,
+}
 
 
-def conv_explorer_controls(l_max: int = 128) -> dict[str, Any]:
-    """Controls for ``interact(conv_explorer_figure, **controls)``, one per argument.
-
-    ``kind`` (drop-down), ``L`` and ``param`` (sliders), ``seed`` (slider, used by the random
-    filter) and ``u`` fixed to ``None`` (the probe input). The ``param`` slider's range follows
-    the chosen kind and ``L`` (a delay stays below ``L``, a width within ``[1, L]``), so that
-    the figure never sees an invalid value from the widget.
-    """
+def _param_slider(kind: str, L: int, l_max: int) -> Any:
+    """The parameter slider of one filter kind: a float slider for a time constant ``tau``, an
+    integer slider for a whole number of steps (``shift`` in ``[0, L - 1]``, ``width`` in
+    ``[1, L]``), so that no value ever reaches :func:`make_filter` as ``3.9999999999999996``."""
     import ipywidgets as widgets
 
-    l_max = check_positive_int(l_max, "l_max", minimum=2)
-    kind = widgets.Dropdown(options=list(FILTER_KINDS), value=FILTER_KINDS[0], description="filter")
-    length = widgets.IntSlider(value=min(32, l_max), min=1, max=l_max, description="L")
-    param = widgets.FloatSlider(value=4.0, min=0.5, max=float(l_max), step=0.5,
-                                description="tau", style={"description_width": "initial"})
-    seed = widgets.IntSlider(value=0, min=0, max=9, description="seed")
+    name = PARAM_MEANING[kind].split(":")[0]
+    common = {"description": name, "continuous_update": False,
+              "style": {"description_width": "initial"}}
+    start = EXPLORER_START[kind]
+    if kind == "delay (shifted impulse)":
+        return widgets.IntSlider(value=min(int(start), L - 1), min=0, max=L - 1, **common)
+    if kind == "moving average":
+        return widgets.IntSlider(value=min(int(start), L), min=1, max=L, **common)
+    return widgets.FloatSlider(value=float(start), min=0.5, max=float(l_max), step=0.5,
+                               readout_format=".1f", **common)
 
-    def update(_change: object = None) -> None:
-        lo, hi, step = _param_range(kind.value, length.value, l_max)
-        if lo > param.max:  # keep min <= max at every step of the update
-            param.max = hi
-            param.min = lo
+
+class ConvExplorer:
+    """The chapter's filter explorer: the filter ``h``, its matrix ``S_h`` and ``y = S_h u``.
+
+    Controls: ``kind`` (a drop-down over :data:`FILTER_KINDS`), ``length`` (``L``), one parameter
+    slider per kind in ``params`` (only the chosen kind's is shown), and ``seed`` (used by the
+    random filter, disabled for the others). Time constants (``tau``) have float sliders, whole
+    numbers of steps (``shift``, ``width``) integer sliders whose ranges follow ``L``. Each kind
+    keeps its own slider, so its value survives switching to another kind and back.
+
+    One redraw per change a user makes. A change of ``kind`` or ``L`` first updates the other
+    controls (swaps the visible slider, narrows a range, which may clamp a value) with redraws
+    held, then redraws once. If :func:`conv_explorer_figure` refuses the values (``ValueError``
+    or ``TypeError``), a one-line message replaces the figure: never a traceback, never a stale
+    figure. For tests and curious readers: ``redraws`` counts redraws, ``figure`` is the figure
+    shown (``None`` while a message is shown), ``message`` the message (``None`` with a figure).
+
+    Show it as the last expression of a notebook cell. It needs a running kernel: a saved
+    notebook or a static page shows its starting state only.
+    """
+
+    def __init__(self, l_max: int = 128, L: int = 32) -> None:
+        import ipywidgets as widgets
+
+        self.l_max = check_positive_int(l_max, "l_max", minimum=2)
+        L = min(check_positive_int(L, "L"), self.l_max)
+        self.kind = widgets.Dropdown(options=list(FILTER_KINDS), value=FILTER_KINDS[0],
+                                     description="filter")
+        self.length = widgets.IntSlider(value=L, min=1, max=self.l_max, description="L",
+                                        continuous_update=False)
+        self.params = {k: _param_slider(k, L, self.l_max) for k in FILTER_KINDS}
+        self.seed = widgets.IntSlider(value=0, min=0, max=9, description="seed",
+                                      continuous_update=False)
+        self.output = widgets.Output()
+        self._slot = widgets.HBox([self.params[self.kind.value]])  # the visible parameter slider
+        self.widget = widgets.VBox([
+            widgets.HBox([self.kind, self.length]),
+            widgets.HBox([self._slot, self.seed]),
+            self.output,
+        ])
+        self.widget.add_class("hyena-explorer")
+        self.redraws = 0
+        self.figure: Figure | None = None
+        self.message: str | None = None
+        self._held = 0
+        self.kind.observe(self._on_kind, names="value")
+        self.length.observe(self._on_length, names="value")
+        for control in (*self.params.values(), self.seed):
+            control.observe(self._on_value, names="value")
+        self._sync_seed()
+        self.redraw()
+
+    @property
+    def param(self) -> Any:
+        """The parameter slider of the chosen kind."""
+        return self.params[self.kind.value]
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Hold redraws while several controls change; the caller redraws once afterwards."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+
+    def _sync_seed(self) -> None:
+        self.seed.disabled = self.kind.value != "random"
+
+    def _on_kind(self, _change: object) -> None:
+        with self.hold():
+            self._slot.children = (self.param,)
+            self._sync_seed()
+        self.redraw()
+
+    def _on_length(self, change: dict[str, Any]) -> None:
+        L = change["new"]
+        with self.hold():
+            for kind, top in (("delay (shifted impulse)", L - 1), ("moving average", L)):
+                slider = self.params[kind]
+                with slider.hold_sync():  # one message to the browser: new max and clamped value
+                    slider.max = top  # ipywidgets clamps the value into [min, max]
+        self.redraw()
+
+    def _on_value(self, _change: object) -> None:
+        if not self._held:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the figure for the current controls (or say why not) into ``output``."""
+        self.redraws += 1
+        try:
+            fig = conv_explorer_figure(self.kind.value, self.length.value, self.param.value,
+                                       seed=self.seed.value)
+        except (ValueError, TypeError) as err:
+            self.figure, self.message = None, f"Cannot draw this filter: {err}"
         else:
-            param.min = lo
-            param.max = hi
-        param.step = step
-        param.value = min(max(round(param.value / step) * step, lo), hi)
-        param.description = PARAM_MEANING[kind.value].split(":")[0]
+            self.figure, self.message = fig, None
+        from IPython.display import display  # IPython ships with ipykernel, a dependency
 
-    kind.observe(update, names="value")
-    length.observe(update, names="value")
-    update()
-    return {"kind": kind, "L": length, "param": param, "seed": seed, "u": widgets.fixed(None)}
+        self.output.clear_output(wait=True)
+        with self.output:
+            if self.figure is not None:
+                display(self.figure)
+            else:
+                print(self.message)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget's view, with a plain-text fallback that says what it needs."""
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = (
+            "ConvExplorer: the filter explorer of chapter 1 (needs a running Jupyter kernel)"
+        )
+        return bundle
+
+
+# ---------------------------------------------------------------------------- the counted work
+
+#: The cost model of each of :data:`CONV_METHODS` in :mod:`hyena_lab.roofline`.
+_COST_MODEL: dict[str, Callable[..., Cost]] = {
+    "fftconv": fftconv_cost,
+    "direct_conv": direct_conv_cost,
+    "toeplitz_matvec": toeplitz_matvec_cost,
+}
+
+
+def counted_conv_work(
+    lengths: Sequence[int], channels: int = 1, *, batch: int = 1, elt_bytes: int = 4
+) -> dict[str, dict[str, list[float]]]:
+    """FLOPs and floor bytes of one call of each of :data:`CONV_METHODS`, by counting.
+
+    ``{method: {"L": [...], "flops": [...], "bytes": [...]}}`` for ``u (batch, channels, L)``
+    from :mod:`hyena_lab.roofline`: ``direct_conv`` ``L (L + 1)`` FLOP per row (a multiply and
+    an add for each of the ``L (L + 1) / 2`` pairs ``s <= t``), the dense Toeplitz mat-vec
+    ``2 L^2`` (it multiplies the zeros too) and ``fftconv`` three real FFTs of length ``2L`` at
+    ``2.5 n log2 n`` FLOP each plus ``L + 1`` complex products: ``15 L log2(2L) + 6 (L + 1)``
+    per row with ``batch = 1`` (the filter's FFT is shared by the batch). These numbers are the
+    same on every machine: the chapter asserts its growth claims on them.
+    """
+    Ls = check_lengths(lengths)
+    d = check_positive_int(channels, "channels")
+    b = check_positive_int(batch, "batch")
+    out: dict[str, dict[str, list[float]]] = {}
+    for method in CONV_METHODS:
+        costs = [_COST_MODEL[method](b, d, L, elt_bytes) for L in Ls]
+        out[method] = {"L": list(Ls), "flops": [c.flops for c in costs],
+                       "bytes": [c.bytes for c in costs]}
+    return out
+
+
+def counted_crossover(
+    fast: str = "fftconv", slow: str = "direct_conv", *, batch: int = 1, max_length: int = 2**14
+) -> int | None:
+    """The smallest ``L`` from which ``fast`` counts fewer FLOPs than ``slow`` at every length up
+    to ``max_length`` (``None`` if it does not at ``max_length``); ``batch`` as in
+    :func:`counted_conv_work`. Both counts scale with the channels, so they do not move it."""
+    for m in (fast, slow):
+        if m not in _COST_MODEL:
+            raise ValueError(f"method must be one of {list(CONV_METHODS)}, got {m!r}")
+    b = check_positive_int(batch, "batch")
+    answer = None
+    for L in range(check_positive_int(max_length, "max_length"), 0, -1):
+        if _COST_MODEL[fast](b, 1, L).flops >= _COST_MODEL[slow](b, 1, L).flops:
+            break
+        answer = L
+    return answer
 
 
 # ------------------------------------------------------------------------------ the CPU costs
@@ -369,6 +531,11 @@ def measure_conv_costs(
     progress: bool = True,
 ) -> dict[str, Any]:
     """CPU time of one causal convolution of ``u (batch, d, L)`` with ``h (d, L)``, three ways.
+
+    This measures the machine it runs on (its speed, caches, load): chapter 1 shows the result
+    beside the committed record (``viz.load_data("01_long_convolutions-cpu_timing")``, which
+    names the machine it came from) and asserts nothing on it; its growth claims are asserted on
+    :func:`counted_conv_work` and on that record.
 
     The ways are :data:`CONV_METHODS`: ``fftconv`` (O(L log L)), ``direct_conv`` (a loop over
     the ``L`` lags, O(L^2)) and ``toeplitz_matvec`` (``S_h @ u`` with ``S_h (d, L, L)`` built
@@ -413,8 +580,8 @@ def measure_conv_costs(
         torch.set_num_threads(check_positive_int(num_threads, "num_threads"))
     try:
         threads = torch.get_num_threads()
-        bar = tqdm(total=len(Ls) * len(CONV_METHODS), desc="timing convolutions (plan)",
-                   disable=not progress)
+        bar = progress_bar(total=len(Ls) * len(CONV_METHODS), desc="timing convolutions (plan)",
+                   enabled=progress)
         for method in CONV_METHODS:  # first calls pay one-time costs (FFT plans, allocator)
             _method_call(method, *_conv_inputs(b, d, Ls[0], seed))()
         plan: dict[str, dict[int, int]] = {m: {} for m in CONV_METHODS}  # method -> {L: reps}
@@ -436,7 +603,8 @@ def measure_conv_costs(
         bar.close()
         samples: dict[tuple[str, int], list[float]] = {}
         todo = [(m, L) for L in Ls for m in CONV_METHODS if L in plan[m]]
-        for _ in tqdm(range(rounds), desc="timing convolutions (rounds)", disable=not progress):
+        for _ in progress_bar(range(rounds), desc="timing convolutions (rounds)",
+                      enabled=progress):
             for method, L in todo:  # pass 2: every point once per round
                 call = _method_call(method, *_conv_inputs(b, d, L, seed))
                 t = time_fn(call, repeats=plan[method][L], warmup=0)
@@ -509,43 +677,147 @@ def speedup_at_largest_common_length(
     return L, t_slow / t_fast
 
 
+def fitted_slopes(costs: dict[str, Any]) -> dict[str, float]:
+    """The chapter's log-log slope of each method's time over the long-``L`` end of its curve.
+
+    ``fftconv`` over its last four octaves (``L >= L_last / 16``: ``2^10 .. 2^14`` when it
+    reaches ``2^14``), the O(L^2) ways over their last two octaves (``L >= L_last / 4``): their
+    curves end earlier, and at small ``L`` a fixed cost per call flattens every curve. ``costs``
+    is a :func:`measure_conv_costs` result (or its record); a method with fewer than two lengths
+    in that range is left out.
+    """
+    octaves = {"fftconv": 16, "direct_conv": 4, "toeplitz_matvec": 4}
+    slopes = {}
+    for method, span in octaves.items():
+        r = costs["results"].get(method, {})
+        Ls = [L for L in r.get("L", []) if L >= r["L"][-1] / span]
+        if len(Ls) >= 2:
+            slopes[method] = loglog_slope(r["L"], r["seconds"], min_length=Ls[0])
+    return slopes
+
+
+def time_interleaved(
+    calls: dict[str, Callable[[], object]], *, rounds: int = 5, repeats: int = 1
+) -> dict[str, float]:
+    """Least seconds per call of each of ``calls``, timed in turn, round after round.
+
+    After one untimed call of each, every round times each call once (the median of ``repeats``
+    calls, :func:`hyena_lab.timing.time_fn`), so that a burst of load falls on both sides of a
+    comparison; the least over the rounds is kept (load can only add time). The one kind of live
+    timing a chapter may assert on: the *ratio* of two such times, where the claimed ratio is at
+    least 10x, with a wide margin.
+    """
+    check_positive_int(rounds, "rounds")
+    check_positive_int(repeats, "repeats")
+    if not calls:
+        raise ValueError("calls must name at least one zero-argument function")
+    for fn in calls.values():  # first calls pay one-time costs (FFT plans, allocator)
+        fn()
+    best = {name: math.inf for name in calls}
+    for _ in range(rounds):
+        for name, fn in calls.items():
+            best[name] = min(best[name], time_fn(fn, repeats=repeats, warmup=0))
+    return best
+
+
+def _short_cpu(name: str) -> str:
+    """A processor name without trademarks and clock: ``Intel Xeon``, ``AMD EPYC 7B13``."""
+    name = name.split(" @ ")[0]
+    for mark in ("(R)", "(TM)", "(tm)", " CPU", " Processor", " processor"):
+        name = name.replace(mark, "")
+    return " ".join(name.split()) or "unknown CPU"
+
+
+def describe_machine(costs: dict[str, Any]) -> str:
+    """Where and how a :func:`measure_conv_costs` result was measured, in one line."""
+    threads = costs.get("num_threads", "?")
+    return (
+        f"{_short_cpu(str(costs.get('processor', '')))} ({costs.get('machine', '?')}), "
+        f"torch {costs.get('torch_version', '?')}, {threads} thread"
+        f"{'' if threads == 1 else 's'}, {costs.get('date', 'undated')}"
+    )
+
+
 def _length_label(L: int) -> str:
     """``2^k`` for a power of two, else the number."""
     return f"$2^{{{L.bit_length() - 1}}}$" if L & (L - 1) == 0 else str(L)
 
 
-def conv_cost_figure(costs: dict[str, Any]) -> Figure:
-    """Log-log plot of :func:`measure_conv_costs`' times, with reference slopes 1 and 2.
+_COLORS = {"fftconv": "#0072B2", "direct_conv": "#D55E00", "toeplitz_matvec": "#009E73"}
+_MARKERS = {"fftconv": "o", "direct_conv": "s", "toeplitz_matvec": "^"}
+_LABELS = {"fftconv": "fftconv: FFT, padded to 2L", "direct_conv": "direct_conv: loop over lags",
+           "toeplitz_matvec": "S_h @ u: Toeplitz mat-vec"}
 
-    The slope-1 line (``∝ L``) runs through the last ``fftconv`` point over the FFT's lengths,
-    the slope-2 line (``∝ L^2``) through the last ``direct_conv`` point over the direct lengths;
-    on log-log axes a power law ``c L^p`` is a straight line of slope ``p``.
+
+def _log2_x(ax: Any, lengths: Sequence[int]) -> None:
+    """Log-log axes with the lengths as ``2^k`` ticks."""
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(list(lengths), [_length_label(L) for L in lengths])
+    ax.minorticks_off()
+    ax.set_xlabel("sequence length L (tokens)")
+
+
+def conv_cost_figure(recorded: dict[str, Any], live: dict[str, Any] | None = None) -> Figure:
+    """The cost of the three ways, counted (a) and timed (b), on log-log axes.
+
+    (a) FLOPs per channel of one call (:func:`counted_conv_work`) over the recorded lengths, with
+    the counted crossover of ``fftconv`` and ``direct_conv`` (:func:`counted_crossover`).
+    (b) Seconds per call: ``recorded`` (a :func:`measure_conv_costs` result, usually the
+    committed record) as solid lines with filled markers, ``live`` (this run's, if given) dashed
+    with open markers, in the same colours; the legend names each one's processor and date.
+    Reference lines of slope 1 (``∝ L``) and 2 (``∝ L^2``) run through the recorded curves' last
+    points: a power law ``c L^p`` is a straight line of slope ``p``.
     """
-    res = costs["results"]
-    fig = Figure(figsize=(7.0, 4.6), layout="constrained")
-    ax = fig.add_subplot()
-    styles = {"fftconv": "o-", "direct_conv": "s-", "toeplitz_matvec": "^-"}
-    labels = {"fftconv": "fftconv: FFT, padded to 2L", "direct_conv": "direct_conv: loop over lags",
-              "toeplitz_matvec": "S_h @ u: Toeplitz mat-vec"}
+    from matplotlib.lines import Line2D
+
+    res = recorded["results"]
+    runs = [(recorded, "-", "recorded")] + ([(live, "--", "this run")] if live else [])
+    all_L = sorted({L for costs, _, _ in runs for m in costs["results"].values() for L in m["L"]})
+    fig = Figure(figsize=(12.5, 5.0), layout="constrained")
+    ax_w, ax_t = fig.subplots(1, 2)
+
+    work = counted_conv_work(all_L)
     for method in CONV_METHODS:
-        if res.get(method, {}).get("L"):
-            ax.plot(res[method]["L"], res[method]["seconds"], styles[method], ms=5,
-                    label=labels[method])
-    for method, power, ls in (("fftconv", 1, ":"), ("direct_conv", 2, "--")):
+        ax_w.plot(all_L, work[method]["flops"], "-", marker=_MARKERS[method], ms=4,
+                  color=_COLORS[method])
+    L_x = counted_crossover(max_length=all_L[-1])
+    if L_x is not None:
+        ax_w.axvline(L_x, color="0.4", ls=":", lw=1.2,
+                     label=f"from L = {L_x} on, fftconv\ncounts fewer FLOPs than direct_conv")
+        ax_w.legend(fontsize=8, loc="lower right")
+    _log2_x(ax_w, all_L)
+    ax_w.set_ylabel("counted work per channel (FLOP)")
+    ax_w.set_title("(a) counted work: the same on every machine")
+
+    for costs, ls, _ in runs:
+        for method in CONV_METHODS:
+            r = costs["results"].get(method, {})
+            if r.get("L"):
+                ax_t.plot(r["L"], r["seconds"], ls, marker=_MARKERS[method], ms=5, lw=1.5,
+                          color=_COLORS[method], mfc=_COLORS[method] if ls == "-" else "white")
+    handles = []
+    for costs, ls, what in runs:
+        threads = costs.get("num_threads", "?")
+        handles.append(Line2D(
+            [], [], color="0.2", ls=ls, marker="o", mfc="0.2" if ls == "-" else "white",
+            label=f"{what}: {_short_cpu(str(costs.get('processor', '')))}, "
+                  f"{threads} thread{'' if threads == 1 else 's'}, {costs.get('date', '?')}",
+        ))
+    for method, power, ls in (("fftconv", 1, ":"), ("direct_conv", 2, "-.")):
         if res.get(method, {}).get("L"):
             Ls = np.asarray(res[method]["L"], dtype=float)
             L0, t0 = Ls[-1], res[method]["seconds"][-1]
-            ax.plot(Ls, t0 * (Ls / L0) ** power, ls, color="0.3", lw=1.2,
-                    label=f"reference slope {power}: " + ("∝ L" if power == 1 else "∝ L²"))
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    all_L = sorted({L for m in res.values() for L in m["L"]})
-    ax.set_xticks(all_L, [_length_label(L) for L in all_L])
-    ax.minorticks_off()
-    threads = costs["num_threads"]
-    ax.set_xlabel("sequence length L (tokens)")
-    ax.set_ylabel("time per call (s)")
-    ax.set_title(f"causal convolution on CPU ({threads} thread{'s' if threads != 1 else ''}), "
-                 f"float32, u {costs['shapes']['u']}", fontsize=10)
-    ax.legend(fontsize=8)
+            ax_t.plot(Ls, t0 * (Ls / L0) ** power, ls, color="0.55", lw=1.0)
+            handles.append(Line2D([], [], color="0.55", ls=ls, lw=1.0,
+                                  label=f"slope {power}: ∝ L" + ("²" if power == 2 else "")))
+    _log2_x(ax_t, all_L)
+    ax_t.set_ylabel("time per call (s)")
+    ax_t.set_title(f"(b) measured time: float32, u {recorded['shapes']['u']}")
+    ax_t.legend(handles=handles, fontsize=8, loc="lower right")
+    fig.legend(
+        handles=[Line2D([], [], color=_COLORS[m], marker=_MARKERS[m], label=_LABELS[m])
+                 for m in CONV_METHODS],
+        loc="outside lower center", ncol=3, fontsize=9,
+    )
     return fig

@@ -4,9 +4,13 @@ What a student does, done by Chromium driven with Playwright: start JupyterLab (
 temporary copy of the chapter), open the chapter, wait for the kernel, run every cell, then check
 
 1. that no cell raised,
-2. that an ``ipywidgets.interact`` slider renders with the figure it draws, and
+2. that a widget with a slider (an ``ipywidgets.interact`` or a handbook explorer such as
+   chapter 1's ``ConvExplorer``) renders with the figure it draws,
 3. that moving the slider (keyboard, on its handle) changes the readout AND redraws the figure
-   (the ``src`` of the ``<img>`` under the widget changes).
+   (the ``src`` of the ``<img>`` under the widget changes), and
+4. where the widget has a drop-down (chapter 1's filter kinds), that choosing each option in turn
+   and then the first again redraws the figure every time, shows no error in its place, and
+   brings back the parameter value the first option had (each kind keeps its own slider).
 
 A screenshot of the page after the move is saved to ``build/browser/<chapter>-lab.png``
 (``$HYENA_LAB_SCREENSHOTS`` overrides the folder). The chapter is chapter 01 by default;
@@ -54,6 +58,7 @@ LAB_SETTINGS = {
 SERVER_START_S = 90  # JupyterLab's first start on a busy 2-core machine
 RUN_ALL_S = 300  # chapter 01 runs in well under a minute on a laptop CPU
 REDRAW_S = 60  # one slider step re-runs the plotting function once
+WIDGET_BOX = ".widget-interact, .hyena-explorer"  # interact(...) or a handbook explorer
 
 playwright_sync = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed: `pip install -e '.[browser]'`"
@@ -198,6 +203,63 @@ def _run_all_cells(page, timeout_s: float) -> dict:
     raise TimeoutError(f"Run All did not finish in {timeout_s} s: {state}")
 
 
+def _wait_for_redraw(page, box, before_src: str | None, what: str, shot: Path) -> str:
+    """Wait until the ``<img>`` under ``box`` has a new ``src`` and the kernel is idle again;
+    fail with a screenshot otherwise. Returns the new ``src``."""
+    try:
+        page.wait_for_function(
+            """([box, src]) => { const img = box.querySelector('.widget-output img');
+               return img !== null && img.getAttribute('src') !== src; }""",
+            arg=[box.element_handle(), before_src],
+            timeout=REDRAW_S * 1000,
+        )
+    except playwright_sync.TimeoutError:
+        page.screenshot(path=str(shot))
+        pytest.fail(f"{what} did not redraw the figure within {REDRAW_S} s (screenshot: {shot})")
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=REDRAW_S * 1000)
+    return box.locator(".widget-output img").first.get_attribute("src")
+
+
+def _output_problems(box) -> list[str]:
+    """What is wrong with the widget's output area: other than exactly one image, or any text
+    that reads like an error (a traceback, or the explorer's 'Cannot draw' message)."""
+    problems = []
+    images = box.locator(".widget-output img").count()
+    if images != 1:
+        problems.append(f"{images} images in the output (expected exactly one)")
+    text = box.locator(".widget-output").first.inner_text()
+    for word in ("Traceback", "Error", "Cannot draw"):
+        if word in text:
+            problems.append(f"the output says {text.strip()[:300]!r}")
+            break
+    return problems
+
+
+def _switch_every_option(page, box, shot: Path) -> list[str]:
+    """Choose each option of the widget's first drop-down in turn, then the first one again;
+    each choice must redraw the figure, cleanly. Returns the options visited."""
+    select = box.locator(".widget-dropdown select").first
+    labels = select.locator("option").all_inner_texts()  # as shown: spaces may be \xa0
+    selected = select.evaluate("s => s.selectedIndex")
+    first = labels[selected]
+    options = [o for i, o in enumerate(labels) if i != selected] + [first]
+    param = box.locator(".widget-slider").nth(1).locator(".widget-readout")  # after L
+    first_value = param.inner_text()
+    src = box.locator(".widget-output img").first.get_attribute("src")
+    visited = []
+    for option in options:
+        select.select_option(label=option)
+        name = " ".join(option.split())
+        src = _wait_for_redraw(page, box, src, f"choosing {name!r}", shot)
+        problems = _output_problems(box)
+        assert not problems, f"after choosing {name!r}: {problems}"
+        visited.append(name)
+    assert param.inner_text() == first_value, (
+        f"{visited[-1]!r} came back with {param.inner_text()}, not its own {first_value}"
+    )
+    return visited
+
+
 def _screenshot_dir() -> Path:
     folder = Path(os.environ.get("HYENA_LAB_SCREENSHOTS", ROOT / "build" / "browser"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -219,8 +281,8 @@ def test_chapter_runs_and_slider_redraws_the_figure(lab: tuple[str, str, str]) -
             run_all_s = time.monotonic() - started
             assert not state["errors"], f"{name}: cells raised under Run All: {state['errors']}"
 
-            # the first interact widget that has a slider and a drawn figure
-            box = page.locator(".widget-interact").filter(
+            # the first widget that has a slider and a drawn figure
+            box = page.locator(WIDGET_BOX).filter(
                 has=page.locator(".widget-slider")
             ).filter(has=page.locator(".widget-output img")).first
             box.wait_for(state="visible", timeout=REDRAW_S * 1000)
@@ -241,28 +303,22 @@ def test_chapter_runs_and_slider_redraws_the_figure(lab: tuple[str, str, str]) -
             assert after_value != before_value, f"the slider did not move from {before_value}"
 
             # the kernel re-runs the plotting function and the output gets a new image
-            try:
-                page.wait_for_function(
-                    """([box, src]) => { const img = box.querySelector('.widget-output img');
-                       return img !== null && img.getAttribute('src') !== src; }""",
-                    arg=[box.element_handle(), before_src],
-                    timeout=REDRAW_S * 1000,
-                )
-            except playwright_sync.TimeoutError:
-                page.screenshot(path=str(shot))
-                pytest.fail(
-                    f"moving the slider {before_value} -> {after_value} did not redraw the figure "
-                    f"within {REDRAW_S} s (screenshot: {shot})"
-                )
-            page.wait_for_function(KERNEL_IDLE_JS, timeout=REDRAW_S * 1000)
+            after_src = _wait_for_redraw(
+                page, box, before_src, f"moving the slider {before_value} -> {after_value}", shot
+            )
+            assert after_src and after_src != before_src, "moving the slider did not redraw"
+            assert not _output_problems(box), _output_problems(box)
+
+            visited = []
+            if box.locator(".widget-dropdown select").count():
+                visited = _switch_every_option(page, box, shot)
             box.scroll_into_view_if_needed()
             page.screenshot(path=str(shot))
-            after_src = box.locator(".widget-output img").first.get_attribute("src")
-            assert after_src and after_src != before_src, "moving the slider did not redraw"
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000, f"screenshot {shot} looks empty"
     print(
         f"\n{name}: {state['total']} code cells ran in {run_all_s:.1f} s; slider "
-        f"{before_value} -> {after_value} redrew the figure; screenshot: {shot}"
+        f"{before_value} -> {after_value} redrew the figure; options {visited} each redrew it; "
+        f"screenshot: {shot}"
     )
