@@ -20,7 +20,8 @@ of width ``d / H``, ``e`` bytes per element):
   per head, halved by the causal mask: ``F = 2 N L^2 d`` (matrix products only); the floor reads
   ``q, k, v`` and writes ``o``: ``Q = 4 N L d e``.
 * causal FFT convolution (Sec. 2.1, 3.3): a real FFT of length ``n = 2L`` costs about
-  ``2.5 n log2 n`` FLOP (half the classic ``5 n log2 n`` of a complex FFT); per channel: one
+  ``2.5 n log2 n`` FLOP (half the classic ``5 n log2 n`` of a complex FFT: :func:`fft_flops`,
+  the handbook's one FFT count); per channel: one
   forward FFT of ``u``, one inverse FFT, a pointwise complex product (6 FLOP a bin), plus one FFT
   of the filter per channel shared by the batch. The floor reads ``u`` and ``k`` and writes ``y``.
 * projections: ``2 N L d_in d_out`` FLOP on the tensor cores.
@@ -45,6 +46,7 @@ __all__ = [
     "Cost",
     "attention_cost",
     "copy_bandwidth",
+    "direct_conv_cost",
     "fft_flops",
     "fftconv_cost",
     "fftconv_unfused_bytes",
@@ -54,6 +56,7 @@ __all__ = [
     "measure_ceilings",
     "mha_layer_cost",
     "projection_cost",
+    "toeplitz_matvec_cost",
 ]
 
 #: Multipliers that turn a forward cost into a forward+backward cost (see module docstring).
@@ -154,10 +157,22 @@ class Ceilings:
         )
 
 
-def fft_flops(n: int) -> float:
-    """FLOPs of one real FFT (or inverse) of length ``n``: ``2.5 n log2 n`` (0 for ``n = 1``)."""
+def fft_flops(n: int, *, real: bool = True) -> float:
+    """FLOPs of one FFT (or inverse) of length ``n``: ``2.5 n log2 n`` real, ``5 n log2 n`` complex.
+
+    The handbook's one FFT counting convention. A complex radix-2 FFT of ``n`` points makes
+    ``(n / 2) log2 n`` butterflies of one complex multiply (6 real FLOP) and two complex adds
+    (4 FLOP): ``5 n log2 n`` (``real=False``). A real input (``torch.fft.rfft``) is transformed
+    as a complex FFT of ``n / 2`` points plus ``O(n)`` post-processing, about half:
+    ``2.5 n log2 n`` (``real=True``, the default; what ``fftconv`` runs). These are the two
+    counts of FFTW's benchmark methodology (benchFFT) for complex and real-data transforms; true
+    operation counts of split-radix codes are ~20% lower, which no claim here depends on.
+    Chapter 2 counts with the complex formula, chapter 5 with the real one;
+    they agree: ``fft_flops(n, real=False) == 2 * fft_flops(n)``. 0 for ``n = 1``.
+    """
     check_positive_int(n, "n")
-    return 2.5 * n * math.log2(n)
+    per_point = 2.5 if real else 5.0
+    return per_point * n * math.log2(n)
 
 
 def _check_shape(batch: int, channels: int, L: int, elt_bytes: int) -> None:
@@ -209,6 +224,31 @@ def fftconv_unfused_bytes(batch: int, channels: int, L: int, elt_bytes: int = 2)
     per_u = (elt_bytes + 4) + 12 + 16 + 16 + 16 + 16 + (4 + elt_bytes)
     per_k = (elt_bytes + 4) + 12 + 16
     return float(batch * channels * L * per_u + channels * L * per_k)
+
+
+def direct_conv_cost(batch: int, channels: int, L: int, elt_bytes: int = 2) -> Cost:
+    """Cost of :func:`hyena_lab.direct_conv` (the definition) on ``u`` (batch, channels, L).
+
+    Output ``t`` sums ``t + 1`` products ``k[j] u[t - j]``: ``L (L + 1) / 2`` multiply-adds per
+    (batch, channel) row, ``F = batch channels L (L + 1)`` FLOP (a multiply and an add each),
+    O(L^2) against the O(L log L) of :func:`fftconv_cost`. Floor bytes as for ``fftconv``: read
+    ``u`` and ``k``, write ``y`` (the lag-by-lag loop moves far more; not counted).
+    """
+    _check_shape(batch, channels, L, elt_bytes)
+    flops = float(batch * channels * L * (L + 1))
+    return Cost(flops, float((2 * batch * channels * L + channels * L) * elt_bytes))
+
+
+def toeplitz_matvec_cost(batch: int, channels: int, L: int, elt_bytes: int = 2) -> Cost:
+    """Cost of ``S_h @ u`` with the dense Toeplitz matrices ``S_h`` (channels, L, L) built.
+
+    A dense mat-vec multiplies the zeros above the diagonal too: ``2 L^2`` FLOP per (batch,
+    channel) row. Floor bytes: read ``S_h`` (``channels L^2`` elements: O(L^2) memory traffic, not
+    just work) and ``u``, write ``y``.
+    """
+    _check_shape(batch, channels, L, elt_bytes)
+    flops = 2.0 * batch * channels * L * L
+    return Cost(flops, float((channels * L * L + 2 * batch * channels * L) * elt_bytes))
 
 
 def attention_cost(
