@@ -12,14 +12,19 @@ from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 from hyena_lab import toeplitz
+from hyena_lab.roofline import fft_flops, fftconv_cost, hyena_layer_cost
+from hyena_lab.viz import load_data
 from hyena_lab.viz.matrices import (
     DEMO_D_MODEL,
     DEMO_L_MAX,
     MAX_ORDER,
     PATTERNS,
+    RECORD_LENGTHS,
+    RECORD_NAME,
     causal_attention_matrix,
     complexity_figure,
     complexity_table,
+    count_matrix_costs,
     demo_operator,
     hyena_matrices_controls,
     hyena_matrices_figure,
@@ -28,6 +33,7 @@ from hyena_lab.viz.matrices import (
     measure_matrix_costs,
     patterns_figure,
     random_qk_weights,
+    record_matrix_costs,
     toeplitz_deviation,
 )
 
@@ -219,6 +225,10 @@ def test_matrices_figure_draws_the_factors_and_their_product(order, L, identity_
     assert torch.equal(_image(top[order]), A[c])
     assert torch.equal(_image(bottom[order]), causal_attention_matrix(u, seed=2))
     assert ("identity" in top[0].get_title()) == identity_first
+    for n in range(order):  # titles numbered in the order the factors act on v
+        assert top[n].get_title().startswith(f"({2 * n + 1}) ")
+        assert bottom[n].get_title().startswith(f"({2 * n + 2}) ")
+    assert f"({2 * order})" in top[order].get_title()
 
 
 def test_patterns_figure_shows_one_operator_on_three_inputs():
@@ -345,3 +355,76 @@ def test_dense_timings_stop_past_the_time_limit():
 def test_measure_matrix_costs_bad_values(kw, match):
     with pytest.raises(ValueError, match=match):
         measure_matrix_costs(progress=False, **kw)
+
+
+def test_count_matrix_costs_by_hand():
+    """The counts are exact functions of the shapes: op from roofline, dense products by hand."""
+    counted = count_matrix_costs((4, 64), d_model=3, order=2, filter_order=8)
+    assert (counted["order"], counted["d_model"], counted["filter_order"]) == (2, 3, 8)
+    for r in counted["rows"]:
+        L = r["L"]
+        assert r["op_flops"] == hyena_layer_cost(1, L, 3, 2, 4, filter_order=8).flops
+        assert r["conv_flops"] == 2 * fftconv_cost(1, 3, L, 4).flops < r["op_flops"]
+        assert r["materialize_flops"] == 2 * (2 * 3 * L**3 + 3 * L**2)  # N (2 d L^3 + d L^2)
+        assert r["matvec_flops"] == 2 * 3 * L * L
+        assert r["A_bytes"] == 3 * L * L * 4 and r["signal_bytes"] == 5 * 3 * L * 4
+    small, large = counted["rows"]
+    growth = (large["materialize_flops"] / large["op_flops"]) / (
+        small["materialize_flops"] / small["op_flops"])
+    assert growth > 100  # ~ L^2 / log L: 16x the length, the dense path falls 100x further back
+    with pytest.raises(ValueError, match="order must be >= 1"):
+        count_matrix_costs((4,), order=0)
+
+
+def test_fft_conventions_agree():
+    """Chapter 2 counts complex FFTs, chapter 5 real ones: one function, a factor 2 apart, and
+    chapter 2's exercise accepts either convention (and nothing far outside them)."""
+    from hyena_lab.exercises import check_materialize_cost, solution_materialize_cost
+
+    for n in (2, 8, 1024, 2**17):
+        assert fft_flops(n, real=False) == 2 * fft_flops(n) == 5 * n * math.log2(n)
+
+    def scaled(factor: float):
+        def answer(d_model: int, L: int) -> dict:
+            out = solution_materialize_cost(d_model, L)
+            return {**out, "fft_ops": out["fft_ops"] * factor}
+        return answer
+
+    assert check_materialize_cost(scaled(1.0))  # complex FFTs, 2 per convolution
+    assert check_materialize_cost(scaled(0.5))  # real FFTs (chapter 5's count)
+    assert check_materialize_cost(scaled(1.5))  # 3 complex FFTs per convolution
+    assert not check_materialize_cost(scaled(0.4)) and not check_materialize_cost(scaled(1.6))
+
+
+def test_complexity_figure_draws_record_live_counts_and_memory():
+    recorded = load_data(RECORD_NAME)  # the committed record the chapter asserts on
+    assert [r["L"] for r in recorded["rows"]] == list(RECORD_LENGTHS)
+    live = json.loads(json.dumps(recorded))
+    for r in live["rows"]:
+        for key in ("op_seconds", "materialize_seconds", "matvec_seconds"):
+            r[key] = None if r[key] is None else r[key] / 2
+    live["processor"] = "a faster test CPU"
+    fig = complexity_figure(recorded, live)
+    _assert_labelled(fig)
+    ax_t, ax_f, ax_m = fig.axes
+    solid = [ln for ln in ax_t.lines if ln.get_linestyle() == "-"]
+    dotted = [ln for ln in ax_t.lines if ln.get_linestyle() == ":"]
+    assert len(solid) == len(dotted) == 3  # op, materialize, matvec: recorded and live
+    for a, b in zip(solid, dotted, strict=True):
+        assert a.get_color() == b.get_color()
+        assert list(b.get_ydata()) == [y / 2 for y in a.get_ydata()]
+    labels = ax_t.get_legend().get_texts()
+    assert any("a faster test CPU" in t.get_text() for t in labels)
+    assert any(recorded["processor"] in t.get_text() for t in labels)
+    counted = count_matrix_costs(RECORD_LENGTHS)
+    assert list(ax_f.lines[0].get_ydata()) == [r["op_flops"] for r in counted["rows"]]
+    assert len(ax_m.lines) == 2 and len(complexity_figure(recorded).axes[0].lines) == 3
+
+
+def test_record_matrix_costs_writes_into_the_figures_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYENA_LAB_FIGURES", str(tmp_path))
+    path = record_matrix_costs((8, 16), d_model=2, order=1, point_s=0.001, max_repeats=2,
+                               progress=False)
+    assert path == tmp_path / "data" / f"{RECORD_NAME}.json"
+    saved = json.loads(path.read_text())
+    assert [r["L"] for r in saved["rows"]] == [8, 16] and saved["d_model"] == 2

@@ -10,9 +10,9 @@ Names: ``L`` the sequence length, ``d_model`` the width, ``tokens`` the fixed to
 order-2 Hyena operator against a multi-head attention layer, ``fwd`` / ``fwd+bwd`` the passes.
 
 Contents: :func:`times_figure`, :func:`speedup_figure`, :func:`memory_figure`,
-:func:`roofline_figure`, :func:`profile_figure`, :func:`complexity_figure` (a widget: the
-cost model at any width and token count) and :func:`explore_figure` (a widget over the recorded
-data).
+:func:`roofline_figure`, :func:`profile_figure`, :func:`paper_figure` (the numbers behind the
+paper's Figure 4.3, :data:`PAPER`), :func:`complexity_figure` (a widget: the cost model at any
+width and token count) and :func:`explore_figure` (a widget over the recorded data).
 """
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ from typing import Any
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from ..bench import COMPARISONS, PASSES, SDPA_BACKENDS, crossover_length, times
 from ..checks import check_positive_float, check_positive_int
+from ..exercises import PAPER_FIGURE_4_3_MS
 from ..roofline import (
     Ceilings,
     fftconv_cost,
@@ -45,6 +48,8 @@ __all__ = [
     "complexity_figure",
     "explore_figure",
     "memory_figure",
+    "paper_figure",
+    "paper_speedups",
     "profile_figure",
     "roofline_figure",
     "speedup_figure",
@@ -56,11 +61,42 @@ __all__ = [
 H100_CEILINGS = Ceilings(
     bandwidth=2.920e12, matmul_flops=7.915e14, fp32_flops=5.059e13, device="NVIDIA H100 (measured)"
 )
-#: The paper's claims (abstract; blog) and the numbers behind its Figure 4.3 (A100, batch 64).
-PAPER = {
-    "claimed_crossover_L": 6000,
+
+
+def paper_speedups(attention: str = "flash_attention") -> dict[int, float]:
+    """Hyena's speedup ``t_attention / t_Hyena`` in the data behind the paper's Figure 4.3.
+
+    ``attention`` is ``"flash_attention"`` or ``"standard_attention"`` (a series of
+    :data:`hyena_lab.exercises.PAPER_FIGURE_4_3_MS`: A100, batch 64, forward ms); lengths where
+    the series has no point (standard attention at 64K) are left out.
+    """
+    if attention not in ("flash_attention", "standard_attention"):
+        raise ValueError(
+            f"attention must be one of ['flash_attention', 'standard_attention'], got {attention!r}"
+        )
+    data = PAPER_FIGURE_4_3_MS
+    return {
+        int(L): float(t_attn) / float(t_hyena)
+        for L, t_attn, t_hyena in zip(data["lengths"], data[attention], data["hyena"], strict=True)
+        if t_attn is not None and t_hyena is not None
+    }
+
+
+#: What the paper and its authors claim, and what the data behind Figure 4.3 (Sec. 4.4; A100,
+#: batch 64; :data:`hyena_lab.exercises.PAPER_FIGURE_4_3_MS`, HazyResearch/safari issue #10)
+#: give. ``claimed_speedup``: the abstract ("twice as fast as highly optimized attention at
+#: sequence length 8K, and 100x faster at sequence length 64K"). ``blog_crossover_L``: the
+#: authors' blog post (Hazy Research, 2023-03-07) puts the crossover with FlashAttention near
+#: 6K tokens; the paper gives no such number. ``figure_speedup``: Hyena over FlashAttention in
+#: the figure's own data (1.4x at 8K, 11.4x at 64K). ``fused_max_L``: the official fused
+#: FFT-convolution extension handles FFT sizes up to 16384, i.e. sequences up to 8K (safari
+#: issue #6): the figure's 16K-64K points cannot have used it.
+PAPER: dict[str, Any] = {
+    "blog_crossover_L": 6000,
     "claimed_speedup": {8192: 2.0, 65536: 100.0},
-    "figure_speedup": {8192: 1.4, 65536: 11.4},
+    "figure_speedup": {L: round(x, 1) for L, x in paper_speedups().items() if L in (8192, 65536)},
+    "fused_max_fft_size": 16384,
+    "fused_max_L": 16384 // 2,
 }
 LEVELS = tuple(COMPARISONS)
 METRICS = ("time", "speedup", "memory")
@@ -73,6 +109,15 @@ _STYLE: dict[str, dict[str, Any]] = {
     "naive": {"label": "naive attention (L x L in memory)", "color": "#CC79A7", "marker": "^"},
 }
 _BACKEND_COLORS = {"cudnn": "#D55E00", "flash": "#E69F00", "efficient": "#009E73", "math": "#999"}
+#: The memory figure draws all five benches in one panel: one colour and marker each
+#: (kernel level dashed, layer level solid).
+_MEMORY_STYLE: dict[str, dict[str, Any]] = {
+    "fftconv": {"color": "#56B4E9", "marker": "o", "ls": "--"},
+    "sdpa": {"color": "#E69F00", "marker": "s", "ls": "--"},
+    "naive": {"color": "#CC79A7", "marker": "^", "ls": "-"},
+    "hyena": {"color": "#0072B2", "marker": "D", "ls": "-"},
+    "mha": {"color": "#D55E00", "marker": "v", "ls": "-"},
+}
 
 
 def _elt_bytes(results: dict) -> int:
@@ -155,14 +200,15 @@ def _series(results: dict, bench: str, pass_: str, key: str = "time_ms") -> tupl
 
 
 def _mark_missing(ax: Axes, results: dict, bench: str, pass_: str, color: str) -> None:
-    """An 'x' on the top edge at each length where ``bench`` ran out of memory."""
+    """An 'x' on the top edge at each length where ``bench`` ran out of memory (labelled)."""
     oom = sorted({p["L"] for p in _select(results, bench, pass_, status="oom")})
     if oom:
         ax.plot(oom, [0.97] * len(oom), "x", color=color, ms=8, mew=2,
-                transform=ax.get_xaxis_transform(), clip_on=False)
+                transform=ax.get_xaxis_transform(), clip_on=False,
+                label=f"{_STYLE[bench]['label']}: out of memory")
 
 
-def _times_axes(ax: Axes, results: dict, level: str, pass_: str) -> None:
+def _times_axes(ax: Axes, results: dict, level: str, pass_: str, legend: bool = True) -> None:
     attn, hyena = COMPARISONS[level]
     if level == "kernel":
         for b in SDPA_BACKENDS:
@@ -189,7 +235,7 @@ def _times_axes(ax: Axes, results: dict, level: str, pass_: str) -> None:
         ax.annotate(text, (x, 0.04), xytext=(4, 0), xycoords=("data", "axes fraction"),
                     textcoords="offset points", fontsize=8)
     _loglog(ax, "time per call (ms, median)", f"{level} level, {pass_}")
-    if ax.get_legend_handles_labels()[0]:
+    if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper left")
 
 
@@ -201,9 +247,15 @@ def times_figure(results: dict, level: str = "kernel") -> Figure:
     """
     _check_results(results)
     _check_choice(level, LEVELS, "level")
-    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
+    fig = Figure(figsize=(11.0, 4.8), layout="constrained")
+    handles: dict[str, Any] = {}  # one legend for both panels, below them
     for ax, pass_ in zip(fig.subplots(1, 2, sharey=True), PASSES, strict=True):
-        _times_axes(ax, results, level, pass_)
+        _times_axes(ax, results, level, pass_, legend=False)
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=4,
+                   fontsize=8)
     fig.suptitle(_subtitle(results), fontsize=9)
     return fig
 
@@ -211,11 +263,13 @@ def times_figure(results: dict, level: str = "kernel") -> Figure:
 def speedup_figure(results: dict, *, paper: bool = True) -> Figure:
     """Attention time / Hyena time vs ``L``, four comparisons, with the paper's numbers.
 
-    Above 1 Hyena is faster. Stars: the paper's claims (2x at 8K, 100x at 64K); diamonds: the
-    numbers behind its Figure 4.3 (1.4x, 11.4x), both on an A100.
+    Above 1 Hyena is faster. With ``paper``: stars mark the abstract's claims (2x at 8K, 100x
+    at 64K); dashed lines with diamonds the speedups in the data behind Figure 4.3 (over
+    FlashAttention, and over standard attention, which has no 64K point); a dotted vertical line
+    the ~6K crossover of the authors' blog post. All paper numbers are A100, batch 64.
     """
     _check_results(results)
-    fig = Figure(figsize=(7.0, 4.4), layout="constrained")
+    fig = Figure(figsize=(7.6, 4.8), layout="constrained")
     ax = fig.subplots()
     styles = {"fwd": "-", "fwd+bwd": "--"}
     for level in LEVELS:
@@ -224,17 +278,64 @@ def speedup_figure(results: dict, *, paper: bool = True) -> Figure:
             if common:
                 color = "#0072B2" if level == "layer" else "#009E73"
                 ax.plot(common, ratio, ls=styles[pass_], marker="o", ms=3, color=color,
-                        label=f"{level} level, {pass_}")
+                        label=f"measured: {level} level, {pass_}")
     ax.axhline(1.0, color="k", lw=0.8)
     if paper:
+        for attention, color, name in (("flash_attention", "#E69F00", "FlashAttention"),
+                                       ("standard_attention", "#CC79A7", "standard attention")):
+            Lp, sp = zip(*paper_speedups(attention).items(), strict=True)
+            ax.plot(Lp, sp, ls=":", marker="D", ms=4, color=color,
+                    label=f"paper Fig. 4.3 data: Hyena vs {name}")
         Lc, sc = zip(*PAPER["claimed_speedup"].items(), strict=True)
-        ax.plot(Lc, sc, "*", ms=12, color="#D55E00", label="paper claim (A100)")
-        Lf, sf = zip(*PAPER["figure_speedup"].items(), strict=True)
-        ax.plot(Lf, sf, "D", ms=6, color="#E69F00", label="paper Fig. 4.3 data (A100)")
-        ax.axvline(PAPER["claimed_crossover_L"], color="#D55E00", lw=0.8, ls=":")
+        ax.plot(Lc, sc, "*", ms=12, color="#D55E00", ls="none",
+                label="paper abstract: 2x at 8K, 100x at 64K")
+        ax.axvline(PAPER["blog_crossover_L"], color="#D55E00", lw=0.8, ls=":",
+                   label="authors' blog: crossover ~6K")
     _loglog(ax, "speedup of Hyena = t_attention / t_Hyena", "Hyena vs attention")
-    ax.legend(fontsize=7)
-    fig.suptitle(_subtitle(results), fontsize=8)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle(_subtitle(results) + "; paper: A100, batch 64", fontsize=8)
+    return fig
+
+
+def paper_figure() -> Figure:
+    """The numbers behind the paper's Figure 4.3 (A100, batch 64, forward): all three series.
+
+    Left: forward time vs ``L`` of Hyena, FlashAttention and standard attention (which has no
+    64K point; a cross on the top edge marks it). Right: Hyena's speedup over each attention,
+    with the abstract's claims as stars. The grey band marks lengths beyond the official fused
+    FFT-convolution kernel (FFT size > 16384, ``L`` > 8K): those points were not fused.
+    """
+    data = PAPER_FIGURE_4_3_MS
+    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
+    ax, ax2 = fig.subplots(1, 2)
+    series = (("hyena", "Hyena (order 2)", "#0072B2", "o"),
+              ("flash_attention", "FlashAttention", "#E69F00", "s"),
+              ("standard_attention", "standard attention (PyTorch)", "#CC79A7", "^"))
+    for key, label, color, marker in series:
+        pts = [(L, t) for L, t in zip(data["lengths"], data[key], strict=True) if t is not None]
+        ax.plot(*zip(*pts, strict=True), marker=marker, color=color, ms=5, label=label)
+        missing = [L for L, t in zip(data["lengths"], data[key], strict=True) if t is None]
+        if missing:
+            ax.plot(missing, [0.97] * len(missing), "x", color=color, ms=8, mew=2,
+                    transform=ax.get_xaxis_transform(), clip_on=False,
+                    label=f"{label}: no point at " + ", ".join(_fmt_length(L) for L in missing))
+    for attention, label, color, marker in series[1:]:
+        Lp, sp = zip(*paper_speedups(attention).items(), strict=True)
+        ax2.plot(Lp, sp, marker=marker, color=color, ms=5, label=f"Hyena vs {label}")
+    Lc, sc = zip(*PAPER["claimed_speedup"].items(), strict=True)
+    ax2.plot(Lc, sc, "*", ms=12, color="#D55E00", ls="none",
+             label="abstract: 2x at 8K, 100x at 64K")
+    ax2.axhline(1.0, color="k", lw=0.8)
+    for a in (ax, ax2):
+        a.axvspan(PAPER["fused_max_L"] * 1.4, data["lengths"][-1] * 1.4, color="0.88", zorder=0,
+                  label="L > 8K: FFT size > 16384, beyond the fused kernel")
+    _loglog(ax, "forward time (ms)", "Fig. 4.3 data: forward time")
+    ax.set_ylim(0.15, 600)  # room for the 'no point' cross above the highest point
+    _loglog(ax2, "speedup of Hyena = t_attention / t_Hyena", "Fig. 4.3 data: speedup")
+    ax.legend(fontsize=7, loc="upper left")
+    ax2.legend(fontsize=7, loc="upper left")
+    fig.suptitle("numbers behind the paper's Figure 4.3 (A100, batch 64), as published in "
+                 "HazyResearch/safari issue #10", fontsize=9)
     return fig
 
 
@@ -251,7 +352,7 @@ def memory_figure(results: dict, *, device_gb: float | None = None) -> Figure:
         for bench in ("fftconv", "sdpa", "naive", "hyena", "mha"):
             L, mb = _series(results, bench, pass_, key="peak_mem_mb")
             if L:
-                style = dict(_STYLE[bench], ls="--" if bench in ("fftconv", "sdpa") else "-")
+                style = dict(_STYLE[bench], **_MEMORY_STYLE[bench])
                 ax.plot(L, [m / 1024 for m in mb], **style)
         if total:
             ax.axhline(total / 1.073741824, color="k", lw=0.8, ls=":")
@@ -295,8 +396,13 @@ def roofline_figure(results: dict) -> Figure:
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (FLOP per byte moved)")
     ax.set_ylabel("attained TFLOP/s")
-    ax.set_title(f"roofline, fwd (colour: L = 1K .. 1M); ridge {ceil.ridge():.0f} FLOP/B")
+    ax.set_title(f"roofline, fwd; ridge {ceil.ridge():.0f} FLOP/B")
     ax.legend(fontsize=7, loc="lower right")
+    lengths = ScalarMappable(norm=LogNorm(2**10, 2**20), cmap="viridis")  # as _length_colors
+    bar = fig.colorbar(lengths, ax=ax, pad=0.01)
+    bar.set_label("sequence length L (tokens), marker colour")
+    bar.set_ticks([2**p for p in range(10, 21, 2)],
+                  labels=[_fmt_length(2**p) for p in range(10, 21, 2)])
     pts = sorted(((p["L"], p) for p in conv), key=lambda lp: lp[0])
     L = [n for n, _ in pts]
     ax2.plot(L, [p["time_ms"] for _, p in pts], "o-", color="#0072B2", label="measured")
@@ -305,7 +411,7 @@ def roofline_figure(results: dict) -> Figure:
     ax2.plot(L, [p["flops"] / ceil.fp32_flops * 1e3 for _, p in pts], ":", color="#555",
              label="fp32 compute floor")
     ax2.plot(L, [p["bytes_floor"] / ceil.bandwidth * 1e3 for _, p in pts], "-", color="k",
-             label="HBM floor (fused)")
+             label="HBM floor (fused: read u, k, write y once)")
     _loglog(ax2, "fftconv forward time (ms)", "fftconv: measured vs floors")
     ax2.legend(fontsize=7)
     fig.suptitle(_subtitle(results), fontsize=9)
@@ -386,7 +492,8 @@ def complexity_figure(
     if measured is not None:
         for bench in ("mha", "hyena"):
             Lm, tm = _series(_check_results(measured), bench, "fwd")
-            ax2.plot(Lm, tm, "x", color=_STYLE[bench]["color"], label=f"{bench} measured")
+            ax2.plot(Lm, tm, "x", color=_STYLE[bench]["color"],
+                     label=f"{_STYLE[bench]['label']}, measured")
     x = crossover_length(L, ta, th)
     if x is not None:
         ax2.axvline(x, color="k", lw=0.8, ls="--")

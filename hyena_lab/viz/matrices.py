@@ -9,7 +9,7 @@ where, for one channel, ``D_x^n = diag(x^n)`` is the ``n``-th gate (a projection
 skip term ``b^n`` on its diagonal) and ``v`` the value projection. The operator itself lives in
 :mod:`hyena_lab.operator` (:meth:`~hyena_lab.operator.HyenaOperator.matrices` gives the factors,
 :meth:`~hyena_lab.operator.HyenaOperator.materialize` their product ``A(u)``, ``(d_model, L, L)``);
-this module only *draws* and *times* them.
+this module only *draws*, *counts* and *times* them.
 
 Every function is pure: what it draws is built from its arguments and a seed (the global torch
 RNG is left as it was) and it returns a matplotlib ``Figure``, a tensor or a ``dict``, so that the
@@ -27,7 +27,9 @@ Contents
   :func:`patterns_figure` (``A(u)`` and attention for the three input patterns),
   :func:`hyena_matrices_figure` (the widget's figure) and :func:`hyena_matrices_controls`.
 * Cost of materialising ``A(u)`` (``O(d L^2)`` memory) against running the operator
-  (``O(d L log L)`` time): :func:`measure_matrix_costs`, :func:`complexity_table`,
+  (``O(d L log L)`` time): counted (:func:`count_matrix_costs`, from :mod:`hyena_lab.roofline`),
+  measured (:func:`measure_matrix_costs`; the committed record :data:`RECORD_NAME` is re-made by
+  :func:`record_matrix_costs`, ``python -m hyena_lab.viz.matrices``), :func:`complexity_table`,
   :func:`complexity_figure`.
 """
 
@@ -35,13 +37,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from tqdm.auto import tqdm
+from matplotlib.lines import Line2D
 
 from ..checks import (
     check_float,
@@ -51,8 +53,10 @@ from ..checks import (
     check_positive_int,
 )
 from ..operator import HyenaOperator
+from ..progress import progress_bar
+from ..roofline import fftconv_cost, hyena_layer_cost
 from ..timing import time_fn
-from . import cpu_record, matrix_heatmap
+from . import cpu_record, matrix_heatmap, save_data
 
 if TYPE_CHECKING:  # ipywidgets is imported lazily: only the widget cell needs it
     import ipywidgets
@@ -63,9 +67,12 @@ __all__ = [
     "DEMO_L_MAX",
     "MAX_ORDER",
     "PATTERNS",
+    "RECORD_LENGTHS",
+    "RECORD_NAME",
     "causal_attention_matrix",
     "complexity_figure",
     "complexity_table",
+    "count_matrix_costs",
     "demo_operator",
     "hyena_matrices_controls",
     "hyena_matrices_figure",
@@ -74,6 +81,7 @@ __all__ = [
     "measure_matrix_costs",
     "patterns_figure",
     "random_qk_weights",
+    "record_matrix_costs",
     "toeplitz_deviation",
 ]
 
@@ -88,6 +96,11 @@ MAX_ORDER = 4
 #: Implicit-filter options of the widget's operator: the official recall configuration
 #: (``emb_dim`` 5, sine frequency 10, decay window on), whose filters are not overly smooth.
 DEMO_FILTER_ARGS: dict[str, object] = {"emb_dim": 5, "w": 10.0}
+
+#: Name of the committed CPU measurement (``figures/data/<name>.json``) that chapter 2 asserts
+#: on, and the lengths it was measured at (:func:`record_matrix_costs` re-makes it).
+RECORD_NAME = "02_hyena_matrices-complexity"
+RECORD_LENGTHS: tuple[int, ...] = (64, 128, 256, 512, 1024, 4096, 16384)
 
 
 # ------------------------------------------------------------------------------ inputs, operator
@@ -276,7 +289,9 @@ def matrices_figure(
     """The factors of ``A(u)`` for one channel, ``A(u)`` itself and an attention matrix.
 
     Column ``n`` (``n = 1..N``, in the order they act on ``v``) shows ``S_h^n`` (top) and
-    ``D_x^n = diag(x^n)`` (bottom); the last column shows their product
+    ``D_x^n = diag(x^n)`` (bottom), the titles numbered ``(1), (2), ...`` in the order the
+    factors act on ``v`` (down column 1, then down column 2 ...); the last column shows their
+    product
     ``A(u) = D_x^N S_h^N ... D_x^1 S_h^1`` (top) and, for the same input, the causal softmax
     attention matrix of :func:`causal_attention_matrix` with weights from ``seed`` (bottom).
     Every panel has its own colour scale, centred on zero.
@@ -298,17 +313,19 @@ def matrices_figure(
     N, L = m.order, u.shape[1]
     fig = Figure(figsize=(3.2 * (N + 1), 6.4), layout="constrained")
     axes = fig.subplots(2, N + 1, squeeze=False)
-    for n in range(N):
+    for n in range(N):  # step numbers: the order in which the factors act on v
         if n == 0 and op.identity_first:  # the official layers' first step: no filter
-            s_title = "$S_h^1 = I$ (identity)"
+            s_title = "(1) $S_h^1 = I$ (identity)"
         else:
-            s_title = f"$S_h^{n + 1}$ (filter $h^{n + 1}$)"
-        d_title = f"$D_x^{n + 1}$ = diag(gate $x^{n + 1}$)"
+            s_title = f"({2 * n + 1}) $S_h^{n + 1}$ (filter $h^{n + 1}$)"
+        d_title = f"({2 * n + 2}) $D_x^{n + 1}$ = diag(gate $x^{n + 1}$)"
         matrix_heatmap(axes[0, n], m.S_h[n][c], s_title)
         matrix_heatmap(axes[1, n], torch.diag(m.D_x[n][c]), d_title)  # (L, L), zero off-diagonal
-    matrix_heatmap(axes[0, N], A, "$A(u) = D_x^N S_h^N \\cdots D_x^1 S_h^1$")
+    matrix_heatmap(axes[0, N], A, f"$A(u)$ = ({2 * N}) $\\cdots$ (1)")
     matrix_heatmap(axes[1, N], attn, "causal softmax attention (random $W_q, W_k$)")
     fig.suptitle(title or f"Hyena order N = {N}, channel {c}, L = {L}: factors of y = A(u) v")
+    fig.supxlabel("(n): the n-th factor to act on v; column n holds $S_h^n$ (top), then "
+                  "$D_x^n$ (bottom)", fontsize=9)
     return fig
 
 
@@ -389,6 +406,52 @@ def hyena_matrices_controls() -> dict[str, ipywidgets.Widget]:
 
 
 # ------------------------------------------------------------------------------ the CPU costs
+
+
+def count_matrix_costs(
+    lengths: Sequence[int] = RECORD_LENGTHS,
+    *,
+    d_model: int = 8,
+    order: int = 2,
+    filter_order: int = 64,
+) -> dict[str, Any]:
+    """Counted work (FLOP) and memory (bytes, float32) of the three paths that
+    :func:`measure_matrix_costs` times, for one sequence (batch 1) at each ``L``:
+
+    * ``op_flops``: the operator ``op(u)``, :func:`hyena_lab.roofline.hyena_layer_cost`
+      (projections, short convolution, the implicit filters' FFN evaluated at ``L`` positions,
+      ``N`` FFT convolutions, ``N`` gates): ``O(N d L log L)`` for the convolutions, the rest
+      linear in ``L``; ``conv_flops`` is the convolutions' share;
+    * ``materialize_flops``: :meth:`~hyena_lab.operator.HyenaMatrices.product` as the handbook
+      computes it, ``N`` dense products ``S_h^n A`` of ``(L, L)`` matrices per channel and a row
+      scaling, ``N (2 d L^3 + d L^2)`` (any method must at least write ``d L^2`` numbers);
+    * ``matvec_flops``: ``A @ v`` with ``A(u)`` given, ``2 d L^2`` (like attention's ``P V``);
+    * ``A_bytes`` (``d L^2`` floats) and ``signal_bytes`` (``(2N + 1) d L`` floats: ``N + 1``
+      projections and ``N`` filters), as recorded by :func:`measure_matrix_costs`.
+
+    These counts are exact functions of the shapes: growth claims are asserted on them (and on
+    the committed record), never on a live clock.
+    """
+    Ls = check_lengths(lengths)
+    d = check_positive_int(d_model, "d_model")
+    N = check_positive_int(order, "order")
+    check_positive_int(filter_order, "filter_order")
+    itemsize = 4  # float32
+    rows = []
+    for L in Ls:
+        layer = hyena_layer_cost(1, L, d, N, itemsize, filter_order=filter_order)
+        rows.append({
+            "L": L,
+            "op_flops": layer.flops,
+            "conv_flops": N * fftconv_cost(1, d, L, itemsize).flops,
+            "materialize_flops": float(N * (2 * d * L**3 + d * L**2)),
+            "matvec_flops": float(2 * d * L * L),
+            "A_bytes": d * L * L * itemsize,
+            "signal_bytes": (2 * N + 1) * d * L * itemsize,
+        })
+    return {"what": "counted FLOP and bytes (float32) of op(u), materialize(u) and A @ v",
+            "order": N, "d_model": d, "filter_order": filter_order, "rows": rows}
+
 
 
 def _timed(fn: Callable[[], object], point_s: float, max_repeats: int) -> float:
@@ -475,7 +538,7 @@ def _cost_rows(
     rows: list[dict[str, Any]] = []
     last: tuple[int, float] | None = None  # (L, seconds) of the last materialisation
     with torch.no_grad():
-        for L in tqdm(Ls, desc="timing op(u) vs materialize(u)", disable=not progress):
+        for L in progress_bar(Ls, enabled=progress, desc="timing op(u) vs materialize(u)"):
             u = torch.randn(1, L, d, generator=g)  # (1, L, d)
             row: dict[str, Any] = {
                 "L": L,
@@ -516,30 +579,91 @@ def complexity_table(costs: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def complexity_figure(costs: dict[str, Any]) -> Figure:
-    """Log-log time (left) and memory (right) of :func:`measure_matrix_costs` against ``L``."""
+#: Colour and marker of each path in :func:`complexity_figure` (the same in every panel).
+_PATHS: dict[str, tuple[str, str, str]] = {
+    "op": ("op(u): FFT path", "#0072B2", "o"),
+    "materialize": ("materialize(u): dense A(u)", "#D55E00", "s"),
+    "matvec": ("A @ v with A(u) given", "#009E73", "^"),
+}
+
+
+def _run_label(costs: dict[str, Any]) -> str:
+    """``"AMD EPYC, 1 thread, 2026-11-23"``: where and when a measurement was made."""
+    threads = costs.get("num_threads", "?")
+    return (f"{costs.get('processor', '?')}, {threads} thread{'s' if threads != 1 else ''}, "
+            f"{costs.get('date', '?')}")
+
+
+def _plot_times(ax: Axes, costs: dict[str, Any], live: bool) -> None:
+    """The three timed paths of one measurement: solid and filled if recorded, dotted and
+    hollow if ``live``."""
+    for key, (label, color, marker) in _PATHS.items():
+        pts = [(r["L"], r[f"{key}_seconds"]) for r in costs["rows"]
+               if r[f"{key}_seconds"] is not None]
+        if not pts:
+            continue
+        style: dict[str, Any] = {"color": color, "marker": marker, "ms": 5}
+        if live:
+            style.update(ls=":", mfc="none", label=None)
+        else:
+            style.update(ls="-", label=label)
+        ax.plot(*zip(*pts, strict=True), **style)
+
+
+def complexity_figure(costs: dict[str, Any], live: dict[str, Any] | None = None) -> Figure:
+    """Time, counted work and memory of ``op(u)``, ``materialize(u)`` and ``A @ v`` vs ``L``.
+
+    Left: the measured time per call of ``costs`` (a :func:`measure_matrix_costs` result, e.g.
+    the committed record; solid lines, filled markers) and, if given, of ``live`` (a
+    re-measurement on this machine; dotted lines, hollow markers, same colours). Middle: the
+    counted FLOP of the same three paths (:func:`count_matrix_costs`), which do not depend on
+    the machine. Right: the bytes of ``A(u)`` against the operator's signals. Log-log axes.
+    """
     rows = costs["rows"]
-    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
-    ax_t, ax_m = fig.subplots(1, 2)
-    L = np.array([r["L"] for r in rows], dtype=float)
-    for key, style, label in (
-        ("op_seconds", "o-", "op(u): FFT path"),
-        ("materialize_seconds", "s-", "materialize(u): dense A(u)"),
-        ("matvec_seconds", "^-", "A @ v with A(u) given"),
-    ):
-        pts = [(r["L"], r[key]) for r in rows if r[key] is not None]
-        if pts:
-            ax_t.plot(*zip(*pts, strict=True), style, ms=5, label=label)
-    ax_m.plot(L, [r["A_bytes"] for r in rows], "s-", ms=5, label="A(u): d L² floats")
-    ax_m.plot(L, [r["signal_bytes"] for r in rows], "o-", ms=5,
+    Ls = [r["L"] for r in rows]
+    counted = count_matrix_costs(Ls, d_model=costs["d_model"], order=costs["order"])
+    fig = Figure(figsize=(14.0, 4.4), layout="constrained")
+    ax_t, ax_f, ax_m = fig.subplots(1, 3)
+    _plot_times(ax_t, costs, live=False)
+    handles, labels = ax_t.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="0.3", ls="-", marker="o", ms=4))
+    labels.append(f"solid: recorded ({_run_label(costs)})")
+    if live is not None:
+        _plot_times(ax_t, live, live=True)
+        handles.append(Line2D([], [], color="0.3", ls=":", marker="o", mfc="none", ms=4))
+        labels.append(f"dotted: this run ({_run_label(live)})")
+    ax_t.legend(handles, labels, fontsize=7, loc="upper left")
+    for key, (label, color, marker) in _PATHS.items():
+        ax_f.plot(Ls, [r[f"{key}_flops"] for r in counted["rows"]], ls="-", color=color,
+                  marker=marker, ms=5, label=label)
+    ax_f.plot(Ls, [r["conv_flops"] for r in counted["rows"]], ls="--", color=_PATHS["op"][1],
+              label="  of which the N FFT convolutions")
+    ax_f.legend(fontsize=7, loc="upper left")
+    ax_m.plot(Ls, [r["A_bytes"] for r in rows], "s-", ms=5, color=_PATHS["materialize"][1],
+              label="A(u): d L² floats")
+    ax_m.plot(Ls, [r["signal_bytes"] for r in rows], "o-", ms=5, color=_PATHS["op"][1],
               label="op signals: (2N + 1) d L floats")
-    for ax in (ax_t, ax_m):
+    ax_m.legend(fontsize=7, loc="upper left")
+    for ax in (ax_t, ax_f, ax_m):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.legend(fontsize=8)
-    _label(ax_t, "sequence length L (tokens)", "time per call (s)",
-           f"time, CPU float32, order {costs['order']}, d = {costs['d_model']}")
+    _label(ax_t, "sequence length L (tokens)", "time per call (s, median)",
+           f"measured time, CPU float32, order {costs['order']}, d = {costs['d_model']}")
+    _label(ax_f, "sequence length L (tokens)", "work per call (FLOP, counted)",
+           "counted work (any machine)")
     _label(ax_m, "sequence length L (tokens)", "memory (bytes)", "memory of what is stored")
     return fig
 
 
+def record_matrix_costs(lengths: Sequence[int] = RECORD_LENGTHS, **kwargs: Any) -> Path:
+    """Measure :func:`measure_matrix_costs` at ``lengths`` and save it as :data:`RECORD_NAME`.
+
+    The file goes to :func:`hyena_lab.viz.figures_dir` (set ``HYENA_LAB_FIGURES=figures`` to
+    replace the committed record); returns its path. Chapter 2 never runs this: it reads the
+    committed record and shows a live re-measurement beside it.
+    """
+    return save_data(measure_matrix_costs(lengths, **kwargs), RECORD_NAME)
+
+
+if __name__ == "__main__":  # python -m hyena_lab.viz.matrices: re-make the committed record
+    print(record_matrix_costs())
