@@ -28,21 +28,27 @@ The parameterisations the paper compares it with (Sec. 4.1, Table A.2), same int
 * :class:`FrequencyFilter`: FNO-style, learnable complex weights on the first ``modes`` Fourier
   bins, ``O(modes)`` parameters.
 
-:func:`magnitude_spectrum`, :func:`high_frequency_fraction` and :func:`spectral_cutoff` measure
-filters in the frequency domain, :func:`implicit_init_spectra` applies them to implicit filters
-at initialisation (App. D.3); :func:`parameter_counts` tabulates the parameter count of each
-parameterisation against ``L``.
+:func:`magnitude_spectrum`, :func:`energy_fractions`, :func:`high_frequency_fraction` and
+:func:`spectral_cutoff` measure filters in the frequency domain, :func:`implicit_init_spectra`
+applies them to the implicit filters of :func:`implicit_init_filters` (App. D.3);
+:func:`parameter_counts` tabulates the parameter count of each parameterisation against ``L``
+and :func:`implicit_param_count` gives the implicit filter's in closed form.
 
 Conventions of the official implementation that are kept, because its weights load into this
 class (see :mod:`hyena_lab.official`): the ``Sin`` module is *shared* by all hidden layers (one
-frequency vector), the positional encoding ``z`` is a trainable tensor, and ``t`` and the decay
-rates ``deltas`` are stored buffers (not recomputed).
+frequency vector), the positional encoding ``z`` is a trainable ``(l_max, emb_dim)`` table by
+default (``trainable_pos_emb=True``; safari's ``PositionalEmbedding`` registers it with its own
+learning rate ``lr_pos_emb=1e-5``), and ``t`` and the decay rates ``deltas`` are stored buffers
+(not recomputed). A trainable ``z`` adds ``emb_dim * l_max`` parameters, the one term of the
+implicit filter's count that grows with the length: :func:`implicit_param_count` gives both
+counts, ``trainable_pos_emb=False`` the paper's (``z`` a fixed buffer).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -54,6 +60,7 @@ from .checks import check_float, check_min_ndim, check_positive_float, check_pos
 
 __all__ = [
     "FILTERS",
+    "PAPER_TABLE_A2",
     "DiscreteSSM",
     "ExplicitFilter",
     "ExponentialModulation",
@@ -64,8 +71,11 @@ __all__ = [
     "SSMFilter",
     "Sin",
     "emb_dim_for_bands",
+    "energy_fractions",
     "high_frequency_fraction",
+    "implicit_init_filters",
     "implicit_init_spectra",
+    "implicit_param_count",
     "magnitude_spectrum",
     "make_filter",
     "parameter_counts",
@@ -73,6 +83,16 @@ __all__ = [
     "ssm_kernel",
     "ssm_recurrence",
 ]
+
+
+#: Table A.2 of the paper: test accuracy (%) on associative recall at 131K tokens, vocabulary 30,
+#: of an order-2 Hyena whose long convolutions use each parameterisation. "Conv1d" is
+#: :class:`ExplicitFilter`, "H3" the SSM (S4D) filters of :class:`SSMFilter`, "FNO"
+#: :class:`FrequencyFilter`, "Hyena" :class:`ImplicitFilter`; CKConv and TransferFunc are not
+#: implemented here.
+PAPER_TABLE_A2: dict[str, float] = {
+    "Conv1d": 0.5, "FNO": 0.3, "H3": 0.6, "TransferFunc": 0.5, "CKConv": 14.3, "Hyena": 97.2,
+}
 
 
 class LongFilter(nn.Module):
@@ -227,8 +247,11 @@ class ImplicitFilter(LongFilter):
     """The implicit Hyena filter (Sec. 3.3): a small FFN of the positional encoding, windowed.
 
     ``forward(L)`` evaluates ``Window(t) * FFN(PE(t))`` at the first ``L`` positions and returns
-    ``(channels, L)``. The parameter count does not depend on ``l_max`` (only the stored
-    positional encoding does): the filter is *sublinear* in the sequence length.
+    ``(channels, L)``. The FFN's parameter count does not depend on ``l_max``: that is the
+    paper's *sublinear* parameter scaling. The positional-encoding table ``z`` does, with
+    ``emb_dim * l_max`` entries: the official code trains it (with a learning rate of ``1e-5``),
+    so ``num_params`` counts it unless ``trainable_pos_emb=False`` (see
+    :func:`implicit_param_count`).
 
     Args:
         channels: number of filters (``order * d_model`` inside a Hyena operator).
@@ -244,7 +267,10 @@ class ImplicitFilter(LongFilter):
             for the convolution alone. ``"l1_channels"`` is what the official
             ``normalized=True`` does: at each position, divide the FFN output by its L1 norm
             over the *channels*, before the window.
-        learn_pos_emb: train the positional encoding ``z`` (official default) or keep it fixed.
+        trainable_pos_emb: ``True`` (official code): the table ``z`` ``(l_max, emb_dim)`` is an
+            ``nn.Parameter``, ``emb_dim * l_max`` more trainable scalars. ``False``: ``z`` is a
+            buffer of fixed features (saved in the state dict all the same), and ``num_params``
+            is the FFN's alone, independent of ``l_max`` (the paper's count).
     """
 
     def __init__(
@@ -261,9 +287,14 @@ class ImplicitFilter(LongFilter):
         target: float = 1e-2,
         shift: float = 0.0,
         normalize: str | None = None,
-        learn_pos_emb: bool = True,
+        trainable_pos_emb: bool = True,
+        learn_pos_emb: bool | None = None,
     ) -> None:
         super().__init__(channels, l_max)
+        if learn_pos_emb is not None:  # the name before 0.2; kept for a release
+            warnings.warn("learn_pos_emb is deprecated: use trainable_pos_emb",
+                          DeprecationWarning, stacklevel=2)
+            trainable_pos_emb = learn_pos_emb
         check_positive_int(filter_order, "filter_order")
         check_positive_int(num_inner_mlps, "num_inner_mlps", minimum=0)
         check_positive_float(w, "w (the initial frequency of the sine activation)")
@@ -271,8 +302,10 @@ class ImplicitFilter(LongFilter):
             raise ValueError(f"shift must be a finite number, got {shift}")
         if normalize not in (None, "l1", "l1_channels"):
             raise ValueError(f"normalize must be None, 'l1' or 'l1_channels', got {normalize!r}")
+        if not isinstance(trainable_pos_emb, bool):
+            raise TypeError(f"trainable_pos_emb must be True or False, got {trainable_pos_emb!r}")
         self.normalize = normalize
-        self.pos_emb = PositionalEncoding(emb_dim, l_max, learnable=learn_pos_emb)
+        self.pos_emb = PositionalEncoding(emb_dim, l_max, learnable=trainable_pos_emb)
         widths = [emb_dim] + [filter_order] * (num_inner_mlps + 1)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
         self.act = Sin(filter_order, w)  # ONE activation, shared by every hidden layer
@@ -599,6 +632,16 @@ def _energy_per_bin(h: torch.Tensor) -> torch.Tensor:
     return total
 
 
+def energy_fractions(h: torch.Tensor) -> torch.Tensor:
+    """Fraction of the spectral energy of filters ``h`` ``(..., L)`` in each rfft bin.
+
+    Pooled over all filters: ``(L // 2 + 1,)`` float64, non-negative, summing to 1. Bin ``k``
+    is ``k`` cycles per filter length.
+    """
+    energy = _energy_per_bin(h)
+    return energy / energy.sum()
+
+
 def high_frequency_fraction(h: torch.Tensor, cutoff_bin: int) -> float:
     """Fraction of the spectral energy of filters ``h`` ``(..., L)`` in bins ``>= cutoff_bin``.
 
@@ -615,12 +658,15 @@ def high_frequency_fraction(h: torch.Tensor, cutoff_bin: int) -> float:
 
 
 def spectral_cutoff(h: torch.Tensor, energy: float = 0.99) -> int:
-    """Smallest ``b`` such that bins ``< b`` hold at least ``energy`` of the filters' energy.
+    """The ``energy`` bandwidth: the smallest ``b`` such that bins ``0 .. b-1`` hold at least
+    ``energy`` of the filters' spectral energy.
 
     A measurable "cutoff frequency" (in rfft bins, i.e. cycles per filter length) of a bank of
     filters ``h`` ``(..., L)``, pooled over all filters: App. D.3 says implicit filters at
     initialisation (no window, sine frequency 1) are low-pass with a cutoff that grows with the
-    number of positional-encoding bands.
+    number of positional-encoding bands. ``b`` counts bins: it runs from 1 to the number of
+    rfft bins ``L // 2 + 1``, and ``b = L // 2 + 1`` means that every bin up to the Nyquist bin
+    ``L // 2`` is needed (the energy is spread over the whole spectrum).
     """
     check_positive_float(energy, "energy")
     if energy > 1:
@@ -640,10 +686,10 @@ def parameter_counts(
     """``num_params`` of each parameterisation of :data:`FILTERS` built with ``l_max = L``.
 
     Each filter is built once (on the CPU, with the caller's RNG state restored afterwards) and
-    counted; the largest bank of the notebook's sweep (explicit, 64 x 2^16) takes 16 MiB. For
-    ``"implicit"`` the positional encoding is counted as fixed features
-    (``learn_pos_emb=False``, the paper's view); the official code trains it as well
-    (``emb_dim * L`` more parameters), reported under ``"implicit (z trainable)"``.
+    counted; the largest bank of the notebook's sweep (explicit, 64 x 2^16) takes 16 MiB. The
+    implicit filter is counted twice: ``"implicit"`` with the positional encoding as fixed
+    features (``trainable_pos_emb=False``, the paper's count: the FFN alone), and
+    ``"implicit (z trainable)"`` as the official code trains it (``emb_dim * L`` more).
 
     Args:
         lengths: the ``l_max`` values.
@@ -661,8 +707,8 @@ def parameter_counts(
             f"unknown filter kinds in hyper: {sorted(unknown)}; expected some of {sorted(FILTERS)}"
         )
     builds: dict[str, dict[str, object]] = {kind: dict(hyper.get(kind, {})) for kind in FILTERS}
-    builds["implicit"].setdefault("learn_pos_emb", False)
-    builds["implicit (z trainable)"] = {**builds["implicit"], "learn_pos_emb": True}
+    builds["implicit"].setdefault("trainable_pos_emb", False)
+    builds["implicit (z trainable)"] = {**builds["implicit"], "trainable_pos_emb": True}
     counts: dict[str, list[int]] = {name: [] for name in builds}
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         for L in lengths:
@@ -671,6 +717,50 @@ def parameter_counts(
                 kind = name.split(" ")[0]
                 counts[name].append(make_filter(kind, channels, L, **args).num_params)
     return counts
+
+
+def implicit_param_count(
+    channels: int,
+    l_max: int,
+    emb_dim: int = 3,
+    filter_order: int = 64,
+    num_inner_mlps: int = 2,
+    trainable_pos_emb: bool = True,
+) -> dict[str, int]:
+    """Trainable parameters of an :class:`ImplicitFilter`, in closed form and by part.
+
+    With ``E = emb_dim``, ``W = filter_order``, ``n = num_inner_mlps`` and ``D = channels``:
+
+    * ``"ffn"``: ``(E + 1) W`` (first layer) ``+ n (W + 1) W`` (inner layers) ``+ W`` (the one
+      shared sine frequency vector) ``+ W D`` (output layer, no bias): no ``l_max`` term;
+    * ``"pos_emb"``: ``E * l_max`` if the table ``z`` is trained (official code), else 0;
+    * ``"total"``: their sum, what ``ImplicitFilter(...).num_params`` returns.
+    """
+    for value, name in ((channels, "channels"), (l_max, "l_max"), (filter_order, "filter_order")):
+        check_positive_int(value, name)
+    check_positive_int(emb_dim, "emb_dim", minimum=3)
+    check_positive_int(num_inner_mlps, "num_inner_mlps", minimum=0)
+    E, W, n = emb_dim, filter_order, num_inner_mlps
+    ffn = (E + 1) * W + n * (W + 1) * W + W + W * channels
+    pos_emb = E * l_max if trainable_pos_emb else 0
+    return {"ffn": ffn, "pos_emb": pos_emb, "total": ffn + pos_emb}
+
+
+def implicit_init_filters(
+    bands: int, w: float, L: int = 128, channels: int = 64, seed: int = 0
+) -> torch.Tensor:
+    """Implicit filters at initialisation *without* the window (App. D.3), ``(channels, L)``.
+
+    ``ImplicitFilter(channels, L, emb_dim=2 * bands + 1, w=w, modulate=False)`` built from
+    ``seed`` (the caller's RNG state is restored), evaluated without gradients.
+    """
+    check_positive_int(L, "L", minimum=2)
+    check_positive_int(seed, "seed", minimum=0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        filt = ImplicitFilter(channels, L, emb_dim=emb_dim_for_bands(bands), w=w, modulate=False)
+    with torch.no_grad():
+        return filt(L)  # (channels, L)
 
 
 def implicit_init_spectra(
@@ -683,12 +773,12 @@ def implicit_init_spectra(
 ) -> list[dict[str, float]]:
     """Spectral statistics of implicit filters at initialisation without the window (App. D.3).
 
-    For each number of bands ``K`` in ``bands`` and sine frequency ``w`` in ``ws``, builds
-    ``ImplicitFilter(channels, L, emb_dim=2K+1, w=w, modulate=False)`` from ``seed`` (the
-    caller's RNG state is restored) and measures its ``channels`` filters of length ``L``.
+    For each number of bands ``K`` in ``bands`` and sine frequency ``w`` in ``ws``, measures
+    the ``channels`` filters of length ``L`` of :func:`implicit_init_filters`.
 
     Returns:
-        one row per ``(K, w)``: ``{"bands", "w", "cutoff_99"`` (:func:`spectral_cutoff`),
+        one row per ``(K, w)``: ``{"bands", "w", "cutoff_99"`` (:func:`spectral_cutoff`: bins
+        ``0 .. cutoff_99 - 1`` hold 99% of the energy, out of ``L // 2 + 1`` bins),
         ``"energy_above_K"`` and ``"energy_above_cutoff_bin"``
         (:func:`high_frequency_fraction` at bin ``K`` and at ``cutoff_bin``)``}``.
     """
@@ -697,12 +787,7 @@ def implicit_init_spectra(
     rows = []
     for K in bands:
         for w in ws:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                filt = ImplicitFilter(channels, L, emb_dim=emb_dim_for_bands(K), w=w,
-                                      modulate=False)
-            with torch.no_grad():
-                h = filt(L)  # (channels, L)
+            h = implicit_init_filters(K, w, L, channels, seed)  # (channels, L)
             rows.append({
                 "bands": K,
                 "w": float(w),

@@ -357,6 +357,24 @@ def test_crossover_on_a_real_measurement():
     assert answer is None or answer in common
 
 
+@pytest.mark.parametrize("stem", ["03_implicit_filters"])
+def test_graded_stubs_are_numbered_in_registry_order(stem):
+    """Chapter 3: the n-th item of the notebook's exercise list, the cell headed "Exercise n"
+    and the n-th exercise of the registry (what chapter 0 lists) name the same checker."""
+    from pathlib import Path
+
+    source = (Path(__file__).parents[1] / "notebooks" / f"{stem}.py").read_text()
+    names = [e.name for e in ex.exercises(int(stem[:2]))]
+    assert re.findall(r"^check_(\w+)\(", source, flags=re.MULTILINE) == names
+    listing = source[source.index("## Exercises") : source.index("### Check your answers")]
+    items = re.split(r"^# \d\. ", listing, flags=re.MULTILINE)[1:]
+    headed = re.split(r"\*\*Exercise \d", source)[1:]
+    assert len(items) == len(headed) == len(names)
+    for n, name in enumerate(names):
+        assert f"check_{name}`" in items[n], f"item {n + 1} of the list should grade {name}"
+        assert f"check_{name}(" in headed[n], f"'Exercise {n + 1}' should call check_{name}"
+
+
 def test_exercises_listing_and_solutions():
     assert [e.name for e in ex.exercises(1)] == [
         "toeplitz_product",

@@ -8,13 +8,15 @@ widgets can call it on every slider move and the tests can call it headless.
   decay window, and its magnitude spectra, for given window / sine / encoding hyper-parameters
   (:func:`filter_bank_controls` builds its sliders).
 * :func:`positional_encoding_figure`: the features ``PE(t)`` fed to the filter FFN.
-* :func:`bands_frequency_figure`: App. D.3: filters at init without the window for several
-  numbers of bands ``K`` and sine frequencies ``w``, in time and frequency.
+* :func:`bands_frequency_figure`: App. D.3: filters at init without the window: a heat map of
+  their spectra against the number of bands ``K``, one per sine frequency ``w``, and examples.
 * :func:`modulation_figure`: the same FFN output with and without the exponential window.
 * :func:`parameterisations_figure`: explicit, SSM, frequency-domain and implicit filters.
 * :func:`ssm_figure`: an S4D kernel as a filter, and the recurrence vs convolution check
   (:func:`ssm_controls` builds its sliders).
-* :func:`param_count_figure`: parameters against ``L`` for the four parameterisations.
+* :func:`param_count_figure`: parameters against ``L`` for the four parameterisations (the
+  implicit one with and without its trainable positional table); :func:`count_label` says a
+  bank's count in a title.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -32,9 +35,12 @@ from ..checks import check_positive_int
 from ..conv import fftconv
 from ..filters import (
     ImplicitFilter,
+    LongFilter,
     PositionalEncoding,
     SSMFilter,
     emb_dim_for_bands,
+    energy_fractions,
+    implicit_init_filters,
     magnitude_spectrum,
     make_filter,
     spectral_cutoff,
@@ -42,6 +48,7 @@ from ..filters import (
 
 __all__ = [
     "bands_frequency_figure",
+    "count_label",
     "filter_bank_controls",
     "filter_bank_figure",
     "modulation_figure",
@@ -285,49 +292,67 @@ def positional_encoding_figure(bands: int = 4, L: int = 128) -> Figure:
 
 
 def bands_frequency_figure(
-    bands: Sequence[int] = (8, 32, 64),
+    bands: Sequence[int] = (2, 4, 8, 16, 32, 64),
     ws: Sequence[float] = (1.0, 10.0),
     L: int = 128,
     channels: int = 64,
+    example_bands: int = 8,
     shown: int = 4,
     seed: int = 0,
 ) -> Figure:
-    """App. D.3: implicit filters at initialisation, *without* the window, in time and frequency.
+    """App. D.3: implicit filters at initialisation, *without* the window, in frequency and time.
 
-    One column per number of bands ``K``, two rows per sine frequency ``w``: ``shown`` filters
-    in time, then the mean power spectrum over ``channels`` filters in dB (shared scale), with
-    the bin ``K`` marked and the 99%-energy cutoff of :func:`~hyena_lab.filters.spectral_cutoff`
-    printed. With ``w = 1`` the filters are low-pass with a cutoff at bin ``K``; with ``w = 10``
-    they spread over the whole spectrum.
+    Top row, one heat map per sine frequency ``w``: for each number of bands ``K`` (rows), the
+    share of the spectral energy of ``channels`` filters of length ``L`` in each rfft bin
+    (columns, pooled over the filters, in dB), with the edge of the 99% band (bins
+    ``0 .. b-1`` hold 99% of the energy, :func:`~hyena_lab.filters.spectral_cutoff`) and the
+    edge of bins ``< K`` marked on every row. Bottom row: ``shown`` of the filters for
+    ``K = example_bands``, one panel per ``w``. With ``w = 1`` the filters are low-pass, with
+    their energy in bins ``< K``; with ``w = 10`` it spreads over the whole spectrum.
     """
     L, channels = _check_length(L), check_positive_int(channels, "channels")
     shown = check_positive_int(shown, "shown")
     if not bands or not ws:
         raise ValueError("bands and ws must each hold at least one value")
-    fig = Figure(figsize=(4.0 * len(bands), 2.8 * 2 * len(ws)), layout="constrained")
-    axes = np.asarray(fig.subplots(2 * len(ws), len(bands), squeeze=False))
-    spectra = axes[1::2].ravel()
-    for ax in spectra[1:]:
-        ax.sharey(spectra[0])
-    for i, w in enumerate(ws):
-        for j, K in enumerate(bands):
-            with seeded(seed):
-                filt = ImplicitFilter(
-                    channels, L, emb_dim=emb_dim_for_bands(K), w=w, modulate=False
-                )
-            with torch.no_grad():
-                h = filt(L)  # (channels, L)
-            _plot_time(axes[2 * i, j], h[:shown], f"w={w:g}, K={K}: {shown} filters")
-            ax = axes[2 * i + 1, j]
-            power = (magnitude_spectrum(h) ** 2).mean(dim=0)
-            ax.plot((10 * torch.log10(power.clamp_min(1e-24))).numpy(), color="C0", lw=1.2)
-            ax.axvline(K, color="C1", ls="--", lw=1, label=f"bin K={K}")
-            cutoff = spectral_cutoff(h, 0.99)
-            ax.legend(title=f"99% of energy below bin {cutoff}", fontsize=7, title_fontsize=7,
-                      loc="lower left")
-            ax.set_xlabel("frequency bin k (cycles per L)")
-            ax.set_ylabel("mean |H(k)|² (dB)")
-            ax.set_title(f"w={w:g}, K={K}: power spectrum")
+    bands = [check_positive_int(K, "bands") for K in bands]
+    n_bins = L // 2 + 1
+    top = 1.0 + 0.45 * len(bands)  # inches: the heat maps grow with the number of K values
+    fig = Figure(figsize=(6.0 * len(ws), top + 2.8), layout="constrained")
+    grid = fig.add_gridspec(2, len(ws), height_ratios=[top, 2.8])
+    floor_db = -60.0  # shares below 1e-6 of the energy are drawn as the floor
+    maps = []
+    for j, w in enumerate(ws):
+        ax = fig.add_subplot(grid[0, j])
+        maps.append(ax)
+        share = np.empty((len(bands), n_bins))
+        edges = []
+        for i, K in enumerate(bands):
+            h = implicit_init_filters(K, w, L, channels, seed)  # (channels, L)
+            share[i] = energy_fractions(h).numpy()
+            edges.append(spectral_cutoff(h, 0.99))
+        db = 10 * np.log10(np.maximum(share, 10 ** (floor_db / 10)))
+        image = ax.imshow(db, aspect="auto", cmap="magma", vmin=floor_db, vmax=0.0,
+                          interpolation="nearest",
+                          extent=(-0.5, n_bins - 0.5, len(bands) - 0.5, -0.5))
+        rows = np.arange(len(bands))
+        ax.plot(np.minimum(bands, n_bins) - 0.5, rows, ls="none", marker="|", ms=22, mew=2.5,
+                color="#56B4E9", label="edge of bins 0..K-1 (the K bands' frequencies)")
+        outline = [patheffects.withStroke(linewidth=3.5, foreground="black")]
+        ax.plot(np.array(edges) - 0.5, rows, ls="none", marker="|", ms=12, mew=1.5,
+                color="white", path_effects=outline,
+                label="edge of the 99% band: bins 0..b-1 hold 99% of the energy")
+        ax.set_xlim(-0.5, n_bins + 0.5)  # room for an edge after the last bin (b = n_bins)
+        ax.set_yticks(rows, [str(K) for K in bands])
+        ax.set_ylabel("bands K (emb_dim = 2K + 1)")
+        ax.set_xlabel(f"frequency bin k (cycles per filter length; {n_bins} bins, 0..{n_bins - 1})")
+        ax.set_title(f"w = {w:g}: energy share per bin, {channels} filters, L = {L}")
+        ax.grid(False)
+        ax_t = fig.add_subplot(grid[1, j])
+        h = implicit_init_filters(example_bands, w, L, channels, seed)
+        _plot_time(ax_t, h[:shown], f"w = {w:g}, K = {example_bands}: {shown} of the filters")
+    fig.colorbar(image, ax=maps, label="share of the energy in the bin (dB)", shrink=0.9)
+    fig.legend(*maps[0].get_legend_handles_labels(), loc="outside upper center", ncol=2,
+               fontsize=9)
     return fig
 
 
@@ -381,12 +406,24 @@ def modulation_figure(
     return fig
 
 
+def count_label(filt: LongFilter) -> str:
+    """The trainable-parameter count of a filter bank as a figure states it, e.g. ``"387
+    params"``; for an implicit filter with a trainable positional table ``z``, split into the
+    FFN's part and the table's, ``"8,832 FFN + 768 z = 9,600 params"``."""
+    z = getattr(getattr(filt, "pos_emb", None), "z", None)
+    if isinstance(z, torch.nn.Parameter) and z.requires_grad:
+        ffn = filt.num_params - z.numel()
+        return f"{ffn:,} FFN + {z.numel():,} z = {filt.num_params:,} params"
+    return f"{filt.num_params:,} params"
+
+
 def parameterisations_figure(L: int = 256, channels: int = 3, seed: int = 0) -> Figure:
     """The four parameterisations of :data:`hyena_lab.filters.FILTERS` at init, time + spectrum.
 
     One row each (explicit, SSM, frequency, implicit with default hyper-parameters and
-    ``l_max = L``), with the parameter count of the bank in the title (the implicit filter's
-    FFN is shared by all channels, so its count is not proportional to ``channels``).
+    ``l_max = L``), with the parameter count of the bank in the title (:func:`count_label`: the
+    implicit filter's FFN is shared by all channels, so its count is not proportional to
+    ``channels``, and its trainable positional table ``z``, ``emb_dim * L``, is shown apart).
     """
     L, channels = _check_length(L), check_positive_int(channels, "channels")
     kinds = ["explicit", "ssm", "frequency", "implicit"]
@@ -397,7 +434,7 @@ def parameterisations_figure(L: int = 256, channels: int = 3, seed: int = 0) -> 
             filt = make_filter(kind, channels, L)
         with torch.no_grad():
             h = filt(L)
-        _plot_time(row[0], h, f"{LABELS[kind]}: {filt.num_params} params for {channels}")
+        _plot_time(row[0], h, f"{LABELS[kind]}: {count_label(filt)} for {channels} filters")
         _plot_spectrum(row[1], h, f"{LABELS[kind]}: spectrum")
     return fig
 
@@ -459,8 +496,9 @@ def param_count_figure(lengths: Sequence[int], counts: dict[str, Sequence[int]],
     ax = fig.add_subplot()
     styles = {"explicit": "o-", "ssm": "s-", "frequency": "^-", "implicit": "D-",
               "implicit (z trainable)": "D:"}
+    labels = {**LABELS, "implicit": "implicit, FFN only: z fixed (the paper's count)"}
     for name, values in counts.items():
-        ax.plot(lengths, values, styles.get(name, "x-"), ms=4, label=LABELS.get(name, name))
+        ax.plot(lengths, values, styles.get(name, "x-"), ms=4, label=labels.get(name, name))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("filter length L = l_max (samples)")
