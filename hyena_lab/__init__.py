@@ -14,6 +14,10 @@ The package holds every piece of logic the chapters use; modules mirror the pape
 * :mod:`hyena_lab.viz`: the figure style, ``savefig`` and ``save_data`` shared by every chapter,
   and per chapter the pure figure functions behind its widgets (``viz.conv``, ``viz.filters``...).
 * :mod:`hyena_lab.exercises`: the exercises of every chapter, reference solutions and checkers.
+* :mod:`hyena_lab.course`: chapter 0's outline, its map of the paper and its run-time table.
+* :mod:`hyena_lab.checks`: input checks, ``rel_err`` and every tolerance with its error analysis.
+* :mod:`hyena_lab.progress`, :mod:`hyena_lab.handbook`, :mod:`hyena_lab.cli`: the progress bar,
+  the runner behind ``make handbook``, and the ``hyena-lab`` command.
 """
 
 from .conv import circular_fftconv, direct_conv, fftconv, toeplitz

@@ -89,6 +89,7 @@ from tqdm import tqdm
 
 from .checks import check_positive_float, check_positive_int
 from .conv import fftconv
+from .progress import bars_disabled
 from .roofline import (
     Ceilings,
     Cost,
@@ -889,7 +890,8 @@ def _run_sweep(
     results["ceilings"] = ceilings.to_dict()
     plan = _plan(cfg)
     history: dict[tuple[str, str, str | None], dict] = {}
-    bar = tqdm(plan, desc="bench", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(plan, desc="bench", disable=not progress or bars_disabled(), file=sys.stderr,
+               dynamic_ncols=True)
     last_L = None
     for L, bench, pass_, backend in bar:
         if last_L is not None and L != last_L:

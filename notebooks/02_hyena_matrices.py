@@ -42,8 +42,8 @@
 # $S_h$; `fftconv`, `toeplitz`), products of matrices. How the long filters $h^n$ are
 # parameterised (the implicit filters of Sec. 3.3) is Chapter 3: here they are given.
 #
-# **Run time**: well under a minute on a laptop CPU, most of it in the live timing of
-# Section 7 (chapter 0's table lists the recorded time of every chapter).
+# **Run time**: short, most of it in the live timing of Section 7 (chapter 0's table lists the
+# recorded time of every chapter, and the machine it was recorded on).
 #
 # The operator is `hyena_lab.HyenaOperator` (`hyena_lab/operator.py`: `.projections`,
 # `.filters`, `.core`, `.matrices`, `.materialize`); the official bridge is

@@ -39,8 +39,8 @@
 # **Prerequisites**: chapter 1 (the FFT convolution), chapter 2 (the Hyena operator).
 # Knowing what a GPU's memory bandwidth and matrix-unit rate are helps.
 #
-# **Run time**: under a minute on a laptop CPU (chapter 0's table lists the recorded time of
-# every chapter). Without a GPU the notebook measures small sizes on the CPU and plots the
+# **Run time**: short on a laptop CPU (chapter 0's table lists the recorded time of every
+# chapter, and the machine it was recorded on). Without a GPU the notebook measures small sizes on the CPU and plots the
 # recorded GPU data; with one it re-measures a reduced sweep live.
 #
 # The benchmark is `hyena_lab.bench` (also a command: `python -m hyena_lab.bench --help`), the
