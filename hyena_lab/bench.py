@@ -89,6 +89,7 @@ from tqdm import tqdm
 
 from .checks import check_positive_float, check_positive_int
 from .conv import fftconv
+from .options import float_in, int_in
 from .progress import bars_disabled
 from .roofline import (
     Ceilings,
@@ -1274,30 +1275,33 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     d = BenchConfig()
     p.add_argument("--device", default=d.device, help="cuda or cpu (default: %(default)s)")
     p.add_argument("--dtype", default=d.dtype, choices=sorted(DTYPES))
-    p.add_argument("--d-model", type=int, default=d.d_model)
-    p.add_argument("--heads", type=int, default=d.heads)
-    p.add_argument("--tokens", type=int, default=d.tokens, help="tokens per batch (batch*L)")
+    p.add_argument("--d-model", type=int_in(1), default=d.d_model)
+    p.add_argument("--heads", type=int_in(1), default=d.heads)
+    p.add_argument("--tokens", type=int_in(1), default=d.tokens, help="tokens per batch (batch*L)")
     p.add_argument(
         "--lengths", type=_int_list, default=d.lengths, help="e.g. 1024,4096 or 2^10..2^20"
     )
     p.add_argument("--benches", type=_str_list, default=d.benches, help=",".join(BENCHES))
     p.add_argument("--passes", type=_str_list, default=d.passes, help=",".join(PASSES))
     p.add_argument("--backends", type=_str_list, default=d.backends, help="SDPA backends")
-    p.add_argument("--order", type=int, default=d.order, help="Hyena order N")
-    p.add_argument("--warmup", type=int, default=d.warmup)
-    p.add_argument("--min-repeats", type=int, default=d.min_repeats)
-    p.add_argument("--max-repeats", type=int, default=d.max_repeats)
-    p.add_argument("--target-ms", type=float, default=d.target_ms, help="timed work per case")
-    p.add_argument("--max-call-ms", type=float, default=d.max_call_ms, help="skip slower calls")
-    p.add_argument("--time-budget", type=float, default=d.time_budget_s, help="seconds")
-    p.add_argument("--max-sets", type=int, default=d.max_sets, help="input sets to rotate")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--order", type=int_in(1), default=d.order, help="Hyena order N")
+    p.add_argument("--warmup", type=int_in(0), default=d.warmup)
+    p.add_argument("--min-repeats", type=int_in(1), default=d.min_repeats)
+    p.add_argument("--max-repeats", type=int_in(1), default=d.max_repeats)
+    p.add_argument("--target-ms", type=float_in(0, open_lo=True), default=d.target_ms,
+                   help="timed work per case")
+    p.add_argument("--max-call-ms", type=float_in(0, open_lo=True), default=d.max_call_ms,
+                   help="skip slower calls")
+    p.add_argument("--time-budget", type=float_in(0, open_lo=True), default=d.time_budget_s,
+                   help="seconds")
+    p.add_argument("--max-sets", type=int_in(1), default=d.max_sets, help="input sets to rotate")
+    p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=d.seed)
     p.add_argument(
-        "--profile-length", type=int, default=d.profile_length, help="0: no fftconv profile"
+        "--profile-length", type=int_in(0), default=d.profile_length, help="0: no fftconv profile"
     )
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    p.add_argument("--threads", type=int_in(1), default=None, help="CPU threads (default: torch's)")
     p.add_argument(
-        "--profile-layers", type=int, default=0, help="profile both layers at this L (0: no)"
+        "--profile-layers", type=int_in(0), default=0, help="profile both layers at this L (0: no)"
     )
     p.add_argument("--out", default=None, help="results JSON to write (after every length)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
@@ -1355,6 +1359,7 @@ def add_bench_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         "bench",
         help="time fftconv/Hyena against attention (GPU or CPU)",
         description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_arguments(p)
     p.set_defaults(func=_command)

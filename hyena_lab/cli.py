@@ -8,55 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from collections.abc import Callable
 
 import torch
 
 from . import __version__
 from .checks import direct_conv_error_bound, fftconv_error_bound, rel_err
 from .conv import direct_conv, fftconv
-
-
-def int_in(lo: int, hi: int | None = None) -> Callable[[str], int]:
-    """An argparse ``type``: a whole number in ``[lo, hi]``; anything else is a usage error
-    (exit status 2) that names the accepted range, never a traceback."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < lo or (hi is not None and value > hi):
-            span = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-            raise argparse.ArgumentTypeError(f"expected a whole number {span}, got {text!r}")
-        return value
-
-    parse.__name__ = "int"  # argparse names the type in its messages
-    return parse
-
-
-def float_in(
-    lo: float, hi: float | None = None, *, open_lo: bool = False
-) -> Callable[[str], float]:
-    """An argparse ``type``: a finite number in ``[lo, hi]`` (``(lo, hi]`` with ``open_lo``)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        low_ok = value > lo if open_lo else value >= lo
-        if not (math.isfinite(value) and low_ok and (hi is None or value <= hi)):
-            left = "(" if open_lo else "["
-            span = f"{left}{lo}, {hi}]" if hi is not None else f"{'>' if open_lo else '>='} {lo}"
-            raise argparse.ArgumentTypeError(f"expected a finite number {span}, got {text!r}")
-        return value
-
-    parse.__name__ = "float"
-    return parse
-
+from .options import int_in
 
 #: check-conv's reference is the O(L^2) definition: ~L^2 * channels multiply-adds. Beyond this
 #: length it would run for minutes to hours, so the command refuses it.
@@ -141,7 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hyena-lab`` console script."""
     args = build_parser().parse_args(argv)
-    result = args.func(args)
+    try:
+        result = args.func(args)
+    except (ValueError, TypeError) as err:  # a bad combination of options, said plainly
+        print(f"hyena-lab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hyena-lab {args.command}: interrupted", file=sys.stderr)
+        return 130
     print(json.dumps(result))
     return 0
 

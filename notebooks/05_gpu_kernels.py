@@ -40,8 +40,8 @@
 # Knowing what a GPU's memory bandwidth and matrix-unit rate are helps.
 #
 # **Run time**: short on a laptop CPU (chapter 0's table lists the recorded time of every
-# chapter, and the machine it was recorded on). Without a GPU the notebook measures small sizes on the CPU and plots the
-# recorded GPU data; with one it re-measures a reduced sweep live.
+# chapter, and the machine it was recorded on). Without a GPU the notebook measures small sizes
+# on the CPU and plots the recorded GPU data; with one it re-measures a reduced sweep live.
 #
 # The benchmark is `hyena_lab.bench` (also a command: `python -m hyena_lab.bench --help`), the
 # FLOP/byte model `hyena_lab.roofline`, the figures `hyena_lab.viz.kernels`.

@@ -53,6 +53,10 @@ def test_unknown_subcommand_fails():
         (["check-conv", "--seq-len", "4194304"], r"--seq-len: .*got '4194304'"),
         (["check-conv", "--seed", "1e20"], r"--seed: expected a whole number"),
         (["check-conv", "--channels", "x"], r"--channels: expected a whole number \[1, 1024\]"),
+        (["bench", "--d-model", "0"], r"--d-model: expected a whole number >= 1, got '0'"),
+        (["bench", "--seed", "1e20"], r"--seed: expected a whole number"),
+        (["bench", "--time-budget", "-1"], r"--time-budget: expected a finite number > 0"),
+        (["bench", "--max-call-ms", "nan"], r"--max-call-ms: expected a finite number > 0"),
     ],
 )
 def test_bad_values_are_usage_errors_naming_the_option(capsys, argv, message):
@@ -63,7 +67,7 @@ def test_bad_values_are_usage_errors_naming_the_option(capsys, argv, message):
 
 
 def test_float_in_refuses_what_is_not_a_finite_number_in_range():
-    from hyena_lab.cli import float_in
+    from hyena_lab.options import float_in
 
     parse = float_in(0, open_lo=True)
     assert parse("2.5") == 2.5
@@ -76,3 +80,9 @@ def test_help_shows_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["check-conv", "--help"])
     assert "(default: 1000)" in capsys.readouterr().out
+
+
+def test_an_invalid_combination_is_an_error_line_not_a_traceback(capsys):
+    assert main(["bench", "--device", "cpu", "--benches", "nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hyena-lab bench: error:") and "Traceback" not in err
