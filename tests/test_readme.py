@@ -1,0 +1,110 @@
+"""The README's table of measured results agrees with the committed records it quotes.
+
+Each number quoted in a row of "What the handbook measures" is recomputed here from the record
+under ``figures/data/`` (or from counted work) and looked up, formatted as the README writes it,
+in that row. A record re-made with other numbers makes this fail until the README is updated.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from hyena_lab import bench
+from hyena_lab.viz import load_data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _row(chapter: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    rows = [ln for ln in text.splitlines() if ln.startswith(f"| {chapter} |")]
+    assert len(rows) == 1, f"README has no single row for chapter {chapter}"
+    return rows[0]
+
+
+def _quoted(row: str, text: str) -> None:
+    assert text in row, f"the README row should quote {text!r} (from its record): {row}"
+
+
+def test_row_01_quotes_the_cpu_timing_record():
+    from hyena_lab.viz.conv import fitted_slopes, speedup_at_largest_common_length
+
+    record = load_data("01_long_convolutions-cpu_timing")
+    row = _row("01")
+    slopes = fitted_slopes(record)
+    _quoted(row, f"fftconv {slopes['fftconv']:.2f}")
+    _quoted(row, f"direct definition {slopes['direct_conv']:.2f}")
+    _quoted(row, f"Toeplitz mat-vec {slopes['toeplitz_matvec']:.2f}")
+    L, ratio = speedup_at_largest_common_length(record, "fftconv", "direct_conv")
+    _quoted(row, f"{ratio:.0f}x faster than the definition at L = {L}")
+    _quoted(row, f"{record['channels']} channels, {record['num_threads']} thread")
+    _quoted(row, record["processor"])
+
+
+def test_row_01_quotes_the_counted_slope():
+    from hyena_lab.viz.conv import counted_conv_work
+
+    work = counted_conv_work([2**p for p in range(10, 15)], channels=1)["fftconv"]
+    xs = [math.log(L) for L in work["L"]]
+    ys = [math.log(f) for f in work["flops"]]
+    _quoted(_row("01"), f"slope {_slope(xs, ys):.2f} (L log L)")
+
+
+def test_row_02_quotes_the_complexity_record():
+    record = load_data("02_hyena_matrices-complexity")
+    row = _row("02")
+    at = {r["L"]: r for r in record["rows"]}[512]
+    dense_ms, op_ms = 1e3 * at["materialize_seconds"], 1e3 * at["op_seconds"]
+    _quoted(row, f"{dense_ms:.0f} ms vs {op_ms:.1f} ms for the operator at L = 512")
+    _quoted(row, f"({dense_ms / op_ms:.0f}x; {record['num_threads']} thread of a 2-core "
+                 f"{record['processor']}")
+
+
+def test_row_05_quotes_the_gpu_bench_record():
+    s = bench.summarize(bench.load_results(ROOT / "figures/data/05_gpu_kernels-bench.json"))
+    row = _row("05")
+    cross, speed = s["crossover_L"], s["speedup"]
+    _quoted(row, f"from ~{cross['kernel/fwd'] / 1024:.0f}K tokens (forward)")
+    _quoted(row, f"{speed['kernel/fwd']['65536']:.1f}x at 64K, "
+                 f"{speed['kernel/fwd']['262144']:.1f}x at 256K")
+    _quoted(row, f"from ~{cross['layer/fwd'] / 1024:.0f}K (forward; "
+                 f"{speed['layer/fwd']['65536']:.1f}x at 64K, "
+                 f"{speed['layer/fwd']['262144']:.1f}x at 256K)")
+
+
+def test_row_03_quotes_the_ssm_record_and_parameter_counts():
+    record = load_data("03_implicit_filters-ssm_check")
+    row = _row("03")
+    errs = record["rel_err_recurrence_vs_fftconv"]
+    _quoted(row, f"{errs['zoh']:.1e} (ZOH) / {errs['bilinear']:.1e} (bilinear)")
+    counts = load_data("03_implicit_filters-param_count")
+    for name, fmt in (("explicit", "explicit {:,}"), ("implicit", "implicit {:,} (the FFN"),
+                      ("implicit (z trainable)", "; {:,} with the official code's trainable"),
+                      ("ssm", "SSM {:,}"), ("frequency", "frequency {:,}")):
+        _quoted(row, fmt.format(_count_at(counts, name, 65536)))
+    rows = load_data("03_implicit_filters-init_spectra")["rows"]
+    spectra = {(r["bands"], r["w"]): r for r in rows}
+    low = [K for K in (2, 4, 8, 16, 32) if spectra[K, 1.0]["cutoff_99"] == K]
+    assert low == [2, 4, 8, 16, 32] and spectra[64, 1.0]["cutoff_99"] == 63
+    _quoted(row, "(K = 2..32; 63 of 65 bins for K = 64)")
+    assert all(spectra[K, 10.0]["cutoff_99"] >= 64 for K in (2, 4, 8, 16, 32, 64))
+
+
+# ----------------------------------------------------------------------------------- helpers
+def _slope(xs: list[float], ys: list[float]) -> float:
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+
+
+def _count_at(record: dict, name: str, L: int) -> int:
+    lengths = record.get("lengths", [])
+    counts = record.get("counts", {})
+    if name not in counts or L not in lengths:
+        pytest.fail(f"param_count record lacks {name!r} at L = {L}: {sorted(counts)}")
+    return counts[name][lengths.index(L)]
