@@ -81,6 +81,8 @@ def test_records_are_read_from_the_repository_not_the_output(tmp_path, monkeypat
 def test_write_atomic_leaves_no_temporary_file(tmp_path):
     from hyena_lab.viz import write_atomic
 
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / ".b.json.x1y2.tmp").write_text("half")  # a write killed by SIGKILL
     path = write_atomic(tmp_path / "a" / "b.json", "{}\n")
     assert path.read_text() == "{}\n"
     assert sorted(p.name for p in path.parent.iterdir()) == ["b.json"]

@@ -13,6 +13,7 @@ Committed measurements are read with :func:`load_data` from :func:`records_dir`.
 from __future__ import annotations
 
 import datetime
+import glob
 import io
 import json
 import os
@@ -130,7 +131,8 @@ def load_data(name: str) -> dict:
 
 def write_atomic(path: Path, data: bytes | str) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so
-    that an interrupted write leaves the old file (or none), never half a file."""
+    that an interrupted write leaves the old file (or none), never half a file; temporary files
+    that a killed earlier write left behind are removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode() if isinstance(data, str) else data
@@ -142,6 +144,8 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a killed write
+        stale.unlink(missing_ok=True)
     return path
 
 
