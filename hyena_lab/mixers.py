@@ -1,4 +1,4 @@
-"""Sequence mixers compared in the paper's recall experiments (Sec. 4.1, Tables 4.1-4.2, C.1).
+"""Sequence mixers compared in the paper's recall experiments (Sec. 4.1, Tables 4.2, A.2, C.1).
 
 A *mixer* is the layer of a block that moves information along the sequence: an ``nn.Module``
 on ``(batch, seq_len, d_model)`` that is causal (output ``t`` reads inputs ``<= t`` only). The
@@ -10,10 +10,18 @@ tiny models of :mod:`hyena_lab.models` take any of them by name (:data:`MIXERS`)
   data-controlled ``A(u)``.
 * ``"attention"``: causal softmax self-attention, :class:`CausalSelfAttention`,
   ``y = W_out softmax(Q K^T / sqrt(d) + causal mask) V``: also a data-controlled matrix.
-* ``"h3"``: H3 (Fu et al. 2023) as the paper presents it (Sec. 3): an order-2 Hyena whose two
-  long filters are diagonal state-space models, ``HyenaOperator(order=2, filter="ssm")``. (H3
-  itself makes its first SSM a *shift* SSM, in effect a short learned filter; both are S4D
-  kernels here.) An SSM kernel decays at rates set, in absolute steps, by its eigenvalues.
+* ``"h3"``: H3 (Fu et al. 2023) as the paper presents it (Sec. 3 and the "H3" long-convolution
+  parameterisation of Fig. 4.1 / Table A.2, "for S^1 and S^2 in an order 2 Hyena"): an order-2
+  Hyena whose *two* long filters are diagonal state-space models,
+  ``HyenaOperator(order=2, filter="ssm")``. (H3 itself makes its first SSM a *shift* SSM, in
+  effect a short learned filter; both are S4D kernels here.) An SSM kernel decays at rates set,
+  in absolute steps, by its eigenvalues.
+* ``"h3_same"``: the same S4D filters in the *same layout as* ``"hyena"``: one long convolution
+  between two gates (``identity_first=True``), ``y = x^2 * (h conv (x^1 * v))``. Only the filter
+  family differs from ``"hyena"``, so ``"hyena"`` vs ``"h3_same"`` compares filters (implicit FFN
+  against SSM) and ``"h3_same"`` vs ``"h3"`` compares depth (one long convolution against two).
+  It is also the closest of the three to H3 itself, whose shift SSM plays the part of the short
+  convolution.
 * ``"conv"``: an explicit long convolution *without gates*, :class:`LongConvMixer`: one learned
   filter per channel of length ``l_max``, ``y = W_out S_h v``. ``S_h`` does not depend on the
   input, so where to look cannot depend on the query: the no-data-control baseline.
@@ -47,6 +55,7 @@ __all__ = [
     "check_sequence",
     "decompose",
     "h3_mixer",
+    "h3_same_mixer",
     "hyena_mixer",
 ]
 
@@ -129,7 +138,7 @@ class LongConvMixer(nn.Module):
     """An explicit long convolution without gating: ``y = W_out (h conv (W_in u) + b * W_in u)``.
 
     One explicit filter per channel (:class:`hyena_lab.filters.ExplicitFilter`: ``d_model *
-    kernel_size`` free taps, the "Conv1d" parameterisation of Tables 4.1 / A.2), applied with
+    kernel_size`` free taps, the "Conv1d" of Fig. 4.1 and Tables A.2 / C.1), applied with
     :func:`hyena_lab.fftconv`. Its matrix ``S_h`` is the same for every input, so it can only mix
     by *position*, never by content.
 
@@ -182,9 +191,9 @@ class LongConvMixer(nn.Module):
 
 #: Hyper-parameters of the implicit Hyena filter for recall: the official recall configuration
 #: (positional encoding of 5 features, FFN width 64, exponential window on) except the sine
-#: frequency ``w``: the official 10 spreads the initial filters over the whole spectrum (App. D.3);
-#: at this tiny scale ``w = 1`` reached 95% recall in 250 steps where ``w = 10`` reached 75%
-#: (vocabulary 16, length 128, 2 layers of width 64; measured for chapter 04).
+#: frequency ``w``: the official 10 spreads the initial filters over the whole spectrum (App. D.3),
+#: the handbook uses 1. Chapter 04 compares the two under the handbook's short recipe (the record
+#: ``figures/data/04_associative_recall-sine_frequency.json``) and discusses it against App. D.3.
 HYENA_FILTER_ARGS: dict[str, object] = {"emb_dim": 5, "filter_order": 64, "w": 1.0}
 
 
@@ -215,10 +224,40 @@ def hyena_mixer(
 
 
 def h3_mixer(
+    d_model: int,
+    l_max: int,
+    filter_args: dict | None = None,
+    identity_first: bool = False,
+    **kwargs: object,
+) -> nn.Module:
+    """H3 read as an order-2 Hyena with state-space (S4D) filters (paper Sec. 3).
+
+    ``identity_first=False`` (``"h3"``): two S4D long convolutions, each followed by a gate, as
+    the paper writes H3 and its "H3" parameterisation of Table A.2. ``identity_first=True``
+    (``"h3_same"``, :func:`h3_same_mixer`): one S4D long convolution between two gates, the layout
+    of :func:`hyena_mixer`.
+    """
+    return HyenaOperator(
+        d_model,
+        l_max,
+        order=2,
+        filter="ssm",
+        filter_args=filter_args,
+        identity_first=identity_first,
+        **kwargs,
+    )
+
+
+def h3_same_mixer(
     d_model: int, l_max: int, filter_args: dict | None = None, **kwargs: object
 ) -> nn.Module:
-    """H3 read as an order-2 Hyena with state-space (S4D) filters (paper Sec. 3)."""
-    return HyenaOperator(d_model, l_max, order=2, filter="ssm", filter_args=filter_args, **kwargs)
+    """S4D filters in the layout of :func:`hyena_mixer`: ``y = x^2 * (h conv (x^1 * v))``.
+
+    The control for a Hyena-vs-H3 comparison: the same projections, short convolution, gates and
+    number of long convolutions (one) as ``"hyena"``; only the long filter is an S4D kernel
+    instead of the implicit FFN filter.
+    """
+    return h3_mixer(d_model, l_max, filter_args=filter_args, identity_first=True, **kwargs)
 
 
 #: Mixer constructors by name: ``MIXERS[name](d_model, l_max, **mixer_args)``.
@@ -226,6 +265,7 @@ MIXERS: dict[str, Callable[..., nn.Module]] = {
     "hyena": hyena_mixer,
     "attention": CausalSelfAttention,
     "h3": h3_mixer,
+    "h3_same": h3_same_mixer,
     "conv": LongConvMixer,
 }
 

@@ -3,9 +3,9 @@
 These "mechanistic design" tasks isolate one capability of a sequence mixer each, at a cost tiny
 enough to train in a minute on a laptop CPU:
 
-* :func:`associative_recall` (Sec. 4.1, Tables 4.1-4.2, C.1): a sequence of key-value pairs drawn
-  from a fresh random dictionary, then a query key; the model must output the value paired with
-  it earlier in the sequence. Solving it needs a *data-controlled shift*: where to look depends
+* :func:`associative_recall` (Sec. 4.1, Tables 4.1-4.2, A.2, C.1): a sequence of key-value pairs
+  drawn from a fresh random dictionary, then a query key; the model must output the value paired
+  with it earlier in the sequence. Solving it needs a *data-controlled shift*: where to look depends
   on the content of the query, which a fixed (data-independent) convolution cannot express.
 * :func:`majority` (App. A.1): the most frequent token of the sequence (``a a b a c => a``), a test
   of whether an operator can aggregate *densely* over the whole past.
@@ -30,6 +30,7 @@ random numbers come from ``torch.Generator`` on the CPU).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,6 +51,7 @@ __all__ = [
     "majority",
     "make_splits",
     "most_frequent_value",
+    "recall_baselines",
     "recall_vocab",
 ]
 
@@ -214,6 +216,32 @@ def most_frequent_value(inputs: torch.Tensor, vocab_size: int) -> torch.Tensor:
     is_value = inputs >= vocab.value_start  # (n, L)
     counts = torch.zeros(inputs.shape[0], vocab_size).scatter_add_(1, inputs, is_value.float())
     return counts.argmax(dim=1)
+
+
+def recall_baselines(
+    seq_len: int, vocab_size: int, seeds: Sequence[int] = (0,), num_test: int = 1000
+) -> dict[str, float]:
+    """Two reference accuracies of recall, for readers that cannot look anything up.
+
+    * ``"chance"``: a blind guess among the values, ``1 / num_values`` (:func:`recall_vocab`).
+    * ``"most_frequent"``: answering the context's most frequent value
+      (:func:`most_frequent_value`), measured on the test sets that :func:`make_splits` draws
+      for ``seeds`` (``num_test`` sequences each), i.e. on the very sequences a run with that
+      seed is tested on; averaged over the seeds. It needs no lookup, so it is what a mixer
+      without data control can still reach, and it lies well above chance.
+    """
+    if not seeds:
+        raise ValueError("seeds is empty: pass the seeds whose test sets to score")
+    counted = []
+    for seed in seeds:
+        x, y = make_splits(
+            "recall", seq_len, vocab_size, num_train=1, num_valid=1, num_test=num_test, seed=seed
+        ).test
+        counted.append(float((most_frequent_value(x, vocab_size) == y[:, -1]).float().mean()))
+    return {
+        "chance": 1.0 / recall_vocab(vocab_size).num_values,
+        "most_frequent": sum(counted) / len(counted),
+    }
 
 
 def _symbols(num_examples: int, length: int, num_symbols: int, g: torch.Generator) -> torch.Tensor:

@@ -18,12 +18,14 @@ batch 32, stopping early only on a perfect validation score. The data differ fro
 ones in two ways (:data:`RECALL_NUM_TRAIN`, :data:`RECALL_TRAIN_SCORE`): 24,000 training
 sequences, so that the 650 steps never see a sequence twice, and a loss on the positions that
 predict a *value* only (the official data also score the keys, which are random: pure noise).
-In tuning runs on 2 cores of a Xeon server (4 seeds each, 8 runs at a time) this recipe gave
-99.5-99.8% test accuracy in 42-49 s, against 99.3-99.5% in 52-55 s with 8,000 sequences scored
-everywhere; the recorded benchmark (one run at a time,
-``figures/data/04_associative_recall-benchmark.json``) gave 99.4-99.8% in 52-61 s, one seed
-stopped by its 60-second budget at step 624 of 650. :data:`GRID_RECIPE` is the same with 1,500
-steps, for the grid over lengths and vocabulary sizes, where every cell gets the same budget.
+Both changes helped in tuning runs, which were not recorded. The recorded benchmark (one run at
+a time on 2 cores of an idle Xeon server, ``figures/data/04_associative_recall-benchmark.json``)
+gave 99.4-99.8% in 52-61 s over 4 seeds, one seed stopped by its 60-second budget at step 624
+of 650. :data:`GRID_RECIPE` is the same with 1,500 steps, for the grid over lengths and
+vocabulary sizes, where every cell gets the same budget of steps (so the grid compares sample
+efficiency, whatever the machine). :func:`recall_grid` trains a list of cells (in worker
+processes with ``jobs > 1``) and :func:`merge_results` adds runs to a recorded grid;
+``hyena-lab recall-grid`` does both from the command line.
 
 Checkpoints (:func:`save_checkpoint`, :func:`load_checkpoint`) hold only tensors and plain
 values, are written to a temporary file in the target folder then moved into place with
@@ -34,11 +36,14 @@ values, are written to a temporary file in the target folder then moved into pla
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import multiprocessing
 import os
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -65,6 +70,7 @@ __all__ = [
     "evaluate",
     "grid_cells",
     "load_checkpoint",
+    "merge_results",
     "recall_grid",
     "recall_summary",
     "run_grid_cell",
@@ -408,11 +414,20 @@ def run_recall(
 
 
 def grid_cells(
-    mixers: Sequence[str], vocab_sizes: Sequence[int], seq_lens: Sequence[int], seeds: Sequence[int]
+    mixers: Sequence[str],
+    vocab_sizes: Sequence[int],
+    seq_lens: Sequence[int],
+    seeds: Sequence[int],
+    mixer_args: Mapping[str, object] | None = None,
 ) -> list[dict]:
-    """Every ``{mixer, vocab_size, seq_len, seed}`` of a grid, in a fixed order."""
+    """Every ``{mixer, vocab_size, seq_len, seed}`` of a grid, in a fixed order.
+
+    With ``mixer_args`` every cell also carries ``"mixer_args"`` (passed to the mixer, e.g.
+    ``{"filter_args": {"w": 10.0}}`` for Hyena) and its results are told apart by them.
+    """
+    extra = {} if mixer_args is None else {"mixer_args": dict(mixer_args)}
     return [
-        {"mixer": m, "vocab_size": V, "seq_len": L, "seed": s}
+        {"mixer": m, "vocab_size": V, "seq_len": L, "seed": s, **extra}
         for V in vocab_sizes
         for L in seq_lens
         for m in mixers
@@ -423,19 +438,35 @@ def grid_cells(
 def run_grid_cell(
     cell: Mapping[str, object], config: TrainConfig = GRID_RECIPE, device: str = "cpu"
 ) -> dict:
-    """Train one cell of the grid (:func:`grid_cells`) and return its summary."""
+    """Train one cell of the grid (:func:`grid_cells`) and return its summary.
+
+    The summary (:func:`recall_summary`) also holds the cell's ``mixer_args`` (if any) and its
+    validation curve, ``{"step": [...], "valid_accuracy": [...]}``: runs are compared by
+    optimizer steps, which do not depend on the machine.
+    """
     seed = int(cell["seed"])
+    mixer_args = dict(cell.get("mixer_args") or {})
     model, history = run_recall(
         str(cell["mixer"]),
         int(cell["vocab_size"]),
         int(cell["seq_len"]),
         seed=seed,
         config=replace(config, seed=seed),
+        mixer_args=mixer_args,
         device=device,
         progress=False,
     )
     summary = recall_summary(model, history, model.config.vocab_size, model.config.l_max, seed)
-    return {**summary, "device": device}
+    curve = {"step": history.step, "valid_accuracy": history.valid_accuracy}
+    extra = {"mixer_args": mixer_args} if mixer_args else {}
+    return {**summary, **extra, "valid_curve": curve, "device": str(device)}
+
+
+def _grid_worker(job: tuple[Mapping[str, object], TrainConfig, str, int]) -> dict:
+    """One cell in a worker process with ``threads`` torch CPU threads (:func:`recall_grid`)."""
+    cell, config, device, threads = job
+    torch.set_num_threads(threads)
+    return run_grid_cell(cell, config, device)
 
 
 def recall_grid(
@@ -444,10 +475,48 @@ def recall_grid(
     device: str = "cpu",
     *,
     progress: bool = True,
+    jobs: int = 1,
+    threads: int = 1,
 ) -> list[dict]:
-    """Train every cell in turn (a tqdm bar over cells) and return their summaries."""
-    bar = tqdm(cells, desc="grid", unit="run", disable=not progress)
-    return [run_grid_cell(cell, config, device) for cell in bar]
+    """Train every cell and return their summaries, in the order of ``cells``.
+
+    ``jobs=1`` trains them in turn in this process (a tqdm bar over cells). ``jobs > 1`` runs
+    that many worker processes at once (``spawn``, each with ``threads`` torch threads): on one
+    GPU, 12 tiny models at a time keep it busy where one alone would not. Each run is seeded by
+    its cell, so the results do not depend on ``jobs`` (up to the device's round-off).
+    """
+    check_positive_int(jobs, "jobs")
+    check_positive_int(threads, "threads")
+    if jobs == 1:
+        bar = tqdm(cells, desc="grid", unit="run", disable=not progress)
+        return [run_grid_cell(cell, config, device) for cell in bar]
+    work = [(dict(cell), config, str(device), threads) for cell in cells]
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        runs = pool.map(_grid_worker, work)
+        return list(tqdm(runs, total=len(work), desc="grid", unit="run", disable=not progress))
+
+
+def _cell_key(result: Mapping[str, object]) -> tuple:
+    """What identifies a run of the grid: mixer, its arguments, vocabulary, length, seed."""
+    args = json.dumps(result.get("mixer_args") or {}, sort_keys=True)
+    return (result["mixer"], args, result["vocab_size"], result["seq_len"], result["seed"])
+
+
+def merge_results(
+    old: Sequence[Mapping[str, object]], new: Sequence[Mapping[str, object]]
+) -> list[dict]:
+    """``old`` with every run of ``new`` added: a new run replaces an old one of the same cell.
+
+    Cells are identified by mixer, ``mixer_args``, vocabulary size, length and seed; the old
+    order is kept and the runs of new cells follow, in their order. Raises if ``new`` repeats a
+    cell.
+    """
+    fresh = {_cell_key(r): dict(r) for r in new}
+    if len(fresh) != len(new):
+        raise ValueError("new results repeat a cell (same mixer, arguments, vocab, length, seed)")
+    merged = [fresh.pop(_cell_key(r), dict(r)) for r in old]
+    return merged + [r for r in map(dict, new) if _cell_key(r) in fresh]
 
 
 def recall_summary(
@@ -505,13 +574,40 @@ def _cmd_recall(args: argparse.Namespace) -> dict:
     return {**summary, "device": str(args.device)}
 
 
+def _cmd_recall_grid(args: argparse.Namespace) -> dict:
+    """``hyena-lab recall-grid``: train a grid of cells and write (or merge into) a record."""
+    from .viz.recall import device_name, merge_into_record, write_record
+
+    if bool(args.out) == bool(args.merge_into):
+        raise SystemExit("recall-grid: give exactly one of --out PATH and --merge-into PATH")
+    config = replace(GRID_RECIPE, max_steps=args.max_steps)
+    cells = grid_cells(args.mixers, args.vocab_sizes, args.seq_lens, args.seeds)
+    results = recall_grid(cells, config, args.device, jobs=args.jobs, threads=args.threads)
+    device = device_name(args.device)
+    if args.merge_into:
+        path = merge_into_record(args.merge_into, results, config, device=device)
+    else:
+        path = write_record(
+            args.out, results, config, device=device, mixers=list(args.mixers),
+            vocab_sizes=list(args.vocab_sizes), seq_lens=list(args.seq_lens),
+            seeds=list(args.seeds),
+        )  # fmt: skip
+    accs = [r["test_accuracy"] for r in results]
+    return {"record": str(path), "runs": len(results), "device": device,
+            "mean_test_accuracy": sum(accs) / len(accs)}  # fmt: skip
+
+
 def add_recall_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add ``recall`` to the ``hyena-lab`` command line; its ``func(args)`` returns the figures.
+    """Add ``recall`` and ``recall-grid`` to the ``hyena-lab`` command line; returns ``recall``.
 
     ``hyena-lab recall --mixer hyena --vocab-size 16 --seq-len 128 --time-budget 60 --seed 0``
     trains with a progress bar and returns a dict with at least ``test_accuracy``, ``seconds``
-    and ``steps``.
+    and ``steps``. ``hyena-lab recall-grid --mixers h3_same --device cuda --jobs 12
+    --merge-into figures/data/04_associative_recall-grid.json`` trains chapter 04's grid for the
+    given mixers (:data:`GRID_RECIPE`) and merges the runs into that record (see
+    :func:`hyena_lab.viz.recall.merge_into_record`).
     """
+    _add_recall_grid_command(subparsers)
     r = RECALL_RECIPE
     p = subparsers.add_parser(
         "recall",
@@ -541,4 +637,27 @@ def add_recall_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--checkpoint", default=None, help="save the trained model here")
     p.set_defaults(func=_cmd_recall)
+    return p
+
+
+def _add_recall_grid_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``recall-grid`` subcommand (defaults: the grid of chapter 04)."""
+    p = subparsers.add_parser(
+        "recall-grid",
+        help="train chapter 04's grid (mixers x vocab sizes x lengths x seeds) into a record",
+        description="Train every cell with the grid recipe (the same step budget for all) and "
+        "write a new record (--out) or merge the runs into an existing one (--merge-into; a run "
+        "replaces the one of the same cell). Prints a JSON summary as its last line.",
+    )
+    p.add_argument("--mixers", nargs="+", choices=sorted(MIXERS), required=True)
+    p.add_argument("--vocab-sizes", nargs="+", type=int, default=[10, 20, 30])
+    p.add_argument("--seq-lens", nargs="+", type=int, default=[64, 128, 256, 512])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    p.add_argument("--max-steps", type=int, default=GRID_RECIPE.max_steps)
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time (worker processes)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per worker")
+    p.add_argument("--out", default=None, help="write a new record to this JSON path")
+    p.add_argument("--merge-into", default=None, help="merge the runs into this JSON record")
+    p.set_defaults(func=_cmd_recall_grid)
     return p

@@ -135,6 +135,23 @@ def test_h3_uses_state_space_filters_and_hyena_implicit_ones():
     assert hyena.identity_first and hyena.n_filters == 1
 
 
+def test_h3_same_is_the_hyena_layout_with_state_space_filters():
+    from hyena_lab.filters import SSMFilter
+
+    h3, same, hyena = (build_mixer(m, 8, 16) for m in ("h3", "h3_same", "hyena"))
+    assert isinstance(same.filter, SSMFilter) and same.order == 2
+    assert same.identity_first and same.n_filters == 1  # one long convolution, as in hyena
+    assert not h3.identity_first and h3.n_filters == 2  # the paper's H3: two of them
+    # only the filter family differs: the other weights have the same names and shapes ...
+    rest = {k: v for k, v in hyena.state_dict().items() if not k.startswith("filter.")}
+    assert rest.keys() == {k for k in same.state_dict() if not k.startswith("filter.")}
+    same.load_state_dict(rest, strict=False)  # raises on a shape mismatch
+    # ... and with hyena's filters too, h3_same computes exactly what hyena computes
+    same.filters = hyena.filters
+    u = torch.randn(2, 16, 8)
+    torch.testing.assert_close(same(u), hyena(u), rtol=0, atol=0)  # the very same operations
+
+
 def test_only_attention_gets_position_embeddings():
     for mixer in ALL_MIXERS:
         assert (_model(mixer).positions is not None) == (mixer == "attention")

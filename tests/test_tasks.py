@@ -15,6 +15,7 @@ from hyena_lab.tasks import (
     majority,
     make_splits,
     most_frequent_value,
+    recall_baselines,
     recall_vocab,
 )
 
@@ -230,3 +231,17 @@ def test_most_frequent_value_counts_values_only():
     assert 0.25 < accuracy < 0.5, "well above chance (1/7), far below a lookup"
     with pytest.raises(ValueError, match="inputs must be"):
         most_frequent_value(x[0], 16)
+
+
+def test_recall_baselines_score_the_test_sets_of_the_seeds():
+    levels = recall_baselines(64, 30, seeds=(0, 1), num_test=500)
+    assert levels["chance"] == 1 / 14  # vocab 30: 2 specials, 14 keys, 14 values
+    per_seed = []
+    for seed in (0, 1):  # the very sequences a run with this seed is tested on
+        x, y = make_splits("recall", 64, 30, num_test=500, seed=seed).test
+        per_seed.append(float((most_frequent_value(x, 30) == y[:, -1]).float().mean()))
+    assert levels["most_frequent"] == pytest.approx(sum(per_seed) / 2, abs=1e-12)
+    assert per_seed[0] != per_seed[1], "the seeds' test sets differ"
+    assert levels["chance"] < levels["most_frequent"] < 0.5
+    with pytest.raises(ValueError, match="seeds is empty"):
+        recall_baselines(64, 30, seeds=())

@@ -2,6 +2,7 @@
 
 import argparse
 import itertools
+import json
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ from torch import nn
 
 from hyena_lab.mixers import MIXERS
 from hyena_lab.models import ModelConfig, TinyLM
-from hyena_lab.tasks import IGNORE_INDEX, make_splits
+from hyena_lab.tasks import IGNORE_INDEX, make_splits, recall_baselines
 from hyena_lab.train import (
     CHECKPOINT_FORMAT,
     History,
@@ -21,7 +22,11 @@ from hyena_lab.train import (
     add_recall_command,
     cosine_lr,
     evaluate,
+    grid_cells,
     load_checkpoint,
+    merge_results,
+    recall_grid,
+    run_grid_cell,
     run_recall,
     save_checkpoint,
     train,
@@ -211,6 +216,89 @@ def test_recall_command_returns_the_figures(tmp_path):
         parser.parse_args(["recall", "--mixer", "rnn"])
 
 
+def _grid_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    add_recall_command(parser.add_subparsers(dest="command"))
+    return parser
+
+
+_TINY_GRID = ["--vocab-sizes", "8", "--seq-lens", "10", "--seeds", "0", "1", "--max-steps", "2"]
+
+
+def test_grid_cells_carry_mixer_args_and_runs_record_them_with_their_curve():
+    cells = grid_cells(["hyena"], [8], [10, 12], [0], {"filter_args": {"w": 10.0}})
+    assert [c["seq_len"] for c in cells] == [10, 12]
+    assert all(c["mixer_args"] == {"filter_args": {"w": 10.0}} for c in cells)
+    assert "mixer_args" not in grid_cells(["conv"], [8], [10], [0])[0]
+    config = TrainConfig(max_steps=4, warmup_steps=1, eval_every=2)
+    run = run_grid_cell(cells[0], config)
+    assert run["mixer_args"] == {"filter_args": {"w": 10.0}} and run["steps"] == 4
+    assert run["valid_curve"]["step"] == [2, 4] and len(run["valid_curve"]["valid_accuracy"]) == 2
+
+
+def test_merge_results_replaces_runs_of_the_same_cell_and_appends_new_cells():
+    def run(mixer, seed, acc, **kw):
+        return {"mixer": mixer, "vocab_size": 10, "seq_len": 64, "seed": seed,
+                "test_accuracy": acc, **kw}  # fmt: skip
+
+    old = [run("hyena", 0, 0.5), run("h3", 0, 0.4), run("hyena", 1, 0.6)]
+    new = [run("hyena", 1, 0.9), run("h3_same", 0, 0.7),
+           run("hyena", 0, 0.1, mixer_args={"filter_args": {"w": 10.0}})]  # fmt: skip
+    merged = merge_results(old, new)
+    assert [(r["mixer"], r["seed"], r["test_accuracy"]) for r in merged] == [
+        ("hyena", 0, 0.5), ("h3", 0, 0.4), ("hyena", 1, 0.9),  # replaced in place
+        ("h3_same", 0, 0.7), ("hyena", 0, 0.1),  # new cells (other arguments: another cell)
+    ]
+    assert merge_results(old, []) == old
+    with pytest.raises(ValueError, match="repeat a cell"):
+        merge_results(old, [run("h3", 0, 0.1), run("h3", 0, 0.2)])
+
+
+def test_recall_grid_in_worker_processes_matches_one_process():
+    cells = grid_cells(["conv"], [8], [10], [0, 1])
+    config = TrainConfig(max_steps=2, warmup_steps=1, eval_every=2)
+    alone = recall_grid(cells, config, progress=False)
+    pooled = recall_grid(cells, config, progress=False, jobs=2)
+    keep = ("seed", "test_accuracy", "valid_curve", "steps")
+    assert [{k: r[k] for k in keep} for r in pooled] == [{k: r[k] for k in keep} for r in alone]
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        recall_grid(cells, config, jobs=0)
+
+
+def test_recall_grid_command_writes_then_merges_a_record(tmp_path):
+    path = tmp_path / "grid.json"
+    args = _grid_parser().parse_args(["recall-grid", "--mixers", "conv", *_TINY_GRID,
+                                      "--out", str(path)])  # fmt: skip
+    summary = args.func(args)
+    assert summary["runs"] == 2 and summary["record"] == str(path)
+    record = json.loads(path.read_text())
+    assert record["mixers"] == ["conv"] and record["recipe"]["max_steps"] == 2
+    assert [r["seed"] for r in record["results"]] == [0, 1]
+    args = _grid_parser().parse_args(["recall-grid", "--mixers", "h3_same", *_TINY_GRID,
+                                      "--merge-into", str(path)])  # fmt: skip
+    args.func(args)
+    merged = json.loads(path.read_text())
+    assert [r["mixer"] for r in merged["results"]] == ["conv", "conv", "h3_same", "h3_same"]
+    assert merged["mixers"] == ["conv", "h3_same"] and merged["device"] == record["device"]
+    assert merged["additions"][0]["mixers"] == ["h3_same"] and merged["additions"][0]["runs"] == 2
+    assert all("device_name" in r for r in merged["results"] if r["mixer"] == "h3_same")
+    with pytest.raises(SystemExit, match="exactly one of --out"):
+        args = _grid_parser().parse_args(["recall-grid", "--mixers", "conv", *_TINY_GRID])
+        args.func(args)
+
+
+def test_merge_into_record_refuses_another_budget(tmp_path):
+    from hyena_lab.viz.recall import merge_into_record, write_record
+
+    config = TrainConfig(max_steps=2, warmup_steps=1, eval_every=2)
+    runs = recall_grid(grid_cells(["conv"], [8], [10], [0]), config, progress=False)
+    path = write_record(tmp_path / "g.json", runs, config, device="cpu")
+    with pytest.raises(ValueError, match="same budget"):
+        merge_into_record(path, runs, TrainConfig(max_steps=3, warmup_steps=1), device="cpu")
+    with pytest.raises(ValueError, match="nothing to merge"):
+        merge_into_record(path, [], config, device="cpu")
+
+
 # ---------------------------------------------------------------------------------------------
 # the chapter's figures (hyena_lab.viz.recall): pure functions of a model / results
 
@@ -233,6 +321,7 @@ def test_grid_table_columns_follow_the_paper_order_and_average_seeds():
                              "test_accuracy": 0.5}]  # fmt: skip
     lines = grid_table(results).splitlines()
     assert lines[0].split() == ["vocab", "length", "long", "conv", "attention", "Hyena"]
+    assert "H3 same" in grid_table([{**results[0], "mixer": "h3_same"}]).splitlines()[0]
     assert [line.split()[:2] for line in lines[1:]] == [
         ["10", "32"], ["10", "64"], ["20", "32"], ["20", "64"]
     ]
@@ -244,19 +333,116 @@ def test_grid_table_columns_follow_the_paper_order_and_average_seeds():
         grid_table([])
 
 
-def test_grid_and_learning_curve_figures():
-    from hyena_lab.viz.recall import grid_figure, learning_curves_figure
+def test_grid_figure_draws_means_every_run_and_both_reference_levels():
+    from hyena_lab.viz.recall import MIXER_COLORS, grid_figure
 
-    fig = grid_figure(_results())
-    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 4  # 3 mixers + chance
-    h = History(step=[1, 2], seconds=[0.1, 0.2], train_loss=[2.0, 1.0], valid_loss=[2.0, 1.0],
-                valid_accuracy=[0.2, 0.5])  # fmt: skip
-    fig = learning_curves_figure({"Hyena": h})
-    assert fig.axes[0].lines[0].get_ydata().tolist() == [20.0, 50.0]
+    results = [{**r, "seed": 0} for r in _results()]
+    results += [{"mixer": "hyena", "vocab_size": 10, "seq_len": 32, "seed": 1,
+                 "test_accuracy": 0.5}]  # fmt: skip
+    fig = grid_figure(results)
+    ax = fig.axes[0]  # vocabulary 10
+    assert len(fig.axes) == 2 and len(ax.lines) == 3 * 2 + 2  # mean + runs per mixer, 2 levels
+    hyena_mean, hyena_runs = ax.lines[4], ax.lines[5]  # table order: conv, attention, Hyena
+    assert hyena_mean.get_ydata().tolist() == [75.0, 100.0]  # (100 + 50) / 2 at L = 32
+    assert hyena_mean.get_color() == hyena_runs.get_color() == MIXER_COLORS["hyena"]
+    assert sorted(hyena_runs.get_ydata().tolist()) == [50.0, 100.0, 100.0]  # every run a dot
+    levels = recall_baselines(32, 10, seeds=[0, 1])
+    mf, chance = ax.lines[-2], ax.lines[-1]
+    assert mf.get_ydata()[0] == pytest.approx(100 * levels["most_frequent"])
+    assert chance.get_ydata().tolist() == [25.0, 25.0]  # vocab 10: 4 values
+    given = {(V, L): {"chance": 0.1, "most_frequent": 0.3} for V in (10, 20) for L in (32, 64)}
+    assert grid_figure(results, given).axes[1].lines[-2].get_ydata().tolist() == [30.0, 30.0]
+
+
+def test_learning_curves_are_drawn_against_steps_with_recorded_seconds_on_top():
+    from hyena_lab.viz.recall import learning_curves_figure
+
+    h = History(step=[50, 100], seconds=[9.0, 99.0], train_loss=[2.0, 1.0],
+                valid_loss=[2.0, 1.0], valid_accuracy=[0.2, 0.5])  # fmt: skip
+    fig = learning_curves_figure({"Hyena": h, "attention": h}, {"Hyena": 0.1},
+                                 levels={"most frequent value": 0.36})  # fmt: skip
+    ax_acc, ax_loss = fig.axes[:2]
+    assert ax_acc.lines[0].get_xdata().tolist() == [50, 100]  # steps, never live seconds
+    assert ax_acc.lines[0].get_ydata().tolist() == [20.0, 50.0]
+    assert list(ax_acc.lines[2].get_ydata()) == [36.0, 36.0]  # the reference level
+    assert ax_loss.lines[0].get_xdata().tolist() == [50, 100]
+    (top,) = ax_acc.child_axes  # one secondary axis: Hyena's recorded seconds
+    assert "Hyena: seconds" in top.get_xlabel()
+    fig.draw_without_rendering()  # the secondary axis follows the steps at 0.1 s per step
+    assert top.get_xlim() == pytest.approx(tuple(0.1 * x for x in ax_acc.get_xlim()))
+    with pytest.raises(ValueError, match="not in histories"):
+        learning_curves_figure({"Hyena": h}, {"H3": 0.1})
+    with pytest.raises(ValueError, match="must be > 0"):
+        learning_curves_figure({"Hyena": h}, {"Hyena": 0.0})
     with pytest.raises(ValueError, match="at least one record"):
         learning_curves_figure({"Hyena": History()})
     with pytest.raises(ValueError, match="histories is empty"):
         learning_curves_figure({})
+
+
+def test_recorded_seconds_per_step_and_accuracy_at_a_step():
+    from hyena_lab.viz.recall import accuracy_at, seconds_per_step
+
+    record = {"results": [{"mixer": "hyena", "seconds": 10.0, "steps": 100},
+                          {"mixer": "hyena", "seconds": 30.0, "steps": 100},
+                          {"mixer": "attention", "seconds": 5.0, "steps": 50}]}  # fmt: skip
+    assert seconds_per_step(record, "hyena") == pytest.approx(0.2)  # mean of 0.1 and 0.3
+    assert seconds_per_step(record, "attention") == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="no run of mixer 'h3'"):
+        seconds_per_step(record, "h3")
+    h = History(step=[50, 100], valid_accuracy=[0.3, 0.8])
+    assert accuracy_at(h, 100) == 0.8
+    assert accuracy_at({"step": [50, 100], "valid_accuracy": [0.3, 0.8]}, 50) == 0.3
+    with pytest.raises(ValueError, match="not validated at step 75"):
+        accuracy_at(h, 75)
+
+
+def test_curves_figure_draws_every_run_and_the_mean_of_each_group():
+    from hyena_lab.viz.recall import curves_figure
+
+    def run(accs):
+        return {"valid_curve": {"step": [50, 100, 150][: len(accs)], "valid_accuracy": accs}}
+
+    groups = {"w = 1": [run([0.2, 0.6, 0.9]), run([0.4, 0.8])], "w = 10": [run([0.1, 0.3])]}
+    fig = curves_figure(groups, levels={"most frequent value": 0.36})
+    ax = fig.axes[0]
+    assert len(ax.lines) == (2 + 1) + (1 + 1) + 1  # runs and mean per group, one level
+    mean_w1 = ax.lines[2]
+    assert list(mean_w1.get_xdata()) == [50, 100]  # the steps every run of the group reached
+    assert np.allclose(mean_w1.get_ydata(), [30.0, 70.0])
+    assert mean_w1.get_color() != ax.lines[4].get_color()  # one colour per group
+    with pytest.raises(ValueError, match="non-empty"):
+        curves_figure({"w = 1": []})
+
+
+def test_filter_statistics_describe_known_filters(monkeypatch):
+    from hyena_lab.viz.recall import filter_statistics
+
+    torch.manual_seed(0)
+    model = TinyLM(ModelConfig(8, 128, "hyena", d_model=4))
+    op = model.blocks[0].mixer
+    t = torch.arange(128.0)
+    cases = {
+        "flat": torch.ones(4, 128),
+        "zigzag": (-1.0) ** t * torch.ones(4, 1),  # all energy at a period of 2 tokens
+        "spike": 0.01 + (t == 70).float() * torch.ones(4, 1),  # a delay by 70, on a floor
+    }
+    stats = {}
+    for name, h in cases.items():
+        monkeypatch.setattr(op, "filters", lambda L, h=h: h[None, :, :L])
+        stats[name] = filter_statistics(model, 0)
+    assert stats["flat"]["max_tap_share"] == pytest.approx(1 / 128)
+    assert stats["flat"]["reach_60"] == pytest.approx(1.0)
+    assert stats["flat"]["short_period_share"] == pytest.approx(0.0, abs=1e-20)
+    assert stats["zigzag"]["short_period_share"] == pytest.approx(1.0)
+    assert stats["spike"]["bump_lag"] == 70.0
+    assert stats["spike"]["max_tap_share"] == pytest.approx(1.01 / (128 * 0.01 + 1))
+    window = op.filter.window(128).mean(0)
+    assert stats["flat"]["window_60"] == pytest.approx(float(window[60] / window[0]))
+    with pytest.raises(ValueError, match="not a Hyena operator"):
+        filter_statistics(_tiny("attention"), 0)
+    with pytest.raises(ValueError, match="L > 60"):
+        filter_statistics(_tiny("hyena"), 0)
 
 
 class _Looker:
@@ -307,12 +493,16 @@ def test_filters_figure_draws_each_hyena_filter():
     torch.manual_seed(0)
     model = TinyLM(ModelConfig(8, 12, "hyena", d_model=16, mixer_args={"order": 3}))
     fig = filters_figure(model, layers=[1], channels=3)
-    # order 3 in the official layout: the first filter is the identity, h^2 and h^3 are learned
-    assert len(fig.axes) == 2 and all(len(ax.lines) == 3 for ax in fig.axes)
+    # order 3 in the official layout: the first filter is the identity, h^2 and h^3 are learned;
+    # one column per filter, three rows: channels, mean |h| with the window, spectrum
+    assert len(fig.axes) == 3 * 2 and all(len(ax.lines) == 3 for ax in fig.axes[:2])
     assert "filter h^2" in fig.axes[0].get_title() and "filter h^3" in fig.axes[1].get_title()
-    h3 = model.blocks[1].mixer.filters(12)[1, 2]  # the drawn data is the filter itself
-    assert np.allclose(fig.axes[1].lines[2].get_ydata(), h3.detach().numpy())
-    assert len(filters_figure(model).axes) == 4  # every layer by default
+    bank = model.blocks[1].mixer.filters(12)[1].detach()  # h^3, (16, 12)
+    assert np.allclose(fig.axes[1].lines[2].get_ydata(), bank[2].numpy())  # the filter itself
+    assert np.allclose(fig.axes[3].lines[0].get_ydata(), bank.abs().mean(0).numpy())
+    spectrum = torch.fft.rfft(bank, dim=1).abs().mean(0)
+    assert np.allclose(fig.axes[5].lines[0].get_ydata(), spectrum.numpy())
+    assert len(filters_figure(model).axes) == 3 * 4  # every layer by default
     with pytest.raises(ValueError, match="not a Hyena operator"):
         filters_figure(_tiny("attention"))
     with pytest.raises(ValueError, match="channels must be an int >= 1"):

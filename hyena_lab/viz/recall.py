@@ -1,17 +1,24 @@
-"""Figures and tables of chapter 04 (associative recall, paper Sec. 4.1, Tables 4.1-4.2, C.1).
+"""Figures and tables of chapter 04 (associative recall, paper Sec. 4.1, Tables 4.2, A.2, C.1).
 
 Every figure function is *pure*: it reads the trained model, the data or the recorded results it
 is given, changes none of them, and returns a matplotlib ``Figure`` (the notebook's widget calls
 :func:`recall_explorer_figure` on every slider move; the tests call everything headless).
 
-* :func:`learning_curves_figure`: validation accuracy against training time, loss against steps.
+* :func:`learning_curves_figure`: validation accuracy and training loss against optimizer
+  steps, with seconds from a *recorded* run on a secondary axis (:func:`seconds_per_step`);
+  :func:`curves_figure`: the same for groups of recorded runs; :func:`accuracy_at`.
 * :func:`grid_table` / :func:`grid_figure`: test accuracy over sequence length x vocabulary size
-  for each mixer, the tiny-scale version of the paper's tables.
-* :func:`filters_figure`: the long filters ``h^n`` a trained Hyena layer learned.
+  for each mixer (every run, the mean of the seeds, and the chance and most-frequent-value
+  levels), the tiny-scale version of the paper's Table C.1.
+* :func:`filters_figure` / :func:`filter_statistics`: the long filters ``h^n`` a trained Hyena
+  layer learned, and numbers that describe them.
 * :func:`recall_explorer_figure`: what each input position contributes to each output of a
   layer (``W_out A(u) v``) on one recall example, and the query's row, with the query key and
   its value marked: where the answer is read from.
 * :func:`query_row` / :func:`query_selectivity`: the numbers behind that figure.
+* Records: :func:`save_measurement` (into :func:`hyena_lab.viz.figures_dir`),
+  :func:`write_record` / :func:`merge_into_record` (an explicit path, for ``hyena-lab
+  recall-grid``), :func:`load_measurement` (the committed records).
 """
 
 from __future__ import annotations
@@ -29,58 +36,177 @@ from matplotlib.figure import Figure
 
 from ..models import TinyLM
 from ..operator import HyenaOperator
-from ..tasks import NOOP, PROMPT, decode, recall_vocab
+from ..tasks import NOOP, PROMPT, decode, recall_baselines, recall_vocab
 from ..train import RECALL_NUM_TRAIN, RECALL_TRAIN_SCORE, History, TrainConfig
 from . import _NAME, cpu_name, figures_dir, load_data, write_atomic
 
 __all__ = [
+    "MIXER_COLORS",
     "MIXER_LABELS",
+    "accuracy_at",
+    "curves_figure",
     "device_name",
+    "filter_statistics",
     "filters_figure",
     "grid_figure",
     "grid_table",
     "key_positions",
     "learning_curves_figure",
     "load_measurement",
+    "measurement_record",
+    "merge_into_record",
     "query_row",
     "query_selectivity",
     "recall_explorer_figure",
     "save_measurement",
+    "seconds_per_step",
+    "write_record",
 ]
 
 #: How the mixers are named in figures and tables, in the order of the paper's tables.
 MIXER_LABELS = {
     "conv": "long conv (no gate)",
-    "h3": "H3 (SSM filters)",
+    "h3": "H3 (2 SSM convs)",
+    "h3_same": "H3 filters, Hyena layout (1 SSM conv)",
     "attention": "attention",
     "hyena": "Hyena",
 }
+#: One colour per mixer, the same in every figure whichever mixers a record holds.
+MIXER_COLORS = {
+    "conv": "#0072B2",
+    "h3": "#D55E00",
+    "h3_same": "#E69F00",
+    "attention": "#009E73",
+    "hyena": "#CC79A7",
+}
+#: Short names of the mixers for the columns of :func:`grid_table`.
+MIXER_COLUMNS = {"conv": "long conv", "h3": "H3", "h3_same": "H3 same"}
 
 
-def learning_curves_figure(histories: Mapping[str, History]) -> Figure:
-    """Validation accuracy against seconds of training, and training loss against steps.
+def learning_curves_figure(
+    histories: Mapping[str, History],
+    seconds_per_step: Mapping[str, float] | None = None,
+    *,
+    levels: Mapping[str, float] | None = None,
+    machine: str = "the recorded machine",
+) -> Figure:
+    """Validation accuracy and training loss against optimizer steps, for several runs.
+
+    Steps, not seconds, are the x axis: the number of steps a run needs does not depend on the
+    machine or its load, its seconds do. Where ``seconds_per_step`` gives a run's time per
+    step *measured elsewhere* (e.g. a committed benchmark on a quiet machine), the accuracy panel
+    gets a secondary time axis per such run, in its colour, above the plot.
 
     Args:
         histories: ``{label: History}``, e.g. ``{"Hyena": h1, "attention": h2}``.
+        seconds_per_step: ``{label: seconds}`` of a recorded run (only labels of ``histories``).
+        levels: reference accuracies (fractions) drawn as horizontal lines, e.g.
+            ``{"most frequent value": 0.36, "chance": 1 / 7}``.
+        machine: how to name the machine of ``seconds_per_step`` on its axes.
     """
     if not histories:
         raise ValueError("histories is empty: pass {label: History} of at least one run")
-    fig, (ax_acc, ax_loss) = _subplots(1, 2, figsize=(10, 3.6))
+    seconds_per_step = dict(seconds_per_step or {})
+    unknown = set(seconds_per_step) - set(histories)
+    if unknown:
+        raise ValueError(f"seconds_per_step names runs not in histories: {sorted(unknown)}")
+    fig, (ax_acc, ax_loss) = _subplots(1, 2, figsize=(11, 4.2))
+    colors = {}
     for label, h in histories.items():
         if not isinstance(h, History) or not h.step:
             raise ValueError(f"histories[{label!r}] must be a History with at least one record")
-        ax_acc.plot(h.seconds, [100 * a for a in h.valid_accuracy], marker=".", label=label)
-        ax_loss.plot(h.step, h.train_loss, label=label)
-    ax_acc.set_xlabel("training time (s)")
+        (line,) = ax_acc.plot(h.step, [100 * a for a in h.valid_accuracy], marker=".", label=label)
+        ax_loss.plot(h.step, h.train_loss, label=label, color=line.get_color())
+        colors[label] = line.get_color()
+    for (name, level), style in zip((levels or {}).items(), ("--", ":", "-."), strict=False):
+        ax_acc.axhline(100 * level, color="0.45", ls=style, lw=1, label=name)
+    ax_acc.set_xlabel("optimizer step")
     ax_acc.set_ylabel("validation accuracy (%)")
-    ax_acc.set_title("recall accuracy on held-out sequences")
     ax_acc.set_ylim(0, 101)
-    ax_acc.legend()
+    ax_acc.legend(loc="center right", fontsize=9)
+    for i, (label, sps) in enumerate(seconds_per_step.items()):
+        if not float(sps) > 0:
+            raise ValueError(f"seconds_per_step[{label!r}] must be > 0, got {sps!r}")
+        top = ax_acc.secondary_xaxis(
+            "top", functions=(lambda s, k=sps: s * k, lambda t, k=sps: t / k)
+        )
+        top.spines["top"].set_position(("outward", 34 * i))
+        top.spines["top"].set_visible(True)
+        top.spines["top"].set_color(colors[label])
+        top.tick_params(axis="x", colors=colors[label], labelsize=8)
+        top.set_xlabel(f"{label}: seconds on {machine}", color=colors[label], fontsize=8)
+    ax_acc.set_title("recall accuracy on held-out sequences", pad=8 + 34 * len(seconds_per_step))
     ax_loss.set_xlabel("optimizer step")
     ax_loss.set_ylabel("training loss (nats / token)")
     ax_loss.set_title("training loss (scored positions)")
     ax_loss.legend()
     return fig
+
+
+def seconds_per_step(record: Mapping[str, Any], mixer: str) -> float:
+    """Mean seconds per optimizer step of ``mixer``'s runs in a recorded measurement.
+
+    ``record`` is what :func:`load_measurement` returns; each run contributes ``seconds /
+    steps`` (validation passes included, as the record's ``seconds`` count them).
+    """
+    runs = [r for r in record["results"] if r["mixer"] == mixer]
+    if not runs:
+        raise ValueError(f"the record has no run of mixer {mixer!r}")
+    return sum(r["seconds"] / r["steps"] for r in runs) / len(runs)
+
+
+def accuracy_at(curve: History | Mapping[str, Any], step: int) -> float:
+    """Validation accuracy of a run at an optimizer step it was validated at.
+
+    ``curve`` is a :class:`~hyena_lab.train.History` or a recorded ``"valid_curve"`` dict
+    (``{"step": [...], "valid_accuracy": [...]}``, :func:`hyena_lab.train.run_grid_cell`).
+    """
+    steps, accs = (
+        (curve.step, curve.valid_accuracy)
+        if isinstance(curve, History)
+        else (curve["step"], curve["valid_accuracy"])
+    )
+    if step not in steps:
+        raise ValueError(f"the run was not validated at step {step}; it was at {list(steps)}")
+    return accs[list(steps).index(step)]
+
+
+def curves_figure(
+    groups: Mapping[str, Sequence[Mapping[str, Any]]],
+    levels: Mapping[str, float] | None = None,
+    title: str = "",
+) -> Figure:
+    """Validation accuracy against optimizer step for groups of recorded runs.
+
+    ``groups`` maps a label to run summaries that hold ``"valid_curve"`` (see
+    :func:`hyena_lab.train.run_grid_cell`): each run is a thin line, the mean over the group's
+    runs (at the steps they all reached) a thick one, in the group's colour. ``levels`` are
+    reference accuracies (fractions) drawn as grey horizontal lines.
+    """
+    if not groups or not all(groups.values()):
+        raise ValueError("groups must map labels to non-empty lists of runs")
+    fig, ax = _subplots(1, 1, figsize=(6.4, 3.8))
+    for (label, runs), color in zip(groups.items(), _CYCLE, strict=False):
+        curves = [r["valid_curve"] for r in runs]
+        for c in curves:
+            ax.plot(c["step"], [100 * a for a in c["valid_accuracy"]], color=color, lw=0.8,
+                    alpha=0.5)  # fmt: skip
+        n = min(len(c["step"]) for c in curves)
+        mean = np.mean([c["valid_accuracy"][:n] for c in curves], axis=0)
+        ax.plot(curves[0]["step"][:n], 100 * mean, color=color, lw=2.2, marker=".",
+                label=f"{label} (mean of {len(runs)}; thin: each run)")  # fmt: skip
+    for (name, level), style in zip((levels or {}).items(), ("--", ":", "-."), strict=False):
+        ax.axhline(100 * level, color="0.45", ls=style, lw=1, label=name)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_ylim(0, 101)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+#: The handbook's colour cycle (``hyena_lab.viz.STYLE``).
+_CYCLE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 
 
 def _subplots(
@@ -120,10 +246,11 @@ def _mean_accuracy(results: Sequence[Mapping[str, Any]], mixer: str, V: int, L: 
 def grid_table(results: Sequence[Mapping[str, Any]]) -> str:
     """A text table of test accuracy (%): one row per (vocabulary, length), a column per mixer.
 
-    Cells average over the seeds present; mixers appear in the order of the paper's tables.
+    Cells average over the seeds present; mixers appear in the order of the paper's tables; a
+    cell without runs reads ``nan``.
     """
     mixers, vocabs, lengths = _grid_axes(results)
-    names = [MIXER_LABELS.get(m, m).split(" (")[0] for m in mixers]
+    names = [MIXER_COLUMNS.get(m, MIXER_LABELS.get(m, m)) for m in mixers]
     width = max(10, *map(len, names))
     lines = [f"{'vocab':>5} {'length':>6}  " + " ".join(n.rjust(width) for n in names)]
     for V in vocabs:
@@ -133,16 +260,39 @@ def grid_table(results: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def grid_figure(results: Sequence[Mapping[str, Any]]) -> Figure:
-    """Test accuracy against sequence length, one panel per vocabulary size, a line per mixer."""
+def grid_figure(
+    results: Sequence[Mapping[str, Any]],
+    levels: Mapping[tuple[int, int], Mapping[str, float]] | None = None,
+) -> Figure:
+    """Test accuracy against sequence length, one panel per vocabulary size, a line per mixer.
+
+    Lines join the means over seeds; every run is also drawn as a small point (slightly offset
+    sideways per mixer so that points do not hide one another), so that a mean of two runs
+    that disagree reads as such. Two reference levels are drawn in grey: chance (a blind guess
+    among the values, dotted) and the accuracy of answering the context's most frequent value
+    (dashed), from :func:`hyena_lab.tasks.recall_baselines` on the test sets of the seeds present
+    (or from ``levels``: ``{(vocab_size, seq_len): {"chance": .., "most_frequent": ..}}``).
+    """
     mixers, vocabs, lengths = _grid_axes(results)
-    fig, axes = _subplots(1, len(vocabs), figsize=(3.6 * len(vocabs), 3.4), sharey=True)
+    seeds = sorted({int(r.get("seed", 0)) for r in results})
+    if levels is None:
+        levels = {(V, L): recall_baselines(L, V, seeds) for V in vocabs for L in lengths}
+    fig, axes = _subplots(1, len(vocabs), figsize=(3.7 * len(vocabs) + 2.6, 3.8), sharey=True)
     axes = np.atleast_1d(axes)
     for ax, V in zip(axes, vocabs, strict=True):
-        for m in mixers:
+        for i, m in enumerate(mixers):
             acc = [_mean_accuracy(results, m, V, L) for L in lengths]
-            ax.plot(lengths, acc, marker="o", label=MIXER_LABELS.get(m, m))
-        ax.axhline(100 / recall_vocab(V).num_values, color="0.5", ls=":", lw=1)
+            (line,) = ax.plot(lengths, acc, marker="o", ms=4, label=MIXER_LABELS.get(m, m),
+                              color=MIXER_COLORS.get(m))  # fmt: skip
+            shift = 2 ** (0.07 * (i - (len(mixers) - 1) / 2))  # a sideways offset on the log axis
+            runs = [(r["seq_len"] * shift, 100 * r["test_accuracy"]) for r in results
+                    if r["mixer"] == m and r["vocab_size"] == V]  # fmt: skip
+            ax.plot(*zip(*runs, strict=True), ls="none", marker="o", ms=3.5, alpha=0.8,
+                    color=line.get_color(), mec="white", mew=0.4, zorder=3)  # fmt: skip
+        for key, style, label in (("most_frequent", "--", "answer the most frequent value"),
+                                  ("chance", ":", "chance (1 / #values)")):  # fmt: skip
+            ax.plot(lengths, [100 * levels[V, L][key] for L in lengths], color="0.4", ls=style,
+                    lw=1.2, label=label)  # fmt: skip
         ax.set_xscale("log", base=2)
         ax.set_xticks(lengths, [str(L) for L in lengths])
         ax.set_xlabel("sequence length L (tokens)")
@@ -150,7 +300,7 @@ def grid_figure(results: Sequence[Mapping[str, Any]]) -> Figure:
         ax.set_ylim(0, 102)
     axes[0].set_ylabel("test accuracy (%)")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center", fontsize=9)
-    fig.suptitle("associative recall, 2 layers, width 64 (dotted: chance)")
+    fig.suptitle("associative recall, 2 layers, width 64: mean of seeds (line) and each run (dots)")
     return fig
 
 
@@ -162,11 +312,49 @@ def _hyena_layer(model: TinyLM, layer: int) -> Any:
     return op
 
 
-def filters_figure(model: TinyLM, layers: Sequence[int] | None = None, channels: int = 8) -> Figure:
-    """The learned long filters ``h^n_t`` of Hyena layers, ``channels`` of them per filter.
+def filter_statistics(model: TinyLM, layer: int, min_lag: int = 20) -> dict[str, float]:
+    """Numbers that describe the learned long filters of one Hyena layer (all its channels).
 
-    One panel per layer (``layers``, 0-based; default all) and per learned filter ``n`` (in the
-    order the recurrence applies them): filter value against lag ``t`` at the model's length.
+    With ``h`` the layer's first learned filter bank ``(d_model, L)`` at the model's length:
+
+    * ``"bump_lag"``: the lag ``>= min_lag`` where the mean of ``|h|`` over channels peaks: a
+      feature shared by the channels, which are all read out of the same FFN features.
+    * ``"max_tap_share"``: the largest ``|h_c[t]| / sum_t |h_c[t]|`` over channels: how much of
+      a filter's weight sits on its single strongest lag (1 for a pure delay).
+    * ``"short_period_share"``: the median over channels of the share of a filter's energy
+      (``|rfft|^2``) at periods shorter than 3 tokens: the period-2 zig-zag.
+    * ``"reach_60"`` and ``"window_60"``: the mean ``|h|`` at lag 60 over its value at lag 0,
+      and the same for the exponential decay window the filter is multiplied by (Sec. 3.3):
+      how far the learned filter reaches against how far the window alone would let it.
+    """
+    op = _hyena_layer(model, layer)
+    L = model.config.l_max
+    if not 0 <= min_lag < L or L <= 60:
+        raise ValueError(f"need min_lag in [0, L) and L > 60 for these statistics, got L = {L}")
+    with torch.no_grad():
+        h = op.filters(L)[0].double()  # (d_model, L)
+        window = op.filter.window(L).double().mean(0)  # (L,)
+    a = h.abs()
+    mean = a.mean(0)  # (L,)
+    energy = torch.fft.rfft(h, dim=1).abs() ** 2  # (d_model, L // 2 + 1)
+    short = torch.arange(energy.shape[1]) / L > 1 / 3  # frequencies above 1/3 cycle per token
+    return {
+        "bump_lag": float(min_lag + int(mean[min_lag:].argmax())),
+        "max_tap_share": float((a.max(dim=1).values / a.sum(dim=1)).max()),
+        "short_period_share": float((energy[:, short].sum(1) / energy.sum(1)).median()),
+        "reach_60": float(mean[60] / mean[0]),
+        "window_60": float(window[60] / window[0]),
+    }
+
+
+def filters_figure(model: TinyLM, layers: Sequence[int] | None = None, channels: int = 8) -> Figure:
+    """The learned long filters ``h^n_t`` of Hyena layers: a few channels, and all of them.
+
+    One column per layer (``layers``, 0-based; default all) and per learned filter ``n`` (in the
+    order the recurrence applies them). Top: ``channels`` of the filters against lag ``t`` at the
+    model's length. Middle: the mean of ``|h|`` over *all* channels, beside the mean decay window
+    (Sec. 3.3) scaled to the same start. Bottom: the mean amplitude spectrum ``|rfft(h)|`` over
+    all channels against frequency (cycles per token; 0.5 is a period of 2 tokens).
     """
     layers = range(len(model.blocks)) if layers is None else list(layers)
     ops = [_hyena_layer(model, layer) for layer in layers]
@@ -174,19 +362,38 @@ def filters_figure(model: TinyLM, layers: Sequence[int] | None = None, channels:
         raise ValueError("layers is empty: pass at least one layer index")
     if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
         raise ValueError(f"channels must be an int >= 1, got {channels!r}")
+    L = model.config.l_max
     with torch.no_grad():
-        banks = [op.filters(model.config.l_max) for op in ops]  # each (n_filters, d_model, L)
-    panels = [(layer, op, h, n) for layer, op, h in zip(layers, ops, banks, strict=True)
-              for n in range(h.shape[0])]  # fmt: skip
-    fig, axes = _subplots(1, len(panels), figsize=(4.0 * len(panels), 3.2), sharey=True)
-    for ax, (layer, op, h, n) in zip(np.atleast_1d(axes), panels, strict=True):
+        banks = [op.filters(L) for op in ops]  # each (n_filters, d_model, L)
+        windows = [op.filter.window(L).mean(0) for op in ops]  # each (L,)
+    panels = [(layer, op, h, w, n) for layer, op, h, w in zip(layers, ops, banks, windows,
+              strict=True) for n in range(h.shape[0])]  # fmt: skip
+    fig, axes = _subplots(3, len(panels), figsize=(4.6 * len(panels), 8.4), sharex="row",
+                          sharey="row")  # fmt: skip
+    axes = np.asarray(axes).reshape(3, len(panels))
+    freqs = np.fft.rfftfreq(L)
+    for col, (layer, op, h, window, n) in enumerate(panels):
         first = op.order - h.shape[0] + 1  # 2 when the first filter is the identity
         shown = min(channels, h.shape[1])
+        ax_h, ax_mean, ax_f = axes[:, col]
         for c in range(shown):
-            ax.plot(h[n, c].numpy(), lw=1)
-        ax.set_xlabel("lag t (tokens)")
-        ax.set_title(f"layer {layer + 1}: filter h^{first + n}, {shown} channels")
-    np.atleast_1d(axes)[0].set_ylabel("filter value h_t")
+            ax_h.plot(h[n, c].numpy(), lw=1)
+        ax_h.set_title(f"layer {layer + 1}: filter h^{first + n}, {shown} of {h.shape[1]} channels")
+        mean = h[n].abs().mean(0)
+        ax_mean.plot(mean.numpy(), color="0.15", label="mean |h| over channels")
+        ax_mean.plot((window * mean[0] / window[0]).numpy(), color="0.5", ls="--",
+                     label="decay window (scaled)")  # fmt: skip
+        ax_f.semilogy(freqs, torch.fft.rfft(h[n], dim=1).abs().mean(0).numpy(), color="0.15")
+        ax_f.axvspan(1 / 3, 0.5, color="#E69F00", alpha=0.15, lw=0,
+                     label="periods < 3 tokens")  # fmt: skip
+        ax_h.set_xlabel("lag t (tokens)")
+        ax_mean.set_xlabel("lag t (tokens)")
+        ax_f.set_xlabel("frequency (cycles per token; 0.5 = period 2)")
+    axes[0, 0].set_ylabel("filter value h_t")
+    axes[1, 0].set_ylabel("mean |h_t|")
+    axes[2, 0].set_ylabel("mean |FFT of h|")
+    axes[1, 0].legend(fontsize=8)
+    axes[2, 0].legend(fontsize=8, loc="upper right")
     return fig
 
 
@@ -317,28 +524,23 @@ def device_name(device: str | torch.device = "cpu") -> str:
     return f"{cpu_name()} (CPU)"
 
 
-def save_measurement(
-    name: str,
+def measurement_record(
     results: Sequence[Mapping[str, Any]],
     config: TrainConfig,
     *,
     device: str,
     torch_version: str = torch.__version__,
     **extra: Any,
-) -> Path:
-    """Write run summaries to ``figures/data/<name>.json`` with their context.
+) -> dict[str, Any]:
+    """The record of run summaries with their context (what :func:`save_measurement` writes).
 
-    The record holds ``device`` (a name, see :func:`device_name`), the torch version, the date,
-    the shapes of the runs (batch, width, layers, training sequences), the positions the
-    training loss scores, the training recipe, anything in ``extra``, and the ``results``
-    themselves. ``torch_version`` defaults to this process's; pass the other one for results
-    measured elsewhere. Returns the path written.
+    It holds ``device`` (a name, see :func:`device_name`), the torch version, the date, the
+    shapes of the runs (batch, width, layers, training sequences), the positions the training
+    loss scores, the training recipe, anything in ``extra``, and the ``results`` themselves.
     """
-    if not _NAME.match(name):
-        raise ValueError(f"measurement name must use letters, digits, '_', '-', '.', got {name!r}")
     if not results:
         raise ValueError("results is empty: nothing to record")
-    record = {
+    return {
         "device": device,
         "torch_version": torch_version,
         "date": date.today().isoformat(),
@@ -353,8 +555,92 @@ def save_measurement(
         **extra,
         "results": [dict(r) for r in results],
     }
-    text = json.dumps(record, indent=1) + "\n"
-    return write_atomic(figures_dir() / "data" / f"{name}.json", text)
+
+
+def _write_json(path: str | Path, record: Mapping[str, Any]) -> Path:
+    """Write ``record`` as indented JSON, atomically (:func:`hyena_lab.viz.write_atomic`)."""
+    return write_atomic(Path(path), json.dumps(record, indent=1) + "\n")
+
+
+def save_measurement(
+    name: str,
+    results: Sequence[Mapping[str, Any]],
+    config: TrainConfig,
+    *,
+    device: str,
+    torch_version: str = torch.__version__,
+    **extra: Any,
+) -> Path:
+    """Write run summaries to ``<figures_dir>/data/<name>.json`` (:func:`measurement_record`).
+
+    :func:`hyena_lab.viz.figures_dir` is the repository's ``figures/`` only under
+    ``make handbook``; otherwise a cache folder. ``torch_version`` defaults to this process's;
+    pass the other one for results measured elsewhere. Returns the path written.
+    """
+    if not _NAME.match(name):
+        raise ValueError(f"measurement name must use letters, digits, '_', '-', '.', got {name!r}")
+    record = measurement_record(
+        results, config, device=device, torch_version=torch_version, **extra
+    )
+    return _write_json(figures_dir() / "data" / f"{name}.json", record)
+
+
+def write_record(
+    path: str | Path,
+    results: Sequence[Mapping[str, Any]],
+    config: TrainConfig,
+    *,
+    device: str,
+    **extra: Any,
+) -> Path:
+    """Write a new record of ``results`` to an explicit ``path`` (the ``recall-grid --out``)."""
+    return _write_json(path, measurement_record(results, config, device=device, **extra))
+
+
+def merge_into_record(
+    path: str | Path,
+    results: Sequence[Mapping[str, Any]],
+    config: TrainConfig,
+    *,
+    device: str,
+    torch_version: str = torch.__version__,
+) -> Path:
+    """Add ``results`` to the record at ``path`` (:func:`hyena_lab.train.merge_results`).
+
+    A run replaces the recorded run of the same cell. The record keeps its ``device`` and recipe
+    (those of its first runs); every added run is stamped with ``device_name`` and the batch is
+    described in ``additions`` (mixers, runs, device, torch version, date, recipe), so that a
+    reader sees which cells ran where. The recipe must equal the record's, except for ``seed``
+    (each run has its own): cells of one grid share one budget. The ``mixers`` list gains the
+    new mixers. Returns the path written.
+    """
+    from ..train import merge_results
+
+    path = Path(path)
+    record = json.loads(path.read_text())
+    recipe = {**asdict(config), "seed": record["recipe"].get("seed")}
+    if recipe != record["recipe"]:
+        raise ValueError(
+            f"the runs' recipe {asdict(config)} differs from the record's {record['recipe']}: "
+            "every cell of a grid must get the same budget"
+        )
+    if not results:
+        raise ValueError("results is empty: nothing to merge")
+    stamped = [{**r, "device_name": device} for r in results]
+    record["results"] = merge_results(record["results"], stamped)
+    new_mixers = sorted({r["mixer"] for r in results} - set(record.get("mixers", [])))
+    if "mixers" in record:
+        record["mixers"] = [*record["mixers"], *new_mixers]
+    record.setdefault("additions", []).append(
+        {
+            "mixers": sorted({r["mixer"] for r in results}),
+            "runs": len(results),
+            "device": device,
+            "torch_version": torch_version,
+            "date": date.today().isoformat(),
+        }
+    )
+    return _write_json(path, record)
 
 
 def load_measurement(name: str) -> dict[str, Any]:
