@@ -108,9 +108,10 @@ COVERAGE: tuple[Part, ...] = (
     Part("Sec. 3.4", "the operator as an algorithm: projections, short filter, forward pass",
          "covered", (2, 3), note="and the official code's conventions, against its weights"),
     Part("Sec. 4.1", "associative recall at 30K-131K tokens; other synthetic tasks", "partly",
-         (4,), (8,), note="tiny scale, 64-512 tokens: the ordering of the mixers, not the "
-         "numbers or the length axis; majority and counting are generated, not trained; the "
-         "planned chapter asks many queries per sequence, as Zoology does"),
+         (4,), (8,), note="tiny scale, 64-512 tokens: Table C.1's ordering of the mixers is "
+         "reproduced, Tables 4.2 and A.2 are quoted, not reproduced (no length axis, no other "
+         "filter families); majority and counting are generated, not trained; the planned "
+         "chapter asks many queries per sequence, as Zoology does"),
     Part("Sec. 4.2", "language modelling: WikiText-103 and The Pile perplexity, scaling",
          "not covered", (), (7,), note="GPU-weeks; no chapter quotes its numbers; the planned "
          "chapter trains a small model, not the paper's"),
