@@ -26,52 +26,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
+from .chromium import CHROMIUM_ARGS, chromium_path
+
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = Path(os.environ.get("HYENA_LAB_BOOK_HTML", ROOT / "build" / "book" / "html"))
 MATHJAX = Path("_static") / "mathjax" / "tex-mml-chtml.js"  # vendored by `make book`
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-CHROMIUM_ARGS = [  # as in test_lab_widgets.py
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NOTICE = "This control needs a running Python kernel"  # book/_ext/hyena_book.py
 LOAD_MS = 30_000  # one page, its MathJax and widgets, on a busy 2-core machine (~2 s idle)
 
 playwright_sync = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed: `pip install -e '.[browser]'`"
 )
-
-
-def _chromium() -> str:
-    """The system Chromium (``$HYENA_LAB_CHROMIUM`` wins), or skip saying how to install it."""
-    env = os.environ.get("HYENA_LAB_CHROMIUM")
-    if env:
-        if os.access(env, os.X_OK):
-            return env
-        pytest.skip(f"HYENA_LAB_CHROMIUM={env} is not an executable Chromium")
-    for candidate in CHROMIUM_CANDIDATES:
-        if os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("chromium")
-    if found:
-        return found
-    pytest.skip(
-        f"Chromium is not installed (looked for {', '.join(CHROMIUM_CANDIDATES)} and `chromium` "
-        f"on PATH): run `apt-get install chromium` as root (`make chromium`)"
-    )
 
 
 def _book() -> Path:
@@ -98,7 +70,7 @@ def _pages() -> list[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """One headless Chromium for all pages of this module."""
-    chromium = _chromium()
+    chromium = chromium_path()
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         try:

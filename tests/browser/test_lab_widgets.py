@@ -36,18 +36,10 @@ from pathlib import Path
 
 import pytest
 
+from .chromium import CHROMIUM_ARGS, chromium_path
+
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = ROOT / "notebooks" / "01_long_convolutions.ipynb"
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # JupyterLab settings for an unattended run: no news / update pop-up over the page, no autosave
 # writing into the files under test, and every cell rendered (no virtual scrolling).
 LAB_SETTINGS = {
@@ -71,26 +63,6 @@ def _notebook() -> Path:
     if not path.exists():
         pytest.skip(f"{path} does not exist yet: nothing to open in the browser")
     return path
-
-
-def _chromium() -> str:
-    """The system Chromium (``$HYENA_LAB_CHROMIUM`` wins), or skip saying how to install it."""
-    env = os.environ.get("HYENA_LAB_CHROMIUM")
-    if env:
-        if os.access(env, os.X_OK):
-            return env
-        pytest.skip(f"HYENA_LAB_CHROMIUM={env} is not an executable Chromium")
-    for candidate in CHROMIUM_CANDIDATES:
-        if os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("chromium")
-    if found:
-        return found
-    pytest.skip(
-        f"Chromium is not installed (looked for {', '.join(CHROMIUM_CANDIDATES)} and `chromium` "
-        f"on PATH): run `apt-get install chromium` as root; `make test` does this itself when "
-        f"it runs as root"
-    )
 
 
 def _free_port() -> int:
@@ -123,7 +95,7 @@ def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     """JupyterLab on 127.0.0.1 serving a copy of the chapter; yields (url, file name, chromium)."""
-    chromium = _chromium()  # skip before starting anything when there is no browser
+    chromium = chromium_path()  # skip before starting anything when there is no browser
     notebook = _notebook()
     work = tmp_path / "work"
     work.mkdir()
