@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hyena_lab import bench
+from hyena_lab.checks import F64_SAME_ALGEBRA
 from hyena_lab.roofline import (
     Ceilings,
     Cost,
@@ -252,8 +253,8 @@ def test_naive_attention_matches_sdpa_and_is_causal():
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(2, 3, 17, 4, generator=g, dtype=torch.float64) for _ in range(3))
     ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
-    assert rel_err(bench.naive_causal_attention(q, k, v), ref) < 1e-12
-    assert rel_err(bench.sdpa_causal(q, k, v, "math"), ref) < 1e-12
+    assert rel_err(bench.naive_causal_attention(q, k, v), ref) < F64_SAME_ALGEBRA
+    assert rel_err(bench.sdpa_causal(q, k, v, "math"), ref) < F64_SAME_ALGEBRA
     k2, v2 = k.clone(), v.clone()
     k2[..., 9:, :] += 5
     v2[..., 9:, :] -= 5
@@ -269,7 +270,7 @@ def test_causal_self_attention_layer():
     assert y.shape == (2, 11, 8)
     x2 = x.clone()
     x2[:, 6:] += 1
-    assert torch.allclose(layer(x2)[:, :6], y[:, :6], rtol=0, atol=1e-12)
+    assert torch.allclose(layer(x2)[:, :6], y[:, :6], rtol=0, atol=F64_SAME_ALGEBRA)
     with pytest.raises(ValueError, match=r"d_model \(8\) must be divisible by heads \(3\)"):
         bench.CausalSelfAttention(8, 3)
     with pytest.raises(ValueError, match="SDPA backend must be one of"):
