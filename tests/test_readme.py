@@ -108,3 +108,35 @@ def _count_at(record: dict, name: str, L: int) -> int:
     if name not in counts or L not in lengths:
         pytest.fail(f"param_count record lacks {name!r} at L = {L}: {sorted(counts)}")
     return counts[name][lengths.index(L)]
+
+
+def test_row_04_quotes_the_recall_records():
+    from statistics import mean
+
+    from hyena_lab.tasks import recall_baselines
+
+    row = _row("04")
+    bench_runs = load_data("04_associative_recall-benchmark")["results"]
+    hyena = [r for r in bench_runs if r["mixer"] == "hyena"]
+    (attention,) = [r for r in bench_runs if r["mixer"] == "attention"]
+    acc = sorted(100 * r["test_accuracy"] for r in hyena)
+    secs = sorted(r["seconds"] for r in hyena)
+    _quoted(row, f"{acc[0]:.1f}-{acc[-1]:.1f}% test accuracy")
+    _quoted(row, f"in {secs[0]:.0f}-{secs[-1]:.0f} s on 2 CPU cores")
+    _quoted(row, f"({len(hyena)} seeds; attention {100 * attention['test_accuracy']:.1f}% in "
+                 f"{attention['seconds']:.0f} s)")
+    grid = load_data("04_associative_recall-grid")["results"]
+
+    def at30(mixer: str) -> float:
+        return 100 * mean(r["test_accuracy"] for r in grid
+                          if r["mixer"] == mixer and r["vocab_size"] == 30)
+
+    _quoted(row, f"Hyena ({at30('hyena'):.0f}% mean at vocab 30) > attention "
+                 f"({at30('attention'):.0f}%) > H3 ({at30('h3'):.0f}%) > ungated long conv "
+                 f"({at30('conv'):.0f}%")
+    levels = [recall_baselines(L, 30, seeds=[0, 1]) for L in (64, 128, 256, 512)]
+    _quoted(row, f"most frequent value, {100 * mean(b['most_frequent'] for b in levels):.0f}%; "
+                 f"chance is {100 * levels[0]['chance']:.0f}%")
+    _quoted(row, f"Hyena's layout reach {at30('h3_same'):.0f}%, so the filter family is worth "
+                 f"{at30('hyena') - at30('h3_same'):.0f} points and the depth "
+                 f"{at30('h3_same') - at30('h3'):.0f}")
