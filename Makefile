@@ -40,7 +40,7 @@ unit: $(STAMP)  ## pytest unit and property tests (includes the .py/.ipynb sync 
 	MPLBACKEND=Agg $(BIN)/pytest -q tests --ignore=tests/browser
 
 notebooks: $(STAMP)  ## execute every notebook under nbval (lax: compares only marked cells)
-	$(BIN)/pytest -q --nbval-lax notebooks
+	$(BIN)/pytest -q --nbval-lax --nbval-cell-timeout=900 notebooks
 
 # the real-browser tests: every page of the built book (MathJax errors, console errors, widget
 # notices, download links) and chapter 01 run in JupyterLab with its slider moved
@@ -60,7 +60,8 @@ chromium:  ## install Debian's chromium when missing (root only; else the browse
 
 handbook: $(STAMP)  ## sync .py -> .ipynb, execute every chapter in place, write figures/
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
-	HYENA_LAB_FIGURES=$(CURDIR)/figures $(BIN)/python -m hyena_lab.handbook $(NOTEBOOKS:.py=.ipynb)
+	HYENA_LAB_FIGURES=$(CURDIR)/figures $(BIN)/python -m hyena_lab.handbook --timeout 900 \
+	  $(NOTEBOOKS:.py=.ipynb)
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 
 fuzz: $(STAMP)  ## property tests with fresh random examples (HYPOTHESIS_MAX_EXAMPLES=1000 each)
