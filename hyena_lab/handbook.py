@@ -15,23 +15,67 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 #: The record of chapter run times, read by chapter 00.
 TIMES_RECORD = "00_start_here-chapter_times"
 
 
+#: Seconds of one wait for a kernel message (see :func:`_wait_in_slices`).
+POLL_SLICE = 0.5
+
+
+def _wait_in_slices(channel: Any, slice_s: float = POLL_SLICE) -> None:
+    """Make ``channel.get_msg(timeout)`` wait in slices of ``slice_s`` seconds.
+
+    nbclient waits for a cell's ``execute_reply`` with one long poll of the shell socket, while
+    its stand-in for the Output widget (used by ``interact``) sends messages on the same socket.
+    Now and then, more often on a loaded machine, that poll is never woken although the reply
+    has arrived (nbclient issue #312): the chapter then hangs with its kernel idle until the cell
+    timeout. Every new poll first looks at the messages already queued, so short polls in a loop
+    pick the reply up within ``slice_s``; the overall timeout is unchanged.
+    """
+    wait = channel.get_msg
+
+    async def get_msg(timeout: float | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = slice_s if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return await wait(timeout=min(slice_s, left))
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    channel.get_msg = get_msg
+
+
+def _client_class() -> type:
+    """nbclient's ``NotebookClient`` whose kernel client waits in slices (see above)."""
+    from nbclient import NotebookClient
+
+    class SlicedWaitClient(NotebookClient):
+        async def async_start_new_kernel_client(self) -> Any:
+            kc = await super().async_start_new_kernel_client()
+            for channel in (kc.shell_channel, kc.iopub_channel):
+                _wait_in_slices(channel)
+            return kc
+
+    return SlicedWaitClient
+
+
 def execute(path: Path, timeout: int = 1800) -> float:
     """Execute one notebook in place on a fresh kernel; return its wall time in seconds."""
     import nbformat
-    from nbclient import NotebookClient
 
     from .viz import write_atomic
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    client = _client_class()(
         nb,
         timeout=timeout,
         kernel_name="python3",

@@ -43,3 +43,37 @@ def test_runner_refuses_what_is_not_a_notebook(tmp_path):
     with pytest.raises(SystemExit) as exc:
         handbook.main([str(tmp_path / "missing.ipynb")])
     assert exc.value.code == 2
+
+
+class _MissedWakeUpChannel:
+    """A channel whose long waits are never woken: a message queued after ``arrives`` seconds is
+    only seen by a poll that *starts* after it arrived (the nbclient #312 failure)."""
+
+    def __init__(self, arrives):
+        self.start, self.arrives, self.polls = handbook.time.monotonic(), arrives, []
+
+    async def get_msg(self, timeout=None):
+        import asyncio
+        import queue
+
+        self.polls.append(timeout)
+        if handbook.time.monotonic() - self.start >= self.arrives:
+            return {"msg_type": "execute_reply"}
+        await asyncio.sleep(timeout)  # the reply may arrive meanwhile: this poll misses it
+        raise queue.Empty
+
+
+def test_waits_in_slices_pick_up_a_reply_a_long_poll_would_miss():
+    import asyncio
+    import queue
+
+    channel = _MissedWakeUpChannel(arrives=0.05)
+    handbook._wait_in_slices(channel, slice_s=0.02)
+    msg = asyncio.run(channel.get_msg(timeout=60))  # one 60 s poll would wait 60 s, then fail
+    assert msg["msg_type"] == "execute_reply"
+    assert len(channel.polls) >= 2 and max(channel.polls) <= 0.02
+    late = _MissedWakeUpChannel(arrives=1e9)  # no reply ever: the overall timeout still holds
+    handbook._wait_in_slices(late, slice_s=0.02)
+    with pytest.raises(queue.Empty):
+        asyncio.run(late.get_msg(timeout=0.07))
+    assert max(late.polls) <= 0.02  # it waited in slices, and gave up at the deadline
