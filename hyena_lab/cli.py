@@ -1,7 +1,8 @@
 """The ``hyena-lab`` command line: every experiment of the handbook as a subcommand.
 
-Each subcommand prints a progress bar while it works and, as its last line, one JSON object with
-the figures it measured, so that scripts can collect them.
+Each subcommand prints, as its last line, one JSON object with the figures it measured, so that
+scripts can collect them; the long ones (``recall``, ``recall-grid``, ``bench``) show a progress
+bar while they work. A bad option is a usage error naming it (exit status 2).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from . import __version__
 from .checks import direct_conv_error_bound, fftconv_error_bound, rel_err
 from .conv import direct_conv, fftconv
 from .options import int_in
+from .recall import exit_status
+from .train import TrainingDiverged
 
 #: check-conv's reference is the O(L^2) definition: ~L^2 * channels multiply-adds. Beyond this
 #: length it would run for minutes to hours, so the command refuses it.
@@ -90,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_official)
 
     from .bench import add_bench_command
-    from .train import add_recall_command
+    from .recall import add_recall_command
 
     add_bench_command(sub)
     add_recall_command(sub)
@@ -105,11 +108,18 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError) as err:  # a bad combination of options, said plainly
         print(f"hyena-lab {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except TrainingDiverged as err:  # a run of a grid: nothing to report but the cause
+        print(f"hyena-lab {args.command}: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"hyena-lab {args.command}: interrupted", file=sys.stderr)
         return 130
     print(json.dumps(result))
-    return 0
+    status = exit_status(result)
+    if status:  # diverged or interrupted: the JSON line says how far it got, stderr says why
+        print(f"hyena-lab {args.command}: {result.get('message', result['stopped'])}",
+              file=sys.stderr)  # fmt: skip
+    return status
 
 
 if __name__ == "__main__":

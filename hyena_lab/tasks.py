@@ -40,6 +40,7 @@ from .checks import check_positive_int
 
 __all__ = [
     "IGNORE_INDEX",
+    "MAX_TEST_OVERLAP",
     "NOOP",
     "PROMPT",
     "TASKS",
@@ -53,6 +54,7 @@ __all__ = [
     "most_frequent_value",
     "recall_baselines",
     "recall_vocab",
+    "split_overlap",
 ]
 
 #: The "now answer" token ``=>`` that precedes the query (official ``copy_prefix``).
@@ -341,12 +343,61 @@ def counting(
 TASKS = {"recall": associative_recall, "majority": majority, "counting": counting}
 
 
+#: Largest fraction of test inputs that may also occur among the training inputs
+#: (:func:`make_splits` refuses more). A test sequence seen in training can be answered from
+#: memory: above this limit the test accuracy measures memorisation of the training set, not
+#: recall (or majority, counting) from the context. Small vocabularies with short sequences
+#: have few distinct sequences (recall with ``vocab_size=8, seq_len=10`` has 3,681), which
+#: 24,000 training draws nearly exhaust (98% of its test set); chapter 04's settings
+#: (vocabulary 10-30, ``seq_len >= 64``) share no test sequence with training.
+MAX_TEST_OVERLAP = 0.5
+
+
+def _row_ids(*tensors: torch.Tensor) -> list[torch.Tensor]:
+    """One id per row, equal exactly when two rows (of any of ``tensors``) are equal.
+
+    Every tensor is ``(num_i, width)`` with the same ``width``; returns one ``(num_i,)`` int64
+    tensor per input (ids index the distinct rows of all of them together).
+    """
+    for t in tensors:
+        if t.ndim != 2:
+            raise ValueError(f"expected (num_rows, seq_len) tensors, got shape {tuple(t.shape)}")
+    widths = {t.shape[1] for t in tensors}
+    if len(widths) > 1:
+        raise ValueError(f"rows of different lengths cannot be compared: {sorted(widths)}")
+    # lexicographic sort of the rows; inverse maps each row to its distinct row, (sum num_i,)
+    _, inverse = torch.unique(torch.cat(tensors), dim=0, return_inverse=True)
+    return list(inverse.split([t.shape[0] for t in tensors]))
+
+
+def split_overlap(reference: torch.Tensor, other: torch.Tensor) -> float:
+    """The fraction of rows of ``other`` that also occur as a row of ``reference``.
+
+    Both are ``(num_rows, seq_len)`` (e.g. training and test inputs); a row counts when it
+    equals some row of ``reference`` exactly, in every position. The fraction is over all the
+    rows of ``other``, a repeated row counting at each occurrence (not over its distinct rows).
+    Vectorised: one sort of all the rows (``torch.unique(dim=0)``), then ``torch.isin``; no
+    Python loop over rows, so 24,000 x 512 rows are compared in well under a second.
+
+    Raises:
+        ValueError: if a tensor is not 2-D, the row lengths differ or ``other`` has no rows.
+    """
+    ref_ids, other_ids = _row_ids(reference, other)
+    if other_ids.numel() == 0:
+        raise ValueError("other has no rows: the overlap of an empty set is undefined")
+    return float(torch.isin(other_ids, ref_ids).double().mean())
+
+
 @dataclass(frozen=True)
 class TaskSplits:
     """Train / validation / test sets of one task, each an ``(inputs, targets)`` pair.
 
     The three are drawn from independent seeds; validation decides early stopping, test is
     touched once at the end, so the reported test accuracy is not selected on.
+    ``test_overlap`` and ``valid_overlap`` are the fractions of test and validation input
+    sequences that also occur among the training inputs (:func:`split_overlap`; measured by
+    :func:`make_splits`, 0.0 when not measured): independent seeds do not prevent the same
+    sequence from being drawn twice when the task has few distinct sequences.
     """
 
     train: tuple[torch.Tensor, torch.Tensor]
@@ -355,6 +406,8 @@ class TaskSplits:
     task: str
     seq_len: int
     vocab_size: int
+    test_overlap: float = 0.0
+    valid_overlap: float = 0.0
 
 
 def make_splits(
@@ -375,18 +428,57 @@ def make_splits(
     position (official training data; ``train_score`` picks another :func:`associative_recall`
     scoring) and validation/test the final answer only (official test data); the other tasks
     score their answer only. The default sizes follow Table A.1 (2,000 training samples).
+
+    Independent seeds do not make the splits disjoint: a ``vocab_size``/``seq_len`` combination
+    with few distinct sequences draws the same ones into training and test. The fractions of
+    test and validation inputs that also occur among the training inputs are measured
+    (:func:`split_overlap`) and reported as ``test_overlap`` and ``valid_overlap``.
+
+    Raises:
+        ValueError: if ``task`` is unknown; if the combination cannot measure generalisation:
+            all the drawn inputs (every split together) are one single sequence, or more than
+            :data:`MAX_TEST_OVERLAP` of the test inputs occur among the training inputs (the
+            test accuracy would measure memorisation); use a larger ``vocab_size`` or
+            ``seq_len`` (or fewer training sequences). Below the limit the overlap is only
+            reported.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
     make = TASKS[task]
     train_kw = {"score": train_score} if task == "recall" else {}
+    train = make(num_train, seq_len, vocab_size, 3 * seed, **train_kw)
+    valid = make(num_valid, seq_len, vocab_size, 3 * seed + 1)
+    test = make(num_test, seq_len, vocab_size, 3 * seed + 2)
+    # one sort of all the inputs gives both overlaps and the number of distinct sequences
+    train_ids, valid_ids, test_ids = _row_ids(train[0], valid[0], test[0])
+    test_overlap = float(torch.isin(test_ids, train_ids).double().mean())
+    valid_overlap = float(torch.isin(valid_ids, train_ids).double().mean())
+    combination = f"{task} with vocab_size={vocab_size}, seq_len={seq_len}"
+    remedy = "use a larger vocab_size or seq_len"
+    num_distinct = int(torch.cat([train_ids, valid_ids, test_ids]).unique().numel())
+    if num_distinct == 1:  # every split holds >= 1 sequence, so >= 3 draws, all equal
+        raise ValueError(
+            f"{combination} has a single distinct input sequence (all "
+            f"{num_train + num_valid + num_test} drawn are the same; test overlap "
+            f"{test_overlap:.0%}): nothing to generalise to, the test accuracy would measure "
+            f"memorisation; {remedy}"
+        )
+    if test_overlap > MAX_TEST_OVERLAP:
+        raise ValueError(
+            f"{combination} and num_train={num_train}: {test_overlap:.1%} of the test sequences "
+            f"also occur in the training set (limit MAX_TEST_OVERLAP = {MAX_TEST_OVERLAP:.0%}), so "
+            f"the test accuracy would measure memorisation of the training set, not {task}; "
+            f"{remedy} (or fewer training sequences)"
+        )
     return TaskSplits(
-        train=make(num_train, seq_len, vocab_size, 3 * seed, **train_kw),
-        valid=make(num_valid, seq_len, vocab_size, 3 * seed + 1),
-        test=make(num_test, seq_len, vocab_size, 3 * seed + 2),
+        train=train,
+        valid=valid,
+        test=test,
         task=task,
         seq_len=seq_len,
         vocab_size=vocab_size,
+        test_overlap=test_overlap,
+        valid_overlap=valid_overlap,
     )
 
 

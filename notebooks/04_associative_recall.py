@@ -50,8 +50,9 @@
 # about an hour on a laptop CPU.
 #
 # The task lives in `hyena_lab.tasks`, the mixers in `hyena_lab.mixers`, the models in
-# `hyena_lab.models`, the training loop and the `hyena-lab recall` / `hyena-lab recall-grid`
-# commands in `hyena_lab.train`, this chapter's figures in `hyena_lab.viz.recall`.
+# `hyena_lab.models`, the training loop in `hyena_lab.train` (checkpoints in
+# `hyena_lab.checkpoint`), the recall runs, the grid and the `hyena-lab recall` / `hyena-lab
+# recall-grid` commands in `hyena_lab.recall`, this chapter's figures in `hyena_lab.viz.recall`.
 
 # %%
 import itertools
@@ -64,6 +65,15 @@ from ipywidgets import IntSlider, interact
 from hyena_lab.filters import SSMFilter
 from hyena_lab.mixers import HYENA_FILTER_ARGS, MIXERS
 from hyena_lab.models import ModelConfig, TinyLM
+from hyena_lab.recall import (
+    GRID_RECIPE,
+    RECALL_NUM_TRAIN,
+    RECALL_RECIPE,
+    grid_cells,
+    recall_grid,
+    recall_summary,
+    run_recall,
+)
 from hyena_lab.tasks import (
     associative_recall,
     counting,
@@ -73,15 +83,6 @@ from hyena_lab.tasks import (
     most_frequent_value,
     recall_baselines,
     recall_vocab,
-)
-from hyena_lab.train import (
-    GRID_RECIPE,
-    RECALL_NUM_TRAIN,
-    RECALL_RECIPE,
-    grid_cells,
-    recall_grid,
-    recall_summary,
-    run_recall,
 )
 from hyena_lab.viz import savefig, use_style
 from hyena_lab.viz.recall import (

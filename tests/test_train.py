@@ -128,10 +128,10 @@ def test_training_is_seeded_and_records_its_history():
 
 
 def test_training_stops_at_the_target_and_at_the_time_budget():
-    easy = TrainConfig(max_steps=50, eval_every=1, target_accuracy=1e-9)
+    easy = TrainConfig(max_steps=50, warmup_steps=5, eval_every=1, target_accuracy=1e-9)
     h = train(_tiny(), _splits(), easy, progress=False)
     assert h.stopped == "target" and h.steps == 1
-    rushed = TrainConfig(max_steps=50, eval_every=25, time_budget=1e-9)
+    rushed = TrainConfig(max_steps=50, warmup_steps=5, eval_every=25, time_budget=1e-9)
     h = train(_tiny(), _splits(), rushed, progress=False)
     assert h.stopped == "time_budget" and h.steps == 1 and h.step == [1]
 
@@ -222,14 +222,14 @@ def _grid_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TINY_GRID = ["--vocab-sizes", "8", "--seq-lens", "10", "--seeds", "0", "1", "--max-steps", "2"]
+_TINY_GRID = ["--vocab-sizes", "16", "--seq-lens", "10", "--seeds", "0", "1", "--max-steps", "2"]
 
 
 def test_grid_cells_carry_mixer_args_and_runs_record_them_with_their_curve():
-    cells = grid_cells(["hyena"], [8], [10, 12], [0], {"filter_args": {"w": 10.0}})
+    cells = grid_cells(["hyena"], [16], [10, 12], [0], {"filter_args": {"w": 10.0}})
     assert [c["seq_len"] for c in cells] == [10, 12]
     assert all(c["mixer_args"] == {"filter_args": {"w": 10.0}} for c in cells)
-    assert "mixer_args" not in grid_cells(["conv"], [8], [10], [0])[0]
+    assert "mixer_args" not in grid_cells(["conv"], [16], [10], [0])[0]
     config = TrainConfig(max_steps=4, warmup_steps=1, eval_every=2)
     run = run_grid_cell(cells[0], config)
     assert run["mixer_args"] == {"filter_args": {"w": 10.0}} and run["steps"] == 4
@@ -255,7 +255,7 @@ def test_merge_results_replaces_runs_of_the_same_cell_and_appends_new_cells():
 
 
 def test_recall_grid_in_worker_processes_matches_one_process():
-    cells = grid_cells(["conv"], [8], [10], [0, 1])
+    cells = grid_cells(["conv"], [16], [10], [0, 1])
     config = TrainConfig(max_steps=2, warmup_steps=1, eval_every=2)
     alone = recall_grid(cells, config, progress=False)
     pooled = recall_grid(cells, config, progress=False, jobs=2)
@@ -282,7 +282,7 @@ def test_recall_grid_command_writes_then_merges_a_record(tmp_path):
     assert merged["mixers"] == ["conv", "h3_same"] and merged["device"] == record["device"]
     assert merged["additions"][0]["mixers"] == ["h3_same"] and merged["additions"][0]["runs"] == 2
     assert all("device_name" in r for r in merged["results"] if r["mixer"] == "h3_same")
-    with pytest.raises(SystemExit, match="exactly one of --out"):
+    with pytest.raises(ValueError, match="exactly one of --out"):
         args = _grid_parser().parse_args(["recall-grid", "--mixers", "conv", *_TINY_GRID])
         args.func(args)
 
@@ -291,7 +291,7 @@ def test_merge_into_record_refuses_another_budget(tmp_path):
     from hyena_lab.viz.recall import merge_into_record, write_record
 
     config = TrainConfig(max_steps=2, warmup_steps=1, eval_every=2)
-    runs = recall_grid(grid_cells(["conv"], [8], [10], [0]), config, progress=False)
+    runs = recall_grid(grid_cells(["conv"], [16], [10], [0]), config, progress=False)
     path = write_record(tmp_path / "g.json", runs, config, device="cpu")
     with pytest.raises(ValueError, match="same budget"):
         merge_into_record(path, runs, TrainConfig(max_steps=3, warmup_steps=1), device="cpu")

@@ -13,13 +13,11 @@ Committed measurements are read with :func:`load_data` from :func:`records_dir`.
 from __future__ import annotations
 
 import datetime
-import glob
 import io
 import json
 import os
 import platform
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,6 +25,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
+
+from ..files import write_atomic
 
 __all__ = [
     "STYLE",
@@ -127,26 +127,6 @@ def load_data(name: str) -> dict:
             "`make handbook` (which writes into the repository's figures/)"
         )
     return json.loads(path.read_text())
-
-
-def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so
-    that an interrupted write leaves the old file (or none), never half a file; temporary files
-    that a killed earlier write left behind are removed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a killed write
-        stale.unlink(missing_ok=True)
-    return path
 
 
 def savefig(fig: Figure, name: str, formats: Iterable[str] = ("png",)) -> list[Path]:

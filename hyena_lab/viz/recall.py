@@ -36,8 +36,9 @@ from matplotlib.figure import Figure
 
 from ..models import TinyLM
 from ..operator import HyenaOperator
+from ..recall import RECALL_NUM_TRAIN, RECALL_TRAIN_SCORE, merge_results
 from ..tasks import NOOP, PROMPT, decode, recall_baselines, recall_vocab
-from ..train import RECALL_NUM_TRAIN, RECALL_TRAIN_SCORE, History, TrainConfig
+from ..train import History, TrainConfig
 from . import _NAME, cpu_name, figures_dir, load_data, write_atomic
 
 __all__ = [
@@ -597,6 +598,31 @@ def write_record(
     return _write_json(path, measurement_record(results, config, device=device, **extra))
 
 
+def read_grid_record(path: str | Path, config: TrainConfig) -> dict[str, Any]:
+    """The grid record at ``path``, checked to be one that runs of ``config`` may join.
+
+    Raises ``ValueError`` for a missing or unreadable file, JSON that is not a grid record, or a
+    record whose recipe differs from ``config`` (except ``seed``): every cell of one grid gets
+    the same budget. The recall-grid command calls this before it trains anything.
+    """
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"no record at {path} to merge into (use --out to start one)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a readable JSON record: {err}") from None
+    if not isinstance(record, dict) or not {"recipe", "results"} <= set(record):
+        raise ValueError(f"{path} is not a recall grid record (no 'recipe' and 'results')")
+    recipe = {**asdict(config), "seed": record["recipe"].get("seed")}
+    if recipe != record["recipe"]:
+        raise ValueError(
+            f"the runs' recipe {asdict(config)} differs from the record's {record['recipe']}: "
+            "every cell of a grid must get the same budget"
+        )
+    return record
+
+
 def merge_into_record(
     path: str | Path,
     results: Sequence[Mapping[str, Any]],
@@ -614,16 +640,8 @@ def merge_into_record(
     (each run has its own): cells of one grid share one budget. The ``mixers`` list gains the
     new mixers. Returns the path written.
     """
-    from ..train import merge_results
-
     path = Path(path)
-    record = json.loads(path.read_text())
-    recipe = {**asdict(config), "seed": record["recipe"].get("seed")}
-    if recipe != record["recipe"]:
-        raise ValueError(
-            f"the runs' recipe {asdict(config)} differs from the record's {record['recipe']}: "
-            "every cell of a grid must get the same budget"
-        )
+    record = read_grid_record(path, config)
     if not results:
         raise ValueError("results is empty: nothing to merge")
     stamped = [{**r, "device_name": device} for r in results]
