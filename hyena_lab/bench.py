@@ -89,6 +89,7 @@ from tqdm import tqdm
 
 from .checks import check_positive_float, check_positive_int
 from .conv import fftconv
+from .files import check_new_file, write_atomic
 from .options import float_in, int_in
 from .progress import bars_disabled
 from .roofline import (
@@ -1019,9 +1020,7 @@ def _safe_profile(cfg: BenchConfig) -> dict:
 def _save(results: dict, out: str | Path | None) -> None:
     if out is None:
         return
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_finite(results), indent=1, allow_nan=False) + "\n")
+    write_atomic(out, json.dumps(_finite(results), indent=1, allow_nan=False) + "\n")
 
 
 def _finite(obj: object) -> object:
@@ -1336,6 +1335,8 @@ def _config_from_args(args: argparse.Namespace) -> BenchConfig:
 def _command(args: argparse.Namespace) -> dict:
     """Run the benchmark from parsed arguments; return the one-line JSON summary."""
     cfg = _config_from_args(args)
+    if args.out is not None:
+        check_new_file(args.out, "--out")  # before any timing, not after
     results = run_benchmarks(cfg, out=args.out, progress=not args.no_progress)
     meta = results["meta"]
     summary = {

@@ -414,6 +414,20 @@ def test_main_prints_one_json_object_last(capsys, tmp_path):
     assert bench.load_results(out)["meta"]["command"].endswith("--out " + str(out))
 
 
+def test_out_is_checked_before_any_timing_and_written_atomically(capsys, tmp_path, monkeypatch):
+    def no_timing(*args, **kwargs):
+        raise AssertionError("timed although --out was a folder")
+
+    monkeypatch.setattr(bench, "run_benchmarks", no_timing)
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--device", "cpu", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "--out" in capsys.readouterr().err
+    stale = tmp_path / ".r.json.x1.tmp"  # what a killed write leaves
+    stale.write_text("{")
+    bench._save({"meta": {}}, tmp_path / "r.json")
+    assert not stale.exists() and json.loads((tmp_path / "r.json").read_text()) == {"meta": {}}
+
+
 def test_main_help_and_bad_arguments(capsys):
     with pytest.raises(SystemExit) as exc:
         bench.main(["--help"])
