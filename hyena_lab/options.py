@@ -10,7 +10,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-__all__ = ["float_in", "int_in"]
+__all__ = ["HelpFormatter", "float_in", "int_in"]
 
 
 def int_in(lo: int, hi: int | None = None) -> Callable[[str], int]:
@@ -50,3 +50,13 @@ def float_in(
 
     parse.__name__ = "float"
     return parse
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` that shows every option's default, except ``None`` and flags (which have
+    none worth showing: their help says what happens without them)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or not action.help:
+            return action.help
+        return super()._get_help_string(action)

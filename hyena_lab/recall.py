@@ -43,7 +43,7 @@ from .checks import check_positive_int
 from .files import check_new_file
 from .mixers import MIXERS
 from .models import ModelConfig, TinyLM
-from .options import float_in, int_in
+from .options import HelpFormatter, float_in, int_in
 from .tasks import make_splits
 from .train import History, TrainConfig, TrainingDiverged, TrainingInterrupted, train
 
@@ -473,13 +473,14 @@ def add_recall_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     p = subparsers.add_parser(
         "recall",
         help="train a tiny model on associative recall (paper Sec. 4.1)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
         description="Train a 2-layer model with the chosen mixer on associative recall; print "
         "its test accuracy, training seconds and steps as the last JSON line. With the same seed "
         "and a step budget two runs are identical; a time budget may stop them at different "
         "steps (it depends on the machine). With --checkpoint the run is saved every "
         "--checkpoint-every steps, at the end and on Ctrl-C/SIGTERM, and --resume continues it. "
-        "Exit status: 0 done, 1 diverged (non-finite loss), 2 bad options, 130 interrupted.",
+        "Exit status: 0 done, 1 diverged (non-finite loss), 2 bad options, 130 (Ctrl-C) or 143 "
+        "(SIGTERM) interrupted.",
     )
     p.add_argument("--mixer", choices=sorted(MIXERS), default="hyena", help="sequence mixer")
     p.add_argument("--vocab-size", type=int_in(4, 1_000_000), default=16,
@@ -493,7 +494,8 @@ def add_recall_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     p.add_argument("--warmup-steps", type=int_in(0, 10**8), default=None,
                    help=f"linear warm-up (default: {r.warmup_steps}, at most max-steps // 10)")
     p.add_argument("--lr", type=float_in(0, open_lo=True), default=r.lr, help="peak learning rate")
-    p.add_argument("--batch-size", type=int_in(1, 65_536), default=r.batch_size)
+    p.add_argument("--batch-size", type=int_in(1, 65_536), default=r.batch_size,
+                   help="sequences per optimizer step")
     p.add_argument("--target-accuracy", type=float_in(0, 1, open_lo=True),
                    default=r.target_accuracy, help="stop once validation accuracy reaches it")
     p.add_argument("--d-model", type=int_in(1, 4096), default=64, help="model width")
@@ -526,16 +528,21 @@ def _add_recall_grid_command(subparsers: argparse._SubParsersAction) -> argparse
     p = subparsers.add_parser(
         "recall-grid",
         help="train chapter 04's grid (mixers x vocab sizes x lengths x seeds) into a record",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
         description="Train every cell with the grid recipe (the same step budget for all) and "
         "write a new record (--out) or merge the runs into an existing one (--merge-into; a run "
         "replaces the one of the same cell). Prints a JSON summary as its last line.",
     )
-    p.add_argument("--mixers", nargs="+", choices=sorted(MIXERS), required=True)
-    p.add_argument("--vocab-sizes", nargs="+", type=int_in(4, 1_000_000), default=[10, 20, 30])
-    p.add_argument("--seq-lens", nargs="+", type=int_in(4, 65_536), default=[64, 128, 256, 512])
-    p.add_argument("--seeds", nargs="+", type=int_in(0, 2**63 - 1), default=[0, 1])
-    p.add_argument("--max-steps", type=int_in(1, 10**8), default=GRID_RECIPE.max_steps)
+    p.add_argument("--mixers", nargs="+", choices=sorted(MIXERS), required=True,
+                   help="sequence mixers to train")
+    p.add_argument("--vocab-sizes", nargs="+", type=int_in(4, 1_000_000), default=[10, 20, 30],
+                   help="vocabulary sizes (2 special tokens included)")
+    p.add_argument("--seq-lens", nargs="+", type=int_in(4, 65_536), default=[64, 128, 256, 512],
+                   help="sequence lengths")
+    p.add_argument("--seeds", nargs="+", type=int_in(0, 2**63 - 1), default=[0, 1],
+                   help="seeds (one run per seed and cell)")
+    p.add_argument("--max-steps", type=int_in(1, 10**8), default=GRID_RECIPE.max_steps,
+                   help="steps per run (the same budget for every cell)")
     p.add_argument("--device", type=_device, default="cpu", help="torch device: cpu or cuda[:N]")
     p.add_argument("--jobs", type=int_in(1, 256), default=1, help="runs at a time (processes)")
     p.add_argument("--threads", type=int_in(1, 1024), default=1,
