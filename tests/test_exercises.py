@@ -12,7 +12,8 @@ import torch
 
 from hyena_lab import circular_fftconv, direct_conv, fftconv, toeplitz
 from hyena_lab import exercises as ex
-from hyena_lab.exercises import EXERCISES, CheckResult
+from hyena_lab.exercises import CHAPTERS, EXERCISES, CheckResult
+from hyena_lab.exercises.feedback import Case, Wrong
 
 
 def _answer(name: str):
@@ -230,7 +231,7 @@ WRONG = [
     ("materialize_cost", _cost_scaled("matvec_macs", 2), "d_model L\\^2 ="),
     ("materialize_cost", _cost_scaled("fft_ops", 1 / 1024), "per channel"),
     ("materialize_cost", _cost_scaled("fft_ops", 10), "2-3 FFTs"),
-    ("materialize_cost", _cost_with(fft_ops="many"), "must be numbers"),
+    ("materialize_cost", _cost_with(fft_ops="many"), "return a number as fft_ops"),
     ("materialize_cost", lambda d, L: [1, 2, 3], "return a dict"),
     ("official_recurrence", _official_swapped, "gates are swapped"),
     ("official_recurrence", _official_no_skip, "skip term"),
@@ -297,12 +298,38 @@ def test_every_exercise_has_a_chapter_solution_and_checker():
     assert not missing, f"exercises without a wrong-answer test: {missing}"
 
 
+@pytest.mark.parametrize("module", CHAPTERS, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_registry_lists_every_chapter_pair_exactly_once(module):
+    """A check_<name>/solution_<name> pair that a chapter module forgets to put in its
+    EXERCISES (or puts twice, or under another chapter) fails here."""
+    chapter = int(module.__name__[-2:])
+    checks = {n.removeprefix("check_") for n in vars(module) if n.startswith("check_")}
+    solutions = {n.removeprefix("solution_") for n in vars(module) if n.startswith("solution_")}
+    assert checks <= solutions, f"checkers without a reference solution: {checks - solutions}"
+    registered = [e.name for e in module.EXERCISES]
+    assert sorted(registered) == sorted(checks), "every pair registered, each exactly once"
+    for e in module.EXERCISES:
+        assert e.chapter == chapter
+        assert e.check is getattr(module, f"check_{e.name}")
+        assert e.solution is getattr(module, f"solution_{e.name}")
+        assert EXERCISES[e.name] is e  # and the package registry holds it
+    assert [e for e in EXERCISES.values() if e.chapter == chapter] == list(module.EXERCISES)
+
+
+def test_registry_refuses_a_name_twice():
+    from hyena_lab.exercises import _registry, ch01
+
+    with pytest.raises(ValueError, match="'toeplitz_product' is registered twice"):
+        _registry([ch01, ch01])
+
+
 @pytest.mark.parametrize("name", list(EXERCISES))
 def test_reference_solution_passes(name):
     result = EXERCISES[name].check(_answer(name))
     assert isinstance(result, CheckResult)
     assert result.passed, str(result)
     assert bool(result) and str(result).startswith(f"PASS · {name}: ")
+    assert result.exercise == name  # the checker reports under its registered name
 
 
 @pytest.mark.parametrize(
@@ -395,3 +422,53 @@ def test_paper_figure_numbers_are_consistent():
     speedups = ex.solution_published_speedups()
     assert speedups[8192] == pytest.approx(1.4, rel=0.01)
     assert speedups[65536] == pytest.approx(11.4, rel=0.01)
+
+
+def test_case_accepts_answers_in_any_reasonable_type():
+    case = Case("L=3")
+    assert case.integer(5.0, "N") == 5 and case.integer(np.int64(5), "N") == 5
+    assert case.integer(torch.tensor(5), "N") == 5
+    assert case.number(torch.tensor(0.5), "x") == 0.5 and case.number(np.float32(2), "x") == 2.0
+    for bad, method in ((5.5, case.integer), ("5", case.integer), ("high", case.number)):
+        with pytest.raises(Wrong, match=r"return x.*got .* \(L=3\)"):
+            method(bad, "x")
+
+
+def test_case_names_the_input_and_the_known_wrong_shape():
+    case = Case("u of shape (4,)")
+    with pytest.raises(Wrong, match=r"^keep 4 \(u of shape \(4,\)\)$"):
+        case.tensor(torch.zeros(7), (4,), "y", {(7,): "keep 4"})
+    with pytest.raises(Wrong, match=r"y has shape \(5,\), expected \(4,\)"):
+        case.tensor(torch.zeros(5), (4,), "y", {(7,): "keep 4"})
+    with pytest.raises(Wrong, match="holds NaN"):
+        case.tensor(torch.full((4,), float("nan")), (4,))
+    with pytest.raises(Wrong, match=r"must return a pair \(u, h\), got list"):
+        case.pair([1, 2], "(u, h)")
+
+
+def test_case_call_passes_copies_of_tensors_and_lists_of_tensors():
+    x, xs = torch.zeros(3), [torch.zeros(2)]
+
+    def mutating(a, b):
+        a.add_(1)
+        b[0].add_(1)
+        b.append(None)
+        return "ok"
+
+    assert Case("here").call(mutating, x, xs) == "ok"
+    assert torch.equal(x, torch.zeros(3)) and len(xs) == 1 and torch.equal(xs[0], torch.zeros(2))
+
+
+def test_s4d_mistakes_are_far_from_the_right_kernel():
+    """check_s4d_kernel recognises the Euler and the shifted kernel within 1e-6: both must lie
+    far (> 3e-2, as its comment says) from the right kernel on the checker's inputs."""
+    from hyena_lab.checks import rel_err
+    from hyena_lab.exercises.ch03 import s4d_system
+
+    assert ex.check_s4d_kernel(_s4d_euler).message.startswith("B_bar = dt * B is the Euler")
+    _, A, C, dt = s4d_system()
+    for L in (7, 40, 1):
+        right = ex.solution_s4d_kernel(A, C, dt, L)
+        assert rel_err(_s4d_euler(A, C, dt, L), right) > 3e-2
+        if L > 1:
+            assert rel_err(right[:, :-1], right[:, 1:]) > 3e-2
