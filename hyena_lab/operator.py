@@ -1,38 +1,11 @@
-"""The Hyena operator (paper Sec. 3.1-3.2, Definition 3.1, Algorithm 3) and its matrix form.
-
-**Recurrence.** For an input ``u`` of shape ``(batch, L, d_model)`` the order-``N`` operator
-
-1. projects ``u`` to ``N + 1`` signals of width ``d_model`` (a linear map over channels followed
-   by a short causal depthwise convolution of width ``short_filter_order``, Algorithm 1):
-   the gates ``x^1 .. x^N`` and the value ``v``;
-2. runs the recurrence (Definition 3.1)::
-
-       z^1     = v
-       z^{n+1} = x^n * (h^n conv z^n + b^n * z^n)      n = 1 .. N
-
-   with ``N`` long causal convolutions ``h^n conv .`` (computed by :func:`hyena_lab.fftconv`),
-   element-wise gates ``x^n *`` and a per-channel skip ("bias") term ``b^n``;
-3. projects ``y = z^{N+1}`` back with a linear map over channels.
-
-**Matrix form (Sec. 3.2).** For one channel, a gate is a diagonal matrix ``D_x^n = diag(x^n)`` and
-a convolution a lower-triangular Toeplitz matrix ``S_h^n`` (with ``b^n`` on its diagonal), so
-
-    y = A(u) v,     A(u) = D_x^N S_h^N ... D_x^2 S_h^2 D_x^1 S_h^1.
-
-``A(u)`` is lower triangular (causal) and depends on the input through the gates: a
-*data-controlled* linear operator, like an attention matrix. :meth:`HyenaOperator.matrices`
-returns the factors for one input, :meth:`HyenaOperator.materialize` their product.
-
-**Order 1** is a gated convolution ``y = x^1 * (h^1 conv v)``; **order 2** has the shape of H3
-(Fu et al. 2023), ``y = x^2 * (h^2 conv (x^1 * (h^1 conv v)))``, with long implicit filters in
-place of H3's shift and diagonal SSM.
-
-**The official code's convention** (HazyResearch/safari) gates *before* the first long
-convolution: its ``order=o`` layer computes ``x[0] * h_{o-2} conv (... x[o-2] * h_0 conv
-(x[o-1] * v))`` with ``o - 1`` filters. In the paper's terms that is the order-``o`` operator whose
-first filter is the identity (``h^1 = delta``, ``S_h^1 = I``, no skip term):
-``HyenaOperator(d, l_max, order=o, identity_first=True)``. The gates map as
-``x^n = x_official[o - n]``; :mod:`hyena_lab.official` converts weights both ways.
+"""The Hyena operator of the paper (Sec. 3.1-3.4): :class:`HyenaOperator` runs Definition 3.1,
+``z^1 = v``, ``z^{n+1} = x^n * (h^n conv z^n)``, ``y = z^{N+1}``, as the loop of
+:meth:`HyenaOperator.core`; :meth:`HyenaOperator.matrices` and :meth:`HyenaOperator.materialize`
+give its matrix form ``y = A(u) v``, ``A(u) = D_x^N S_h^N ... D_x^1 S_h^1`` (Sec. 3.2), and
+:func:`algorithm3_steps` every intermediate tensor of Algorithm 3 (Sec. 3.4) by name. The
+official code's layout (HazyResearch/safari: a gate before the first long convolution) is the
+paper's operator with an identity first filter, ``identity_first=True``; :mod:`hyena_lab.official`
+converts its weights.
 """
 
 from __future__ import annotations
@@ -44,9 +17,9 @@ from torch import nn
 
 from .checks import check_positive_int, check_sequence
 from .conv import fftconv, toeplitz
-from .filters import LongFilter, make_filter
+from .filters import ImplicitFilter, LongFilter, make_filter
 
-__all__ = ["HyenaMatrices", "HyenaOperator"]
+__all__ = ["HyenaMatrices", "HyenaOperator", "algorithm3_steps"]
 
 
 @dataclass
@@ -80,6 +53,24 @@ class HyenaMatrices:
 class HyenaOperator(nn.Module):
     """The order-``N`` Hyena operator on ``(batch, L, d_model)`` inputs (Definition 3.1).
 
+    ``op(u)`` is Algorithm 3 (Sec. 3.4) followed by a linear output map:
+
+    1. :meth:`projections` (Algorithm 1): ``in_proj`` (linear over channels) to ``N + 1``
+       signals, a short causal depthwise convolution, split into gates ``x^1..x^N`` and value
+       ``v``;
+    2. :meth:`filters` (Algorithm 2): the long filters ``h^1..h^N``;
+    3. :meth:`core`: the recurrence of Definition 3.1, one line per step,
+       ``z = x[n] * self.long_conv(n, z, h)``, where :meth:`long_conv` is the causal FFT
+       convolution plus the per-channel skip ("bias") term, ``h^n conv z^n + b^n z^n``;
+    4. ``out_proj`` (linear over channels) of ``y = z^{N+1}``.
+
+    **Orders.** Order 1 is a gated convolution ``y = x^1 * (h^1 conv v)``; order 2 has the shape
+    of H3 (Fu et al. 2023), with long implicit filters in place of H3's shift and diagonal SSM.
+    The official ``order=o`` layer (HazyResearch/safari) gates *before* its first convolution,
+    ``x[0] * h_{o-2} conv (... x[o-2] * h_0 conv (x[o-1] * v))``: the paper's order ``o`` with
+    ``h^1 = delta`` (``S_h^1 = I``, no skip term), i.e. ``identity_first=True``, with gates
+    ``x^n = x_official[o - n]``.
+
     Args:
         d_model: width (channels) of the input and output.
         l_max: longest sequence; inputs may be shorter (filters are evaluated at their length).
@@ -93,11 +84,11 @@ class HyenaOperator(nn.Module):
             projection (3 in the paper and the official code).
         filter_bias: learn the per-channel skip term ``b^n`` of each long convolution.
         identity_first: make the first long convolution the identity (``S_h^1 = I``), which is
-            how the official implementation's layers are expressed (see the module docstring).
+            how the official implementation's layers are expressed.
 
     Shapes: the input projection writes ``(N + 1) * d_model`` channels, laid out as
-    ``[x^1, ..., x^N, v]``; the filter bank has ``n_filters * d_model`` channels laid out as
-    ``[h^1, ..., h^N]`` (only ``h^2..h^N`` with ``identity_first``).
+    ``[x^1, ..., x^N, v]``; the filter bank (and ``bias``) has ``n_filters`` rows of ``d_model``
+    channels, one per step that has a filter; :attr:`filter_of_step` says which.
     """
 
     def __init__(
@@ -119,6 +110,12 @@ class HyenaOperator(nn.Module):
         if identity_first and order < 2:
             raise ValueError("identity_first needs order >= 2 (order 1 would hold no filter)")
         self.identity_first = bool(identity_first)
+        #: Row of the filter bank (and of ``bias``) used by step ``n`` (0-based: the paper's
+        #: step ``n + 1``), or ``None`` where ``S_h^{n+1} = I``. Paper layout: ``(0, 1, ...,
+        #: N-1)``; official layout (``identity_first``): ``(None, 0, ..., N-2)``.
+        self.filter_of_step: tuple[int | None, ...] = (
+            (None, *range(order - 1)) if identity_first else tuple(range(order))
+        )
         self.n_filters = order - 1 if identity_first else order
         width = (order + 1) * d_model
         self.in_proj = nn.Linear(d_model, width)
@@ -132,7 +129,7 @@ class HyenaOperator(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model)
 
     # ---------------------------------------------------------------------------------------
-    # pieces of the forward pass
+    # the forward pass (Algorithm 3)
     def check_input(self, u: torch.Tensor) -> int:
         """Raise unless ``u`` is a float ``(batch, L, d_model)`` with ``L <= l_max`` and the
         dtype of the weights; return L."""
@@ -147,32 +144,48 @@ class HyenaOperator(nn.Module):
         return x, v
 
     def filters(self, L: int) -> torch.Tensor:
-        """The learned long filters ``(n_filters, d_model, L)`` (``h^1..h^N``)."""
+        """The learned long filters ``(n_filters, d_model, L)`` (Algorithm 2)."""
         return self.filter(L).reshape(self.n_filters, self.d_model, L)
 
-    def _steps(self, L: int):
-        """Per step ``n``: the filter ``(d_model, L)`` and skip term, or ``None`` for identity."""
-        k, j = self.filters(L), 0
-        for n in range(self.order):
-            if n == 0 and self.identity_first:
-                yield None, None
-            else:
-                yield k[j], self.bias[j]
-                j += 1
+    def long_conv(self, n: int, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """``S_h^{n+1} z = h^{n+1} conv z + b^{n+1} z``: step ``n``'s causal FFT convolution.
+
+        ``n`` counts from 0 (the paper's step ``n + 1``); ``z`` is ``(batch, d_model, L)``, ``h``
+        the bank of :meth:`filters`. A step without a filter (``filter_of_step[n] is None``, the
+        official layout's first step) is the identity.
+        """
+        j = self.filter_of_step[n]
+        if j is None:
+            return z  # S_h^1 = I
+        return fftconv(z, h[j].to(z.dtype), self.bias[j].to(z.dtype))  # (batch, d_model, L)
 
     def core(self, u: torch.Tensor) -> torch.Tensor:
-        """The long-convolution core ``y = A(u) v`` before ``out_proj``, ``(batch, d_model, L)``."""
-        x, z = self.projections(u)
-        for x_n, (h, b) in zip(x, self._steps(u.shape[1]), strict=True):
-            z = x_n * (z if h is None else fftconv(z, h.to(z.dtype), b.to(z.dtype)))
-        return z
+        """``y = z^{N+1} = A(u) v`` before ``out_proj``, ``(batch, d_model, L)``.
+
+        The loop is Definition 3.1, ``z^1 = v``, ``z^{n+1} = x^n * (h^n conv z^n)``, with
+        ``x[n]`` the paper's ``x^{n+1}``: the gate ``D_x`` applied after the convolution ``S_h``.
+        """
+        x, v = self.projections(u)  # N gates x^1..x^N and the value v, each (batch, d_model, L)
+        h = self.filters(u.shape[1])  # (n_filters, d_model, L), evaluated once for every step
+        z = v  # z^1 = v
+        for n in range(self.order):  # Definition 3.1: z^{n+1} = x^n * (h^n conv z^n)
+            z = x[n] * self.long_conv(n, z, h)  # gate D_x after the long convolution S_h
+        return z  # y = z^{N+1}
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """``(batch, L, d_model) -> (batch, L, d_model)``."""
+        """``(batch, L, d_model) -> (batch, L, d_model)``: ``out_proj`` of :meth:`core`."""
         return self.out_proj(self.core(u).transpose(1, 2))
 
     # ---------------------------------------------------------------------------------------
     # matrix form (Sec. 3.2)
+    def conv_matrix(self, n: int, h: torch.Tensor) -> torch.Tensor:
+        """``S_h^{n+1}`` ``(d_model, L, L)`` of step ``n`` (0-based), :meth:`long_conv` as a
+        lower-triangular Toeplitz matrix with the skip term on its diagonal (or the identity)."""
+        j, d, L = self.filter_of_step[n], self.d_model, h.shape[-1]
+        if j is None:
+            return torch.eye(L, dtype=h.dtype, device=h.device).expand(d, L, L)  # S_h^1 = I
+        return toeplitz(h[j], self.bias[j].to(h.dtype))
+
     def matrices(self, u: torch.Tensor) -> HyenaMatrices:
         """The factors ``D_x^n``, ``S_h^n`` and ``v`` of ``A(u)`` for one input ``(1, L, d)``."""
         if u.ndim == 3 and u.shape[0] != 1:
@@ -181,15 +194,9 @@ class HyenaOperator(nn.Module):
                 f"{tuple(u.shape)}; select one with u[i:i+1]"
             )
         x, v = self.projections(u)
-        L, d = u.shape[1], self.d_model
-        D_x, S_h = [], []
-        for x_n, (h, b) in zip(x, self._steps(L), strict=True):
-            D_x.append(x_n[0])
-            if h is None:  # identity first filter: S_h^1 = I
-                S_h.append(torch.eye(L, dtype=v.dtype, device=v.device).expand(d, L, L))
-            else:
-                S_h.append(toeplitz(h.to(v.dtype), b.to(v.dtype)))
-        return HyenaMatrices(D_x=D_x, S_h=S_h, v=v[0])
+        h = self.filters(u.shape[1]).to(v.dtype)  # (n_filters, d_model, L)
+        S_h = [self.conv_matrix(n, h) for n in range(self.order)]
+        return HyenaMatrices(D_x=[x_n[0] for x_n in x], S_h=S_h, v=v[0])
 
     def materialize(self, u: torch.Tensor) -> torch.Tensor:
         """The dense data-controlled operator ``A(u)`` ``(d_model, L, L)`` for one input.
@@ -204,3 +211,42 @@ class HyenaOperator(nn.Module):
             f"d_model={self.d_model}, l_max={self.l_max}, order={self.order}, "
             f"identity_first={self.identity_first}"
         )
+
+
+def algorithm3_steps(op: HyenaOperator, u: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every intermediate tensor of ``op(u)``, named as in Algorithm 3 (Sec. 3.4), in order.
+
+    Spelled out from the operator's modules rather than through :meth:`HyenaOperator.core`, so
+    that comparing the last entry with ``op(u)`` checks the package's loop. Names: ``u``;
+    ``in_proj``; ``short_conv``; ``x^1..x^N``, ``v``; for an implicit filter without
+    normalisation ``PE(t)`` (positional encoding), ``FFN(PE(t))`` and ``window`` (else only the
+    bank); ``h^1..h^N``, ``b^1..b^N``; per step ``n`` with a filter ``h^n conv z^n`` and
+    ``b^n z^n``; ``z^2..z^{N+1}``; ``out_proj``. Filters and skip terms are indexed by step, so
+    with ``identity_first`` there is no ``h^1``. Shapes: see :meth:`HyenaOperator.core`.
+    """
+    L, D = op.check_input(u), op.d_model
+    s: dict[str, torch.Tensor] = {"u": u}  # (batch, L, D)
+    s["in_proj"] = op.in_proj(u)  # (batch, L, (N+1) D)
+    s["short_conv"] = op.short_filter(s["in_proj"].transpose(1, 2))[..., :L]  # (b, (N+1) D, L)
+    *x, v = s["short_conv"].split(D, dim=1)  # N + 1 signals, each (batch, D, L)
+    s |= {f"x^{n + 1}": x_n for n, x_n in enumerate(x)} | {"v": v}
+    f = op.filter
+    if isinstance(f, ImplicitFilter) and f.normalize is None:  # Algorithm 2, step by step
+        s["PE(t)"] = f.pos_emb(L)[0]  # (L, emb_dim)
+        s["FFN(PE(t))"] = f.ffn(s["PE(t)"]).T  # (n_filters D, L)
+        s["window"] = f.window(L)  # (n_filters D, L): exp(-|delta| t) + shift
+        bank = (s["FFN(PE(t))"] * s["window"]).reshape(op.n_filters, D, L)
+    else:
+        bank = op.filters(L)  # (n_filters, D, L)
+    steps = [n for n, j in enumerate(op.filter_of_step) if j is not None]
+    s |= {f"h^{n + 1}": bank[op.filter_of_step[n]] for n in steps}  # each (D, L)
+    s |= {f"b^{n + 1}": op.bias[op.filter_of_step[n]] for n in steps}  # each (D,)
+    z = v  # z^1
+    for n in range(op.order):
+        if n in steps:  # S_h^{n+1} z = h^{n+1} conv z + b^{n+1} z, each (batch, D, L)
+            s[f"h^{n + 1} conv z^{n + 1}"] = fftconv(z, s[f"h^{n + 1}"])
+            s[f"b^{n + 1} z^{n + 1}"] = s[f"b^{n + 1}"][:, None] * z
+            z = s[f"h^{n + 1} conv z^{n + 1}"] + s[f"b^{n + 1} z^{n + 1}"]
+        z = s[f"z^{n + 2}"] = x[n] * z  # the gate x^{n+1}
+    s["out_proj"] = op.out_proj(z.transpose(1, 2))  # (batch, L, D)
+    return s

@@ -26,7 +26,8 @@
 # **What you will learn**
 #
 # 1. The Hyena recurrence $z^{n+1} = x^n \odot (h^n * z^n)$ (Definition 3.1), with its skip
-#    ("bias") term, and how the package runs it.
+#    ("bias") term, and the package's code for it, read line by line next to Algorithm 3
+#    (Sec. 3.4) with the shape of every tensor.
 # 2. Its matrix form $y = D_x^N S_h^N \cdots D_x^1 S_h^1\, v = A(u)\,v$ (Sec. 3.2), built up
 #    from order 1 (a gated convolution) and order 2 (the shape of H3, and the two ways of
 #    counting its order), with every step checked.
@@ -42,22 +43,27 @@
 # $S_h$; `fftconv`, `toeplitz`), products of matrices. How the long filters $h^n$ are
 # parameterised (the implicit filters of Sec. 3.3) is Chapter 3: here they are given.
 #
-# **Run time**: short, most of it in the live timing of Section 7 (chapter 0's table lists the
+# **Run time**: short, most of it in the live timing of Section 8 (chapter 0's table lists the
 # recorded time of every chapter, and the machine it was recorded on).
 #
 # The operator is `hyena_lab.HyenaOperator` (`hyena_lab/operator.py`: `.projections`,
-# `.filters`, `.core`, `.matrices`, `.materialize`); the official bridge is
+# `.filters`, `.long_conv`, `.core`, `.matrices`, `.materialize`; `algorithm3_steps` names every
+# intermediate tensor); the official bridge is
 # `hyena_lab.official`; this chapter's figures, widget and timings are `hyena_lab.viz.matrices`.
 
 # %%
 # %matplotlib inline
+import inspect
+
 import ipywidgets as widgets
 import torch
+from IPython.display import Code
 
 from hyena_lab import HyenaOperator, fftconv, roofline, toeplitz
 from hyena_lab.checks import F64_SAME_ALGEBRA, rel_err
 from hyena_lab.filters import PositionalEncoding
 from hyena_lab.official import from_safari, load_vectors, to_safari
+from hyena_lab.operator import algorithm3_steps
 from hyena_lab.viz import load_data, save_data, savefig, use_style
 from hyena_lab.viz.matrices import (
     DEMO_D_MODEL,
@@ -115,33 +121,88 @@ MATRIX_VS_FFT = 1e-10
 # an extra weight on the filter's first tap, $(h * z)_t + b z_t = (\bar h * z)_t$ with
 # $\bar h_0 = h_0 + b$ and $\bar h_j = h_j$ for $j \geq 1$.
 #
-# Below, the recurrence is run by hand from the operator's projections and filters and compared
-# with `op.core(u)` (the same recurrence inside the package) and `op(u)`.
+# In the package this recurrence is the loop of `HyenaOperator.core`, printed and walked in
+# Section 2. The cell below sets up the operator and input of the later sections, and checks the
+# one claim above that is not in the code: the skip term is a filter tap.
 
 # %%
 L = 37  # odd, not a power of two: nothing below relies on a convenient length
 op = demo_operator(order=2)  # float64, d_model = 8, l_max = 64, implicit filters, seed 0
 u = make_input("random", L, DEMO_D_MODEL, seed=1)  # (1, L, d_model)
-
-x, v = op.projections(u)  # N gates and the value, each (1, d_model, L)
+_, v = op.projections(u)  # the value v, (1, d_model, L)
 h = op.filters(L)  # (N, d_model, L): h^1 .. h^N
-z = v  # z^1 = v
-for n in range(op.order):
-    z = x[n] * fftconv(z, h[n], op.bias[n])  # z^{n+1} = x^n * (h^n conv z^n + b^n z^n)
-
-assert rel_err(z, op.core(u)) < F64_SAME_ALGEBRA  # the same calls as inside the package
-assert rel_err(op.out_proj(z.transpose(1, 2)), op(u)) < F64_SAME_ALGEBRA
-# the skip term is an extra weight on the first tap of the filter
-h_bar = h[0].clone()
+h_bar = h[0].clone()  # the skip term b^1 moved onto the first tap of h^1
 h_bar[:, 0] += op.bias[0]
 assert rel_err(fftconv(v, h[0], op.bias[0]), fftconv(v, h_bar)) < MATRIX_VS_FFT
 
+# %% [markdown]
+# ## 2. The operator's code, line by line
+#
+# Here is `HyenaOperator.core`, printed from the package with `inspect.getsource`, so what you
+# read is what runs. The loop is Definition 3.1 in its own symbols: `z = v` is $z^1 = v$, and
+# each pass computes $z^{n+1} = x^n \odot (h^n * z^n + b^n z^n)$, the gate $D_x^n$ applied
+# after the long convolution $S_h^n$. Python counts from 0, so `x[n]` is the paper's
+# $x^{n+1}$. Below it, `long_conv` (one step's convolution, with the skip term) and
+# `forward`, which adds the output projection.
+
 # %%
-# NBVAL_CHECK_OUTPUT
-print(f"gates: {len(x)} x {tuple(x[0].shape)}, value: {tuple(v.shape)}, filters: {tuple(h.shape)}")
+Code("\n".join(inspect.getsource(f) for f in (HyenaOperator.core, HyenaOperator.long_conv,
+                                             HyenaOperator.forward)), language="python")
 
 # %% [markdown]
-# ## 2. Order 1: a gated convolution, $y = D_x S_h v$
+# Two details of that code are worth a sentence each.
+#
+# * **The filters are evaluated once per call**, before the loop (`h = self.filters(...)`),
+#   not once per step: the filter network costs more than the convolutions at this width
+#   (Section 8).
+# * **The official layout is an index map**, not a branch in the loop: `filter_of_step[n]`,
+#   built once in `__init__`, is the row of the filter bank (and of `bias`) used by step
+#   $n + 1$. In the paper's layout it is `(0, 1)` for order 2. The official code's order-2
+#   layer gates $v$ before its only convolution (Section 9); as a
+#   `HyenaOperator(..., identity_first=True)` its map is `(None, 0)`, and `None` makes
+#   `long_conv` the identity, $S_h^1 = I$.
+#
+# **Algorithm 3, end to end.** The paper's Algorithm 3 (Sec. 3.4) runs the operator in three
+# steps. (1) Projections (Algorithm 1): a linear map over channels to $(N + 1) D$ channels
+# (`in_proj`), a short causal depthwise convolution over each of them (`short_conv`, 3 taps),
+# and a split into $x^1, \dots, x^N, v$, each $D \times L$. (2) Filters (Algorithm 2): the
+# positional encoding $\mathrm{PE}(t)$ of the $L$ positions ($L \times D_e$), an FFN to $N D$
+# channels, multiplied by a decaying window, split into $h^1, \dots, h^N$. (3) For
+# $n = 1, \dots, N$: $v_t \leftarrow x^n_t \cdot \mathrm{FFTConv}(h^n, v)_t$. The listing reuses
+# the name $v$ for the running signal; Definition 3.1 and the code call it $z^n$. The package's
+# `fftconv`, like the official one, adds the skip term $b^n z^n$; the walk below lists it
+# apart. Last, `out_proj`, the output projection (linear over channels) of the official layer
+# and of this package.
+#
+# `algorithm3_steps(op, u)` (in `hyena_lab/operator.py`) spells these steps out from the
+# operator's modules, without calling `core`, and returns every intermediate tensor by name.
+# On a tiny input ($L = 6$, $D = 8$, batch 1) the shapes, for the paper's order 2 and for
+# the official order-2 layout (no $h^1$, and half the filter channels):
+
+# %%
+u_tiny = make_input("random", 6, DEMO_D_MODEL, seed=2)  # (1, L = 6, D = 8)
+op_official = demo_operator(order=2, identity_first=True)  # the official order 2
+walk = {"paper": algorithm3_steps(op, u_tiny), "official": algorithm3_steps(op_official, u_tiny)}
+assert op.filter_of_step == (0, 1) and op_official.filter_of_step == (None, 0)
+for name, op_w in (("paper", op), ("official", op_official)):
+    # The walk runs the same float64 operations as op(u) in the same order (only the skip term
+    # is added outside fftconv), so the two agree to round-off at most; F64_SAME_ALGEBRA allows
+    # reassociation (measured: bit-for-bit equal), ~1e8 below a wrong gate or filter.
+    assert rel_err(walk[name]["out_proj"], op_w(u_tiny)) < F64_SAME_ALGEBRA
+    assert rel_err(walk[name]["z^3"], op_w.core(u_tiny)) < F64_SAME_ALGEBRA
+assert walk["paper"]["in_proj"].shape == (1, 6, 3 * 8) and op.short_filter_order == 3
+assert "h^1" not in walk["official"] and walk["official"]["window"].shape == (8, 6)
+assert walk["paper"]["FFN(PE(t))"].shape == (2 * 8, 6)  # N D filter channels: twice as many
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"{'tensor':<16}{'paper, N = 2':>16}{'official order 2':>18}")
+for name in dict.fromkeys([*walk["paper"], *walk["official"]]):  # the paper's order
+    shapes = [str(tuple(w[name].shape)) if name in w else "-" for w in walk.values()]
+    print(f"{name:<16}{shapes[0]:>16}{shapes[1]:>18}")
+
+# %% [markdown]
+# ## 3. Order 1: a gated convolution, $y = D_x S_h v$
 #
 # Write one channel's signals as column vectors of length $L$. Chapter 1 showed that a causal
 # convolution is a product with a lower-triangular Toeplitz matrix; the skip term adds $b$ on
@@ -178,7 +239,7 @@ assert rel_err(A1, op1.materialize(u)) < F64_SAME_ALGEBRA
 assert rel_err((A1 @ m1.v[..., None])[..., 0], op1.core(u)[0]) < MATRIX_VS_FFT  # y = A(u) v
 
 # %% [markdown]
-# ## 3. Order 2: the shape of H3, $y = D_x^2 S_h^2 D_x^1 S_h^1 v$
+# ## 4. Order 2: the shape of H3, $y = D_x^2 S_h^2 D_x^1 S_h^1 v$
 #
 # Apply the recurrence twice: $z^2 = D_x^1 S_h^1 v$, then
 # $z^3 = D_x^2 S_h^2 z^2 = D_x^2 S_h^2 D_x^1 S_h^1 v$. Entry by entry,
@@ -206,7 +267,7 @@ assert rel_err((A1 @ m1.v[..., None])[..., 0], op1.core(u)[0]) < MATRIX_VS_FFT  
 # $\tilde k = \mathrm{SSM}_\text{shift}(k)$: **one** long convolution between two gates, the
 # shift being part of how the gate $\tilde k$ is computed, as the 3-tap short convolution inside
 # every Hyena projection is. This is exactly the layout of the **official Hyena code**, whose
-# "order 2" is $y = x^2 \odot \big(h * (x^1 \odot v)\big)$ (Section 8): it builds
+# "order 2" is $y = x^2 \odot \big(h * (x^1 \odot v)\big)$ (Section 9): it builds
 # $o - 1$ long filters for `order=o`. The two conventions, side by side:
 #
 # | order 2 in ... | $A(u)$ | long convs | `HyenaOperator(order=2, ...)` | ch. 4 mixers |
@@ -249,7 +310,7 @@ A_ssm = op_ssm.materialize(u)
 assert rel_err((A_ssm @ m_ssm.v[..., None])[..., 0], op_ssm.core(u)[0]) < MATRIX_VS_FFT
 
 # %% [markdown]
-# ## 4. Any order $N$, by induction
+# ## 5. Any order $N$, by induction
 #
 # Each step of the recurrence is $z^{n+1} = D_x^n S_h^n z^n$, so by induction on $n$
 #
@@ -280,7 +341,7 @@ assert rel_err((A_ssm @ m_ssm.v[..., None])[..., 0], op_ssm.core(u)[0]) < MATRIX
 #
 # The recurrence never forms $A(u)$: it applies its $2N$ factors one by one, $N$ FFT
 # convolutions in $O(L \log L)$ and $N$ gates in $O(L)$ per channel, where $A(u)\,v$ would cost
-# $O(L^2)$ (Section 7).
+# $O(L^2)$ (Section 8).
 
 # %%
 t0 = 23  # the input is perturbed from this position on
@@ -305,7 +366,7 @@ for N in range(1, 5):
     print(f"order {N}: rel. err. of A(u) v vs core(u) = {rel_err(Av, op_N.core(u1)[0]):.1e}")
 
 # %% [markdown]
-# ## 5. Looking at the matrices, next to attention (App. D.1)
+# ## 6. Looking at the matrices, next to attention (App. D.1)
 #
 # The figure shows, for one channel of the order-2 operator and the random input above, the
 # factors, their product $A(u)$ and, for the same input, the causal softmax attention matrix
@@ -374,7 +435,7 @@ assert rel_err(P_rep, uniform) < F64_SAME_ALGEBRA  # equal scores: softmax is 1/
 fig
 
 # %% [markdown]
-# ## 6. Widget: order, channel, length and input
+# ## 7. Widget: order, channel, length and input
 #
 # Pick the order $N$ (1 to 4), a channel, the sequence length and an input pattern; the figure
 # redraws the factors $S_h^n$, $D_x^n$, their product $A(u)$ and the attention matrix of the
@@ -401,7 +462,7 @@ product = torch.stack([x_one[n][0, :, 0] * (h_one[n] + op3_demo.bias[n]) for n i
 assert rel_err(op3_demo.materialize(u_one)[:, 0, 0], product.prod(0)) < F64_SAME_ALGEBRA
 
 # %% [markdown]
-# ## 7. What a materialised $A(u)$ costs
+# ## 8. What a materialised $A(u)$ costs
 #
 # Per channel, $A(u)$ has $L^2$ entries (half of them zero), so storing it for $D$ channels
 # takes $D L^2$ numbers, as an attention matrix takes $L^2$ per head. The recurrence keeps only
@@ -508,7 +569,7 @@ savefig(fig, "02_hyena_matrices-complexity")
 fig
 
 # %% [markdown]
-# ## 8. The paper and the official code
+# ## 9. The paper and the official code
 #
 # The official implementation (HazyResearch/safari, `src/models/sequence/hyena.py`) counts the
 # order differently from the paper, and a reader who moves between the two must know how:

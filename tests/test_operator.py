@@ -5,9 +5,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hyena_lab import HyenaOperator, direct_conv, toeplitz
+from hyena_lab import HyenaOperator, direct_conv, fftconv, toeplitz
 from hyena_lab import operator as operator_module
 from hyena_lab.checks import F32_FFT_CHAIN, F64_FFT_CHAIN, F64_SAME_ALGEBRA
+from hyena_lab.operator import algorithm3_steps
 
 from .helpers import rel_err
 
@@ -84,8 +85,6 @@ def test_order_one_is_a_gated_convolution():
     op = _op(3, 16, 1)
     u = _u(2, 16, 3)
     (x1,), v = op.projections(u)
-    from hyena_lab import fftconv
-
     expected = x1 * fftconv(v, op.filters(16)[0], op.bias[0])
     assert rel_err(op.core(u), expected) < F64_FFT_CHAIN
 
@@ -151,3 +150,57 @@ def test_input_of_another_dtype_than_the_weights_says_how_to_convert():
     with pytest.raises(TypeError, match=r"u has dtype torch.float64 but the module's weights are "
                        r"torch.float32: convert the input \(u.float\(\)\)"):
         op(torch.randn(1, 8, 4, dtype=torch.float64))
+
+
+def test_filter_of_step_maps_each_step_to_its_filter_row():
+    assert _op(order=3).filter_of_step == (0, 1, 2)  # the paper: h^n at row n - 1
+    op = _op(order=3, identity_first=True)
+    assert op.filter_of_step == (None, 0, 1) and op.n_filters == 2  # official: S_h^1 = I
+    u = _u(2, 9, 4)
+    z = _u(2, 9, 4, seed=5).transpose(1, 2)  # (batch, d, L)
+    h = op.filters(9)
+    assert torch.equal(op.long_conv(0, z, h), z)  # the identity step
+    assert torch.equal(op.long_conv(2, z, h), fftconv(z, h[1], op.bias[1]))  # step 3: row 1
+    assert torch.equal(op.conv_matrix(2, h), toeplitz(h[1], op.bias[1]))
+    (x1, x2, x3), v = op.projections(u)  # the official order-3 layer, written out
+    y = x3 * fftconv(x2 * fftconv(x1 * v, h[0], op.bias[0]), h[1], op.bias[1])
+    assert torch.equal(op.core(u), y)
+
+
+def test_filter_network_runs_once_per_forward(monkeypatch):
+    op = _op(order=4)
+    calls = []
+    monkeypatch.setattr(op, "filters", lambda L: calls.append(L) or HyenaOperator.filters(op, L))
+    op(_u(1, 8, 4))
+    assert calls == [8]  # one bank for all N steps, not one evaluation per step
+
+
+@pytest.mark.parametrize(
+    ("order", "kw"),
+    [(2, {}), (3, {"identity_first": True}), (1, {"filter": "ssm"}),
+     (2, {"filter_args": {"normalize": "l1", "modulate": False}})],
+)
+def test_algorithm3_steps_name_every_tensor_and_end_at_op_u(order, kw):
+    op = _op(5, 16, order, **kw)
+    u = _u(2, 11, 5)
+    s = algorithm3_steps(op, u)
+    # The walk spells out the operator's steps; only the skip term is added outside fftconv,
+    # the same float64 operations in the same order (measured: bit-for-bit equal), so
+    # F64_SAME_ALGEBRA is a wide bound, ~1e8 below a wrong gate or filter (O(1e-2) or more).
+    assert rel_err(s["out_proj"], op(u)) < F64_SAME_ALGEBRA
+    assert rel_err(s[f"z^{order + 1}"], op.core(u)) < F64_SAME_ALGEBRA
+    assert s["in_proj"].shape == (2, 11, (order + 1) * 5)
+    assert s["short_conv"].shape == (2, (order + 1) * 5, 11)
+    x, v = op.projections(u)
+    assert torch.equal(s["v"], v) and all(torch.equal(s[f"x^{n + 1}"], x[n]) for n in range(order))
+    has_filter = [n + 1 for n, j in enumerate(op.filter_of_step) if j is not None]
+    filters = [k for k in s if k.startswith("h^") and "conv" not in k]
+    assert filters == [f"h^{n}" for n in has_filter]
+    assert torch.equal(torch.stack([s[f"h^{n}"] for n in has_filter]), op.filters(11))
+    for n in has_filter:
+        assert s[f"h^{n} conv z^{n}"].shape == s[f"b^{n} z^{n}"].shape == (2, 5, 11)
+    implicit = "filter" not in kw and "filter_args" not in kw
+    assert ("PE(t)" in s) == implicit  # step by step only for the plain implicit filter
+    if implicit:
+        assert s["PE(t)"].shape == (11, op.filter.pos_emb.z.shape[1])
+        assert s["FFN(PE(t))"].shape == s["window"].shape == (op.n_filters * 5, 11)
