@@ -55,7 +55,7 @@ from hyena_lab.checks import (
     fftconv_error_bound,
     rel_err,
 )
-from hyena_lab.exercises import PAPER_FIGURE_4_3_MS
+from hyena_lab.paper import PAPER_FIGURE_4_3_MS
 from hyena_lab.roofline import direct_conv_cost, fftconv_cost
 from hyena_lab.viz import load_data, save_data, savefig, use_style
 from hyena_lab.viz.conv import (

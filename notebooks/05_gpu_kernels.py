@@ -53,7 +53,7 @@ import torch
 from ipywidgets import fixed, interact
 
 from hyena_lab import bench, roofline
-from hyena_lab.exercises import PAPER_FIGURE_4_3_MS
+from hyena_lab.paper import PAPER_FIGURE_4_3_MS
 from hyena_lab.viz import kernels as kviz
 from hyena_lab.viz import records_dir, savefig, use_style
 
@@ -505,7 +505,7 @@ assert round(lp["mha/fwd"]["total_ms"], 1) == 8.6
 # First, what the paper's own figure says. The authors published the forward times behind
 # Figure 4.3 in the official repository's issue tracker (HazyResearch/safari, issue #10): an
 # order-2 Hyena operator, FlashAttention and standard PyTorch attention on an A100, batch 64.
-# We keep them in `hyena_lab.exercises.PAPER_FIGURE_4_3_MS` (exercise 3 below works with them):
+# We keep them in `hyena_lab.paper.PAPER_FIGURE_4_3_MS` (exercise 3 below works with them):
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -17,6 +17,7 @@ import inspect
 from collections.abc import Iterable
 from types import ModuleType
 
+from ..paper import PAPER_FIGURE_4_3_MS  # kept here too: chapters used to import it from here
 from . import ch01, ch02, ch03, ch04, ch05
 from .ch01 import (
     check_causal_fftconv,
@@ -56,7 +57,6 @@ from .ch04 import (
     solution_recall_by_lookup,
 )
 from .ch05 import (
-    PAPER_FIGURE_4_3_MS,
     check_attention_flops,
     check_fftconv_variant,
     check_max_naive_attention_length,

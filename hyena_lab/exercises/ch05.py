@@ -1,7 +1,7 @@
 """Chapter 5's exercises (GPU kernels, FLOPs and memory, Sec. 4.4): count attention's FLOPs, find
 when naive attention scores fill a GPU, read Hyena's speedup off Figure 4.3's published data, and
 keep a faster ``fftconv`` variant correct; each a reference solution and a checker, registered in
-``EXERCISES``. Also holds :data:`PAPER_FIGURE_4_3_MS`, the published times behind Figure 4.3.
+``EXERCISES``. Figure 4.3's published times: :data:`hyena_lab.paper.PAPER_FIGURE_4_3_MS`.
 """
 
 from __future__ import annotations
@@ -14,21 +14,9 @@ import torch
 
 from ..checks import F32_FFT_CHAIN, HALF_VS_F64, rel_err
 from ..conv import circular_fftconv, direct_conv
+from ..paper import PAPER_FIGURE_4_3_MS
 from ..roofline import attention_cost
 from .feedback import Case, Exercise, Wrong, checker, seeded
-
-#: Forward times (ms) behind the paper's Figure 4.3 (Sec. 4.4): an order-2 Hyena operator,
-#: FlashAttention and standard (PyTorch) attention on an A100, batch 64, as the authors
-#: published them in the official repository's issue tracker (HazyResearch/safari, issue #10).
-#: Standard attention has no point at 64K (``None``). The official fused FFT-convolution kernel
-#: supports FFT sizes up to 16384, i.e. sequences up to 8K (safari issue #6), and in issue #10
-#: the authors say these runtimes were not measured with the optimised kernel.
-PAPER_FIGURE_4_3_MS: dict[str, tuple[float | None, ...]] = {
-    "lengths": (1024, 2048, 4096, 8192, 16384, 32768, 65536),
-    "hyena": (0.9, 1.16, 1.47, 1.5, 2.84, 5.41, 11.32),
-    "flash_attention": (0.29, 0.3, 0.63, 2.1, 8.33, 32.85, 129.07),
-    "standard_attention": (0.4, 1.25, 2.16, 6.17, 21.74, 90.71, None),
-}
 
 #: Accepted relative error of an ``fftconv`` variant against the float64 definition, per input
 #: dtype. float32: a chain of FFTs at L <= 1000 (``checks.F32_FFT_CHAIN`` = 1e-5). bfloat16:

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 
 from ..bench import COMPARISONS, PASSES, SDPA_BACKENDS, crossover_length, times
 from ..checks import check_positive_float, check_positive_int
-from ..exercises import PAPER_FIGURE_4_3_MS
+from ..paper import PAPER_FIGURE_4_3_MS
 from ..roofline import (
     Ceilings,
     fftconv_cost,
@@ -67,7 +67,7 @@ def paper_speedups(attention: str = "flash_attention") -> dict[int, float]:
     """Hyena's speedup ``t_attention / t_Hyena`` in the data behind the paper's Figure 4.3.
 
     ``attention`` is ``"flash_attention"`` or ``"standard_attention"`` (a series of
-    :data:`hyena_lab.exercises.PAPER_FIGURE_4_3_MS`: A100, batch 64, forward ms); lengths where
+    :data:`hyena_lab.paper.PAPER_FIGURE_4_3_MS`: A100, batch 64, forward ms); lengths where
     the series has no point (standard attention at 64K) are left out.
     """
     if attention not in ("flash_attention", "standard_attention"):
@@ -83,7 +83,7 @@ def paper_speedups(attention: str = "flash_attention") -> dict[int, float]:
 
 
 #: What the paper and its authors claim, and what the data behind Figure 4.3 (Sec. 4.4; A100,
-#: batch 64; :data:`hyena_lab.exercises.PAPER_FIGURE_4_3_MS`, HazyResearch/safari issue #10)
+#: batch 64; :data:`hyena_lab.paper.PAPER_FIGURE_4_3_MS`, HazyResearch/safari issue #10)
 #: give. ``claimed_speedup``: the abstract ("twice as fast as highly optimized attention at
 #: sequence length 8K, and 100x faster at sequence length 64K"). ``blog_crossover_L``: the
 #: authors' blog post (Hazy Research, 2023-03-07) puts the crossover with FlashAttention near
