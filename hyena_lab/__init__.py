@@ -8,8 +8,9 @@ The package holds every piece of logic the chapters use; modules mirror the pape
 * :mod:`hyena_lab.official`: the bridge to the official implementation's weights.
 * :mod:`hyena_lab.tasks`: synthetic tasks: associative recall, majority, counting (Sec. 4.1).
 * :mod:`hyena_lab.mixers`, :mod:`hyena_lab.models`, :mod:`hyena_lab.train`: the mixers compared
-  in Sec. 4.1, tiny models built from them, their training loop and the ``recall`` command.
-* :mod:`hyena_lab.bench`, :mod:`hyena_lab.roofline`, :mod:`hyena_lab.timing`: GPU/CPU timing,
+  in Sec. 4.1, tiny models built from them, their training loop (and :mod:`hyena_lab.checkpoint`);
+  :mod:`hyena_lab.recall`: chapter 04's experiment and the ``recall`` command.
+* :mod:`hyena_lab.bench`, :mod:`hyena_lab.roofline`, :mod:`hyena_lab.measure`: GPU/CPU timing,
   FLOP and byte counts, the roofline model (Sec. 4.4).
 * :mod:`hyena_lab.viz`: the figure style, ``savefig`` and ``save_data`` shared by every chapter,
   and per chapter the pure figure functions behind its widgets (``viz.conv``, ``viz.filters``...).

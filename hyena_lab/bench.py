@@ -19,13 +19,14 @@ so past ``L = tokens`` the batch is 1 and the tokens grow with ``L``).
 
 Method (the handbook's conventions for GPU measurements):
 
-* GPU timing with CUDA events around every call, after a warm-up, the median of many calls;
-  the number of calls adapts to the case (``--target-ms`` of timed work, between
-  ``--min-repeats`` and ``--max-repeats``); calls rotate over several input sets so that
-  repeated runs do not measure a warm L2 cache; inputs are random normal, never zeros.
-* CPU timing with :func:`hyena_lab.timing.time_fn` (``time.perf_counter``), same rotation.
-* Peak memory: what one call allocates on top of its inputs and parameters (outputs and saved
-  activations included), from ``torch.cuda.max_memory_allocated``; ``None`` on the CPU.
+* Timing by :mod:`hyena_lab.measure`: on a GPU CUDA events around every call, on the CPU
+  ``time.perf_counter``; after a warm-up, the median of many calls; the number of calls adapts
+  to the case (``--target-ms`` of timed work, between ``--min-repeats`` and
+  ``--max-repeats``); calls rotate over several input sets so that repeated runs do not
+  measure a warm L2 cache; inputs are random normal, never zeros.
+* Peak memory (:func:`hyena_lab.measure.peak_memory`): what one call allocates on top of its
+  inputs and parameters (outputs and saved activations included), from
+  ``torch.cuda.max_memory_allocated``; ``None`` on the CPU.
 * An out-of-memory error, an unsupported backend or a case that the rules skip is recorded as
   a point with ``status`` ``"oom"``, ``"unsupported"``, ``"skipped"`` or ``"error"`` and no
   time: never a crash. Skips keep the whole run bounded: a case is skipped when its predicted
@@ -49,13 +50,14 @@ and the second run (``05_gpu_kernels-repeat.json``: the noise floor and layer pr
 --lengths 128,256,512 --threads 1``. The last line printed is one JSON object (the summary:
 crossover lengths, speedups at 8K/64K/256K, the FFT convolution's roofline gap).
 
-Results file (``SCHEMA``), checked by :func:`validate_results`: ``meta`` (device, torch, CUDA
-and cuDNN versions, date, dtype, d_model, heads, tokens_per_batch, lengths, command, timing
-settings), ``ceilings`` (:meth:`hyena_lab.roofline.Ceilings.to_dict`), ``points`` (one per
-case: bench, pass, backend, L, batch, tokens, status, time_ms (median), time_ms_p20/p80,
-repeats, input_sets, peak_mem_mb, flops, bytes_floor, seconds spent, note), ``accuracy``,
-``fftconv_profile`` and optionally ``layer_profile`` (:func:`profile_call` results) and
-``summary`` (:func:`summarize`).
+Results file (a :func:`hyena_lab.measure.save_record` record, ``"schema"`` ``RECORD_SCHEMA``
+version 1), checked by :func:`validate_results`: ``meta`` (``SCHEMA``, the machine from
+:func:`hyena_lab.measure.environment`, dtype, d_model, heads, tokens_per_batch, lengths,
+command, timing settings), ``ceilings`` (:meth:`hyena_lab.roofline.Ceilings.to_dict`),
+``points`` (one per case: bench, pass, backend, L, batch, tokens, status, time_ms (median),
+time_ms_p20/p80, repeats, input_sets, peak_mem_mb, flops, bytes_floor, seconds spent, note),
+``accuracy``, ``fftconv_profile`` and optionally ``layer_profile`` (:func:`profile_call`
+results) and ``summary`` (:func:`summarize`).
 
 Recorded on an H100 (torch 2.11, bf16; chapter 5 discusses them): cuDNN is the fastest SDPA
 backend at every length; ``fftconv`` overtakes it at L = 10K forward (7K forward+backward),
@@ -69,16 +71,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import gc
 import json
 import math
-import platform
-import statistics
 import sys
-import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -87,9 +85,20 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .checks import check_positive_float, check_positive_int
+from .checks import check_positive_float, check_positive_int, rel_err
 from .conv import fftconv
-from .files import check_new_file, write_atomic
+from .files import check_new_file
+from .measure import (
+    Stopwatch,
+    Timing,
+    json_safe,
+    load_record,
+    peak_memory,
+    rotating,
+    save_record,
+    time_calls,
+)
+from .measure import environment as machine_environment
 from .options import float_in, int_in
 from .progress import bars_disabled
 from .roofline import (
@@ -101,7 +110,6 @@ from .roofline import (
     measure_ceilings,
     mha_layer_cost,
 )
-from .timing import time_fn
 
 __all__ = [
     "BENCHES",
@@ -133,7 +141,8 @@ __all__ = [
     "validate_results",
 ]
 
-SCHEMA = "hyena-lab.bench/1"
+SCHEMA = "hyena-lab.bench/1"  # meta.schema; the record's "schema" field: RECORD_SCHEMA v1
+RECORD_SCHEMA = "hyena-lab.bench"
 BENCHES = ("fftconv", "sdpa", "naive", "hyena", "mha")
 PASSES = ("fwd", "fwd+bwd")
 SDPA_BACKENDS = ("cudnn", "flash", "efficient", "math")
@@ -233,28 +242,6 @@ class CausalSelfAttention(nn.Module):
 # ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Timing:
-    """Timing of one case: median and 20/80 percentiles (ms, ``None`` where not measured)."""
-
-    median_ms: float
-    p20_ms: float | None
-    p80_ms: float | None
-    repeats: int
-
-
-def _repeats_for(estimate_ms: float, target_ms: float, min_repeats: int, max_repeats: int) -> int:
-    """How many timed calls fit in ``target_ms``, clamped to ``[min_repeats, max_repeats]``."""
-    n = math.ceil(target_ms / max(estimate_ms, 1e-3))
-    return max(min_repeats, min(max_repeats, n))
-
-
-def _quantile(xs: Sequence[float], q: float) -> float:
-    """Nearest-rank quantile of ``xs`` (``q`` in [0, 1])."""
-    s = sorted(xs)
-    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
-
-
 def time_call(
     call: Callable[[Inputs], object],
     inputs: Sequence[Inputs],
@@ -265,87 +252,23 @@ def time_call(
     max_repeats: int = 50,
     target_ms: float = 300.0,
 ) -> Timing:
-    """Median time of ``call(inputs[i % n])`` over an adaptive number of calls.
-
-    After ``warmup`` calls, one more call estimates the time; then as many calls as fit in
-    ``target_ms`` (clamped to ``[min_repeats, max_repeats]``) are timed, rotating over the
-    ``n`` input sets. On a GPU each call sits between two CUDA events recorded on the stream
-    (no host synchronisation in between, so launch overhead shows only where it really stalls
-    the device); on the CPU :func:`hyena_lab.timing.time_fn` times with ``perf_counter``.
+    """:func:`hyena_lab.measure.time_calls` of ``call(inputs[i % n])``, rotating over the ``n``
+    input sets: after ``warmup`` calls, one call estimates the time, then as many calls as fit
+    in ``target_ms`` (clamped to ``[min_repeats, max_repeats]``) are timed, with CUDA events on
+    a GPU (no host synchronisation between calls) and ``time.perf_counter`` on the CPU.
     """
-    if not inputs:
-        raise ValueError("inputs must hold at least one input set")
-    check_positive_int(min_repeats, "min_repeats")
-    if max_repeats < min_repeats:
-        raise ValueError(f"max_repeats ({max_repeats}) must be >= min_repeats ({min_repeats})")
     check_positive_float(target_ms, "target_ms")
-    dev = torch.device(device)
-    rotation = _rotation(inputs)
-    if dev.type == "cuda":
-        return _time_cuda(call, rotation, dev, warmup, min_repeats, max_repeats, target_ms)
-    for _ in range(warmup):
-        call(next(rotation))
-    t0 = time.perf_counter()
-    call(next(rotation))
-    estimate_ms = (time.perf_counter() - t0) * 1e3
-    repeats = _repeats_for(estimate_ms, target_ms, min_repeats, max_repeats)
-    seconds = time_fn(lambda: call(next(rotation)), repeats=repeats, warmup=0, device=dev)
-    return Timing(seconds * 1e3, None, None, repeats)
-
-
-def _rotation(inputs: Sequence[Inputs]) -> Iterator[Inputs]:
-    """Cycle over the input sets forever."""
-    while True:
-        yield from inputs
-
-
-def _time_cuda(
-    call: Callable[[Inputs], object],
-    rotation: Iterator[Inputs],
-    dev: torch.device,
-    warmup: int,
-    min_repeats: int,
-    max_repeats: int,
-    target_ms: float,
-) -> Timing:
-    """The CUDA-event path of :func:`time_call`."""
-    for _ in range(warmup):
-        call(next(rotation))
-    torch.cuda.synchronize(dev)
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    call(next(rotation))
-    end.record()
-    end.synchronize()
-    repeats = _repeats_for(start.elapsed_time(end), target_ms, min_repeats, max_repeats)
-    starts = [torch.cuda.Event(enable_timing=True) for _ in range(repeats)]
-    ends = [torch.cuda.Event(enable_timing=True) for _ in range(repeats)]
-    for s, e in zip(starts, ends, strict=True):
-        s.record()
-        call(next(rotation))
-        e.record()
-    torch.cuda.synchronize(dev)
-    ms = [s.elapsed_time(e) for s, e in zip(starts, ends, strict=True)]
-    return Timing(statistics.median(ms), _quantile(ms, 0.2), _quantile(ms, 0.8), repeats)
+    timed = rotating(call, inputs)
+    return time_calls({0: timed}, device=device, warmup=warmup, target_s=target_ms / 1e3,
+                      min_repeats=min_repeats, max_repeats=max_repeats)[0]
 
 
 def peak_memory_bytes(call: Callable[[Inputs], object], inputs: Inputs, device) -> int | None:
-    """Bytes that one ``call(inputs)`` allocates at its peak beyond what was allocated before.
-
-    Outputs (and, in a forward+backward call, the saved activations and gradients) count; the
-    inputs and parameters, allocated before, do not. ``None`` on the CPU (no allocator stats).
-    """
-    dev = torch.device(device)
-    if dev.type != "cuda":
-        return None
-    torch.cuda.synchronize(dev)
-    torch.cuda.reset_peak_memory_stats(dev)
-    base = torch.cuda.memory_allocated(dev)
-    out = call(inputs)
-    torch.cuda.synchronize(dev)
-    peak = torch.cuda.max_memory_allocated(dev) - base
-    del out
-    return int(peak)
+    """Deprecated: :func:`hyena_lab.measure.peak_memory` of ``lambda: call(inputs)``."""
+    warnings.warn("bench.peak_memory_bytes(call, inputs, device) is deprecated: use "
+                  "hyena_lab.measure.peak_memory(lambda: call(inputs), device)",
+                  DeprecationWarning, stacklevel=2)
+    return peak_memory(lambda: call(inputs), device)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -585,7 +508,7 @@ def _release(device: str) -> None:
 def run_case(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | None) -> dict:
     """Measure one case; return its results point (never raises on OOM or a missing kernel)."""
     point = _new_point(cfg, bench, L, pass_, backend)
-    t0 = time.perf_counter()
+    clock = Stopwatch()
     status, note = "ok", ""
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -601,11 +524,12 @@ def run_case(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | No
                 max_repeats=cfg.max_repeats,
                 target_ms=cfg.target_ms,
             )
-            peak = peak_memory_bytes(work.call, inputs[0], cfg.device)
+            first = inputs[0]
+            peak = peak_memory(lambda: work.call(first), cfg.device)
         point.update(
-            time_ms=timing.median_ms,
-            time_ms_p20=timing.p20_ms,
-            time_ms_p80=timing.p80_ms,
+            time_ms=timing.median * 1e3,
+            time_ms_p20=timing.percentile(20) * 1e3,
+            time_ms_p80=timing.percentile(80) * 1e3,
             repeats=timing.repeats,
             peak_mem_mb=None if peak is None else peak / 2**20,
             input_sets=len(inputs),
@@ -621,7 +545,7 @@ def run_case(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | No
     finally:
         work = inputs = None
         _release(cfg.device)
-    point.update(status=status, note=note, seconds=time.perf_counter() - t0)
+    point.update(status=status, note=note, seconds=clock.elapsed())
     return point
 
 
@@ -742,22 +666,11 @@ def command_line(cfg: BenchConfig, out: str | Path | None = None) -> str:
 
 
 def environment(cfg: BenchConfig, out: str | Path | None = None) -> dict:
-    """The ``meta`` block of a results file: device, versions, date, shapes, settings."""
-    dev = torch.device(cfg.device)
-    gpu = dev.type == "cuda"
-    props = torch.cuda.get_device_properties(dev) if gpu else None
+    """The ``meta`` block of a results file: :func:`hyena_lab.measure.environment` of the
+    device (its name, versions, date, git commit), the shapes, the settings and the command."""
     return {
         "schema": SCHEMA,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "device": props.name if gpu else (platform.processor() or platform.machine() or "cpu"),
-        "device_type": dev.type,
-        "gpu_memory_gb": props.total_memory / 1e9 if gpu else None,
-        "multiprocessors": props.multi_processor_count if gpu else None,
-        "cpu_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if gpu else None,
-        "python": platform.python_version(),
+        **machine_environment(cfg.device),
         "dtype": cfg.dtype,
         "d_model": cfg.d_model,
         "heads": cfg.heads,
@@ -885,7 +798,7 @@ def _run_sweep(
     ceilings: Ceilings | None,
 ) -> dict:
     """The body of :func:`run_benchmarks` (thread count already set)."""
-    t_start = time.perf_counter()
+    clock = Stopwatch()
     results: dict = {"meta": environment(cfg, out), "complete": False, "points": []}
     if ceilings is None:
         ceilings = measure_ceilings(cfg.device, dtype=cfg.torch_dtype)
@@ -900,7 +813,7 @@ def _run_sweep(
             _save(results, out)
         last_L = L
         bar.set_postfix_str(f"L={L} {bench}/{pass_}/{backend or '-'}")
-        elapsed = time.perf_counter() - t_start
+        elapsed = clock.elapsed()
         if bench == "mha":
             point = _run_mha(cfg, results["points"], L, pass_, history, elapsed)
         else:
@@ -924,7 +837,7 @@ def _run_sweep(
         results["layer_profile"] = profile_layers(cfg, cfg.profile_layers)
     results["summary"] = summarize(results)
     results["complete"] = True
-    results["meta"]["seconds"] = time.perf_counter() - t_start
+    results["meta"]["seconds"] = clock.elapsed()
     _save(results, out)
     return results
 
@@ -949,12 +862,6 @@ def _run_mha(
     return point
 
 
-def _rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
-    """``||out - ref|| / ||ref||`` in float64."""
-    out, ref = out.detach().double(), ref.detach().double()
-    return float((out - ref).norm() / ref.norm())
-
-
 def accuracy_checks(cfg: BenchConfig) -> dict:
     """Relative error of every benchmarked function in ``cfg.dtype`` against float64.
 
@@ -977,14 +884,14 @@ def accuracy_checks(cfg: BenchConfig) -> dict:
     out: dict = {"L": L, "batch": 1, "dtype": cfg.dtype}
     checks: dict[str, Callable[[], float]] = {}
     u, k = rand(1, d, L), rand(d, L) / math.sqrt(L)
-    checks["fftconv"] = lambda: _rel_err(fftconv(u.to(dt), k.to(dt)), direct_conv(u, k))
+    checks["fftconv"] = lambda: rel_err(fftconv(u.to(dt), k.to(dt)), direct_conv(u, k))
     q, kk, v = (rand(1, cfg.heads, L, cfg.head_dim) for _ in range(3))
     ref_attn = naive_causal_attention(q, kk, v)
     for b in cfg.backends:
-        checks[f"sdpa/{b}"] = lambda b=b: _rel_err(
+        checks[f"sdpa/{b}"] = lambda b=b: rel_err(
             sdpa_causal(q.to(dt), kk.to(dt), v.to(dt), b), ref_attn
         )
-    checks["naive"] = lambda: _rel_err(
+    checks["naive"] = lambda: rel_err(
         naive_causal_attention(q.to(dt), kk.to(dt), v.to(dt)), ref_attn
     )
     x = rand(1, L, d)
@@ -992,7 +899,7 @@ def accuracy_checks(cfg: BenchConfig) -> dict:
     def layer_err(module: nn.Module) -> float:
         ref = copy.deepcopy(module).double()
         with torch.no_grad():
-            return _rel_err(module(x.to(dt)), ref(x))
+            return rel_err(module(x.to(dt)), ref(x))
 
     checks["hyena"] = lambda: layer_err(build_hyena(cfg, L))
     checks["mha"] = lambda: layer_err(CausalSelfAttention(d, cfg.heads).to(dev, dt))
@@ -1018,20 +925,9 @@ def _safe_profile(cfg: BenchConfig) -> dict:
 
 
 def _save(results: dict, out: str | Path | None) -> None:
-    if out is None:
-        return
-    write_atomic(out, json.dumps(_finite(results), indent=1, allow_nan=False) + "\n")
-
-
-def _finite(obj: object) -> object:
-    """``obj`` with every non-finite float replaced by ``None`` (JSON has no inf or NaN)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+    """Write ``results`` to ``out`` (if given) through :func:`hyena_lab.measure.save_record`."""
+    if out is not None:
+        save_record(results, Path(out), schema=RECORD_SCHEMA, version=1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1242,8 +1138,9 @@ def _check_keys(d: object, spec: dict[str, type], where: str) -> None:
 
 
 def load_results(path: str | Path) -> dict:
-    """Read and validate a results file written by :func:`run_benchmarks`."""
-    return validate_results(json.loads(Path(path).read_text()))
+    """Read (:func:`hyena_lab.measure.load_record`) and validate a results file written by
+    :func:`run_benchmarks`; files recorded before the ``"schema"`` field are read too."""
+    return validate_results(load_record(Path(path), schema=RECORD_SCHEMA, version=1))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1341,6 +1238,7 @@ def _command(args: argparse.Namespace) -> dict:
     meta = results["meta"]
     summary = {
         "device": meta["device"],
+        "cpu": meta.get("cpu"),
         "torch": meta["torch"],
         "dtype": meta["dtype"],
         "tokens_per_batch": meta["tokens_per_batch"],
@@ -1351,7 +1249,7 @@ def _command(args: argparse.Namespace) -> dict:
         "ceilings": results["ceilings"],
         **results["summary"],
     }
-    return _finite(summary)  # JSON has no inf or NaN
+    return json_safe(summary)  # JSON has no inf or NaN
 
 
 def add_bench_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -1380,7 +1278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = _command(args)
     except (ValueError, TypeError) as err:
         parser.error(str(err))
-    print(json.dumps(_finite(summary), allow_nan=False))
+    print(json.dumps(json_safe(summary), allow_nan=False))
     return 0
 
 

@@ -38,6 +38,9 @@ def _wait_in_slices(channel: Any, slice_s: float = POLL_SLICE) -> None:
     has arrived (nbclient issue #312): the chapter then hangs with its kernel idle until the cell
     timeout. Every new poll first looks at the messages already queued, so short polls in a loop
     pick the reply up within ``slice_s``; the overall timeout is unchanged.
+
+    ``time.monotonic`` here is a *timeout*, not a measurement: the one clock read outside
+    :mod:`hyena_lab.measure` that ``tests/test_measure.py`` allows.
     """
     wait = channel.get_msg
 
@@ -72,7 +75,8 @@ def execute(path: Path, timeout: int = 1800) -> float:
     """Execute one notebook in place on a fresh kernel; return its wall time in seconds."""
     import nbformat
 
-    from .viz import write_atomic
+    from .files import write_atomic
+    from .measure import Stopwatch
 
     nb = nbformat.read(path, as_version=4)
     client = _client_class()(
@@ -82,9 +86,9 @@ def execute(path: Path, timeout: int = 1800) -> float:
         record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    start = time.perf_counter()
+    clock = Stopwatch()
     client.execute()
-    seconds = time.perf_counter() - start
+    seconds = clock.elapsed()
     write_atomic(path, nbformat.writes(nb) + "\n")
     return seconds
 

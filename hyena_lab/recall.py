@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -41,6 +42,7 @@ from tqdm.auto import tqdm
 from .checkpoint import check_checkpoint_path, read_checkpoint
 from .checks import check_positive_int
 from .files import check_new_file
+from .measure import check_name, device_name, load_record, save_record, today
 from .mixers import MIXERS
 from .models import ModelConfig, TinyLM
 from .options import HelpFormatter, float_in, int_in
@@ -52,14 +54,21 @@ __all__ = [
     "RECALL_NUM_TRAIN",
     "RECALL_RECIPE",
     "RECALL_TRAIN_SCORE",
+    "SCHEMA",
     "add_recall_command",
     "grid_cells",
+    "load_measurement",
+    "measurement_record",
+    "merge_into_record",
     "merge_results",
+    "read_grid_record",
     "recall_grid",
     "recall_summary",
     "resume_recall",
     "run_grid_cell",
     "run_recall",
+    "save_measurement",
+    "write_record",
 ]
 
 #: The handbook's recipe for recall at tiny scale on a CPU (see the module docstring).
@@ -292,6 +301,149 @@ def recall_summary(
 
 
 # ---------------------------------------------------------------------------------------------
+# records of runs (chapter 04's figures/data/04_associative_recall-*.json)
+
+
+def measurement_record(
+    results: Sequence[Mapping[str, Any]],
+    config: TrainConfig,
+    *,
+    device: str,
+    torch_version: str = torch.__version__,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The record of run summaries with their context (what :func:`save_measurement` writes).
+
+    It holds ``device`` (a name, see :func:`device_name`), the torch version, the date, the
+    shapes of the runs (batch, width, layers, training sequences), the positions the training
+    loss scores, the training recipe, anything in ``extra``, and the ``results`` themselves.
+    """
+    if not results:
+        raise ValueError("results is empty: nothing to record")
+    return {
+        "device": device,
+        "torch_version": torch_version,
+        "date": today(),
+        "shapes": {
+            "batch": config.batch_size,
+            "d_model": sorted({r["d_model"] for r in results}),
+            "n_layers": sorted({r["n_layers"] for r in results}),
+            "num_train": RECALL_NUM_TRAIN,
+        },
+        "train_score": RECALL_TRAIN_SCORE,
+        "recipe": asdict(config),
+        **extra,
+        "results": [dict(r) for r in results],
+    }
+
+
+#: The schema of the recall records (:func:`hyena_lab.measure.save_record`).
+SCHEMA = "hyena-lab.recall"
+
+
+def save_measurement(
+    name: str,
+    results: Sequence[Mapping[str, Any]],
+    config: TrainConfig,
+    *,
+    device: str,
+    torch_version: str = torch.__version__,
+    **extra: Any,
+) -> Path:
+    """Write run summaries to ``<figures_dir>/data/<name>.json`` (:func:`measurement_record`).
+
+    :func:`hyena_lab.measure.figures_dir` is the repository's ``figures/`` only under
+    ``make handbook``; otherwise a cache folder. ``torch_version`` defaults to this process's;
+    pass the other one for results measured elsewhere. Returns the path written.
+    """
+    record = measurement_record(
+        results, config, device=device, torch_version=torch_version, **extra
+    )
+    return save_record(record, check_name(name, "measurement"), schema=SCHEMA)
+
+
+def write_record(
+    path: str | Path,
+    results: Sequence[Mapping[str, Any]],
+    config: TrainConfig,
+    *,
+    device: str,
+    **extra: Any,
+) -> Path:
+    """Write a new record of ``results`` to an explicit ``path`` (the ``recall-grid --out``)."""
+    record = measurement_record(results, config, device=device, **extra)
+    return save_record(record, Path(path), schema=SCHEMA)
+
+
+def read_grid_record(path: str | Path, config: TrainConfig) -> dict[str, Any]:
+    """The grid record at ``path``, checked to be one that runs of ``config`` may join.
+
+    Raises ``ValueError`` for a missing or unreadable file, JSON that is not a grid record, or a
+    record whose recipe differs from ``config`` (except ``seed``): every cell of one grid gets
+    the same budget. The recall-grid command calls this before it trains anything.
+    """
+    path = Path(path)
+    try:
+        record = load_record(path, schema=SCHEMA, version=1)
+    except FileNotFoundError:
+        raise ValueError(f"no record at {path} to merge into (use --out to start one)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"{path} is not a readable JSON record: {err}") from None
+    if not isinstance(record, dict) or not {"recipe", "results"} <= set(record):
+        raise ValueError(f"{path} is not a recall grid record (no 'recipe' and 'results')")
+    recipe = {**asdict(config), "seed": record["recipe"].get("seed")}
+    if recipe != record["recipe"]:
+        raise ValueError(
+            f"the runs' recipe {asdict(config)} differs from the record's {record['recipe']}: "
+            "every cell of a grid must get the same budget"
+        )
+    return record
+
+
+def merge_into_record(
+    path: str | Path,
+    results: Sequence[Mapping[str, Any]],
+    config: TrainConfig,
+    *,
+    device: str,
+    torch_version: str = torch.__version__,
+) -> Path:
+    """Add ``results`` to the record at ``path`` (:func:`hyena_lab.train.merge_results`).
+
+    A run replaces the recorded run of the same cell. The record keeps its ``device`` and recipe
+    (those of its first runs); every added run is stamped with ``device_name`` and the batch is
+    described in ``additions`` (mixers, runs, device, torch version, date, recipe), so that a
+    reader sees which cells ran where. The recipe must equal the record's, except for ``seed``
+    (each run has its own): cells of one grid share one budget. The ``mixers`` list gains the
+    new mixers. Returns the path written.
+    """
+    path = Path(path)
+    record = read_grid_record(path, config)
+    if not results:
+        raise ValueError("results is empty: nothing to merge")
+    stamped = [{**r, "device_name": device} for r in results]
+    record["results"] = merge_results(record["results"], stamped)
+    new_mixers = sorted({r["mixer"] for r in results} - set(record.get("mixers", [])))
+    if "mixers" in record:
+        record["mixers"] = [*record["mixers"], *new_mixers]
+    record.setdefault("additions", []).append(
+        {
+            "mixers": sorted({r["mixer"] for r in results}),
+            "runs": len(results),
+            "device": device,
+            "torch_version": torch_version,
+            "date": today(),
+        }
+    )
+    return save_record(record, path, schema=SCHEMA)
+
+
+def load_measurement(name: str) -> dict[str, Any]:
+    """Read the committed record written by :func:`save_measurement`."""
+    return load_record(check_name(name, "measurement"), schema=SCHEMA, version=1)
+
+
+# ---------------------------------------------------------------------------------------------
 # the commands
 
 #: Options that define a recall run: a resumed run keeps the values saved with it.
@@ -430,8 +582,6 @@ def exit_status(result: Mapping[str, object]) -> int:
 
 def _cmd_recall_grid(args: argparse.Namespace) -> dict:
     """``hyena-lab recall-grid``: train a grid of cells and write (or merge into) a record."""
-    from .viz.recall import device_name, merge_into_record, read_grid_record, write_record
-
     if bool(args.out) == bool(args.merge_into):
         raise ValueError("give exactly one of --out PATH and --merge-into PATH")
     config = replace(GRID_RECIPE, max_steps=args.max_steps,
@@ -466,7 +616,7 @@ def add_recall_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     and ``steps``. ``hyena-lab recall-grid --mixers h3_same --device cuda --jobs 12
     --merge-into figures/data/04_associative_recall-grid.json`` trains chapter 04's grid for the
     given mixers (:data:`GRID_RECIPE`) and merges the runs into that record (see
-    :func:`hyena_lab.viz.recall.merge_into_record`).
+    :func:`merge_into_record`).
     """
     _add_recall_grid_command(subparsers)
     r = RECALL_RECIPE

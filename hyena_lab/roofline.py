@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import torch
 
 from .checks import check_positive_float, check_positive_int
+from .measure import environment, time_fn
 
 __all__ = [
     "Ceilings",
@@ -370,19 +371,12 @@ def layer_time_model(
     return attn, ceilings.floor(rest) + conv_time
 
 
-def _median_seconds(fn, device: torch.device, repeats: int) -> float:
-    """Median seconds of ``fn()`` (CUDA events on a GPU, perf_counter on the CPU)."""
-    from .timing import time_fn  # local import: timing is tiny, keeps import order simple
-
-    return time_fn(fn, repeats=repeats, warmup=2, device=device)
-
-
 def copy_bandwidth(device: torch.device, mib: int, repeats: int = 10) -> float:
     """Device-memory bandwidth in byte/s of a ``mib`` MiB copy (bytes read + bytes written)."""
     g = torch.Generator(device=device).manual_seed(0)
     src = torch.randn(mib * 2**18, generator=g, device=device)  # float32: 4 bytes each
     dst = torch.empty_like(src)
-    seconds = _median_seconds(lambda: dst.copy_(src), device, repeats)
+    seconds = time_fn(lambda: dst.copy_(src), repeats=repeats, warmup=2, device=device)
     return 2 * src.numel() * src.element_size() / seconds
 
 
@@ -396,7 +390,7 @@ def matmul_rate(
     old = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = tf32
     try:
-        seconds = _median_seconds(lambda: a @ b, device, repeats)
+        seconds = time_fn(lambda: a @ b, repeats=repeats, warmup=2, device=device)
     finally:
         torch.backends.cuda.matmul.allow_tf32 = old
     return 2.0 * n**3 / seconds
@@ -428,5 +422,5 @@ def measure_ceilings(
         bandwidth=copy_bandwidth(dev, copy_mib, repeats),
         matmul_flops=matmul_rate(dev, matmul_n, dtype if gpu else torch.float32, repeats),
         fp32_flops=matmul_rate(dev, n32, torch.float32, repeats),
-        device=torch.cuda.get_device_name(dev) if gpu else "cpu",
+        device=environment(dev)["device"],
     )

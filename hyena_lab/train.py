@@ -27,7 +27,6 @@ import math
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from .checks import check_positive_float, check_positive_int
+from .measure import Stopwatch
 from .models import TinyLM
 from .tasks import IGNORE_INDEX, TaskSplits
 
@@ -67,8 +67,12 @@ _MOVED_TO_RECALL = {
 def __getattr__(name: str) -> object:
     """``hyena_lab.train.run_recall`` and the other recall names, kept where they used to be."""
     if name in _MOVED_TO_RECALL:
+        import warnings
+
         from . import recall
 
+        warnings.warn(f"hyena_lab.train.{name} moved to hyena_lab.recall.{name}",
+                      DeprecationWarning, stacklevel=2)  # fmt: skip
         return getattr(recall, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -332,12 +336,12 @@ def train(
         optimizer.load_state_dict(state["optimizer"])
         _set_rng_states(state["rng"])
     batches = _batch_indices(inputs.shape[0], config.batch_size, config.seed, start=step)
-    start = time.perf_counter() - seconds_before
+    clock = Stopwatch(offset=seconds_before)  # a resumed run counts its earlier seconds
 
     def save() -> None:
         if checkpoint is None:
             return
-        state = {"step": step, "seconds": time.perf_counter() - start, "losses": list(losses),
+        state = {"step": step, "seconds": clock.elapsed(), "losses": list(losses),
                  "optimizer": optimizer.state_dict(), "config": asdict(config),
                  "rng": _rng_states()}  # fmt: skip
         save_checkpoint(checkpoint, model, history, train_state=state, run=dict(run or {}))
@@ -356,16 +360,16 @@ def train(
             if not math.isfinite(loss):
                 bar.close()
                 history.steps, history.stopped = step, "diverged"
-                history.total_seconds = time.perf_counter() - start
+                history.total_seconds = clock.elapsed()
                 raise TrainingDiverged(
                     f"the training loss became {loss} at step {step} (peak lr {config.lr:g}): "
                     "the run diverged; lower the learning rate", history
                 )
             losses.append(loss)
-            stop = _limit_reached(step, time.perf_counter() - start, config)
+            stop = _limit_reached(step, clock.elapsed(), config)
             if step % config.eval_every == 0 or stop:
                 valid_loss, valid_acc = evaluate(model, *data.valid)
-                _record(history, step, time.perf_counter() - start, losses, valid_loss, valid_acc)
+                _record(history, step, clock.elapsed(), losses, valid_loss, valid_acc)
                 losses = []
                 bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}", valid_acc=f"{valid_acc:.3f}")
                 if config.target_accuracy is not None and valid_acc >= config.target_accuracy:
@@ -373,7 +377,7 @@ def train(
             if signals and not stop:
                 bar.close()
                 history.steps, history.stopped = step, "interrupted"
-                history.total_seconds = time.perf_counter() - start
+                history.total_seconds = clock.elapsed()
                 save()
                 where = f"saved to {checkpoint}" if checkpoint is not None else "not saved"
                 raise TrainingInterrupted(
@@ -383,7 +387,7 @@ def train(
             if step % every == 0 and not stop:
                 save()
     bar.close()
-    history.steps, history.total_seconds, history.stopped = step, time.perf_counter() - start, stop
+    history.steps, history.total_seconds, history.stopped = step, clock.elapsed(), stop
     history.test_loss, history.test_accuracy = evaluate(model, *data.test)
     save()
     return history

@@ -364,11 +364,11 @@ assert all(math.isclose(a, 512 * b, rel_tol=1e-12) for m in CONV_METHODS
 #
 # How we time (`measure_conv_costs`): one thread (we compare algorithms, not cores); each point is
 # the best of three rounds that visit all lengths in turn, each round a median of repeated calls
-# (`hyena_lab.timing.time_fn`): other programs can only add time, and interleaving spreads their
-# bursts over all points. Each method stops before a single call would take more than
-# `max_call_s` (predicted from its last time), and the Toeplitz mat-vec also when $S_h$ (shape
-# `(d, L, L)`) would exceed `toeplitz_max_bytes`: the $O(L^2)$ curves end early, which is the
-# point.
+# (`hyena_lab.measure.time_calls`, the handbook's one timer): other programs can only add time,
+# and interleaving spreads their bursts over all points. Each method stops before a single call
+# would take more than `max_call_s` (predicted from its last time), and the Toeplitz mat-vec also
+# when $S_h$ (shape `(d, L, L)`) would exceed `toeplitz_max_bytes`: the $O(L^2)$ curves end
+# early, which is the point.
 #
 # A time depends on the machine, so the handbook keeps one measurement with its processor, torch
 # version and date: `figures/data/01_long_convolutions-cpu_timing.json`, read with

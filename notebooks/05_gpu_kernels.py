@@ -159,7 +159,7 @@ for n, (t_attn, t_hyena) in zip(L, model[1.0], strict=True):
 #   the **median** (and the 20/80 percentiles);
 # * **rotates** over several input sets, so a call never finds its inputs warm in L2 cache;
 #   inputs are random normal, never zeros (zeros can run faster and hide unwritten outputs);
-# * on a CPU it falls back to `time.perf_counter` through `hyena_lab.timing.time_fn`.
+# * on a CPU it falls back to `time.perf_counter` (both clocks live in `hyena_lab.measure`).
 #
 # `hyena_lab.bench.run_benchmarks` sweeps $L$ at a fixed number of tokens, times **every SDPA
 # backend** (cuDNN, flash, memory-efficient, math) and keeps the best, records an out-of-memory

@@ -12,6 +12,14 @@ from torch import nn
 
 from hyena_lab.mixers import MIXERS
 from hyena_lab.models import ModelConfig, TinyLM
+from hyena_lab.recall import (
+    add_recall_command,
+    grid_cells,
+    merge_results,
+    recall_grid,
+    run_grid_cell,
+    run_recall,
+)
 from hyena_lab.tasks import IGNORE_INDEX, make_splits, recall_baselines
 from hyena_lab.train import (
     CHECKPOINT_FORMAT,
@@ -19,15 +27,9 @@ from hyena_lab.train import (
     TrainConfig,
     _loss,
     _optimizer,
-    add_recall_command,
     cosine_lr,
     evaluate,
-    grid_cells,
     load_checkpoint,
-    merge_results,
-    recall_grid,
-    run_grid_cell,
-    run_recall,
     save_checkpoint,
     train,
     train_step,
@@ -287,8 +289,18 @@ def test_recall_grid_command_writes_then_merges_a_record(tmp_path):
         args.func(args)
 
 
+def test_recall_names_moved_from_train_warn_but_still_work():
+    import hyena_lab.recall
+    import hyena_lab.train
+
+    with pytest.warns(DeprecationWarning, match="moved to hyena_lab.recall.run_recall"):
+        assert hyena_lab.train.run_recall is hyena_lab.recall.run_recall
+    with pytest.raises(AttributeError):
+        hyena_lab.train.no_such_name  # noqa: B018
+
+
 def test_merge_into_record_refuses_another_budget(tmp_path):
-    from hyena_lab.viz.recall import merge_into_record, write_record
+    from hyena_lab.recall import merge_into_record, write_record
 
     config = TrainConfig(max_steps=2, warmup_steps=1, eval_every=2)
     runs = recall_grid(grid_cells(["conv"], [16], [10], [0]), config, progress=False)
@@ -297,6 +309,28 @@ def test_merge_into_record_refuses_another_budget(tmp_path):
         merge_into_record(path, runs, TrainConfig(max_steps=3, warmup_steps=1), device="cpu")
     with pytest.raises(ValueError, match="nothing to merge"):
         merge_into_record(path, [], config, device="cpu")
+
+
+def test_recall_records_carry_their_schema(tmp_path):
+    """Recall records go through measure.save_record; a record of another kind is refused, one
+    written before schemas (the committed grid) is merged into as it is."""
+    from hyena_lab.recall import SCHEMA, merge_into_record, read_grid_record, write_record
+
+    config = TrainConfig(max_steps=2, warmup_steps=1, eval_every=2)
+    runs = [{"mixer": "conv", "seq_len": 16, "vocab_size": 10, "seed": 0, "d_model": 8,
+             "n_layers": 1, "test_accuracy": 0.5}]
+    path = write_record(tmp_path / "g.json", runs, config, device="cpu")
+    record = json.loads(path.read_text())
+    assert record["schema"] == {"name": SCHEMA, "version": 1}
+    legacy = tmp_path / "legacy.json"
+    legacy.write_text(json.dumps({k: v for k, v in record.items() if k != "schema"}))
+    assert read_grid_record(legacy, config)["results"] == runs
+    merge_into_record(legacy, runs, config, device="cpu")
+    assert json.loads(legacy.read_text())["schema"]["name"] == SCHEMA  # schema'd from now on
+    other = tmp_path / "bench.json"
+    other.write_text(json.dumps({**record, "schema": {"name": "hyena-lab.bench", "version": 1}}))
+    with pytest.raises(ValueError, match=r"not a readable JSON record.*'hyena-lab\.bench' record"):
+        read_grid_record(other, config)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,7 +548,7 @@ def test_filters_figure_draws_each_hyena_filter():
 
 
 def test_measurements_round_trip(tmp_path, monkeypatch):
-    from hyena_lab.viz.recall import device_name, load_measurement, save_measurement
+    from hyena_lab.recall import device_name, load_measurement, save_measurement
 
     monkeypatch.setenv("HYENA_LAB_FIGURES", str(tmp_path))
     monkeypatch.setenv("HYENA_LAB_RECORDS", str(tmp_path / "data"))

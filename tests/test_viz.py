@@ -30,7 +30,10 @@ def test_save_data_adds_run_info(figdir):
     path = save_data({"x": [1, 2]}, "00_test-data")
     rec = json.loads(path.read_text())
     assert rec["x"] == [1, 2] and rec["run"]["torch"] == torch.__version__
-    assert {"device", "cpu", "date", "num_threads"} <= set(run_info())
+    assert rec["schema"] == {"name": "00_test-data", "version": 1}  # measure.save_record's
+    assert {"device", "cpu", "date", "num_threads", "git_commit"} <= set(run_info())
+    kept = json.loads(save_data({"run": {"device": "H100"}}, "00_test-gpu", schema="s").read_text())
+    assert kept["run"] == {"device": "H100"} and kept["schema"]["name"] == "s"
 
 
 @pytest.mark.parametrize("name", ["../evil", "a b", ""])

@@ -388,35 +388,32 @@ def test_measure_conv_costs_restores_threads_and_stops():
 
 
 def test_measure_conv_costs_plan_and_rounds_with_a_fake_clock(monkeypatch):
-    """Exact costs c L^p instead of a clock: the plan, the repeats, the least of the rounds and
-    the slopes are exact."""
+    """Exact costs c L^p on a fake clock: the plan, the repeats, the least of the rounds and
+    the slopes are exact (up to the clock's float round-off)."""
+    import time
+
     import hyena_lab.viz.conv as vc
+    from hyena_lab.measure import repeats_for
 
     cost = {"fftconv": lambda L: 1e-6 * L, "direct_conv": lambda L: 1e-7 * L**2,
             "toeplitz_matvec": lambda L: 2e-7 * L**2}
     calls: list[tuple[str, int]] = []
+    load = [1.0, 3.0, 1.0, 2.0]  # the estimate, then 3 rounds, two of them slowed by "load"
+    now = [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: now[0])
 
     def fake_call(method, u, h):
         L = u.shape[-1]
 
-        def call():
+        def call():  # advances the clock by its cost times the load of its round
+            timed = calls.count((method, L)) - (1 if L == Ls[0] else 0) - 1  # -1: estimate
+            reps = repeats_for(cost[method](L), 0.3 / 3, 1, 50)
+            now[0] += cost[method](L) * (load[0] if timed < 0 else load[1 + timed // reps])
             calls.append((method, L))
 
-        call.seconds = cost[method](L)
-        call.key = (method, L)
         return call
 
-    timings: dict[tuple[str, int], int] = {}
-    load = [1.0, 3.0, 1.0, 2.0]  # the estimate, then 3 rounds, two of them slowed by "load"
-
-    def fake_time_fn(fn, *, repeats, warmup):
-        for _ in range(warmup + repeats):
-            fn()
-        k = timings[fn.key] = timings.get(fn.key, -1) + 1
-        return fn.seconds * load[k]
-
     monkeypatch.setattr(vc, "_method_call", fake_call)
-    monkeypatch.setattr(vc, "time_fn", fake_time_fn)
     Ls = [2**p for p in range(6, 14)]
     c = vc.measure_conv_costs(Ls, channels=1, max_call_s=0.5, rounds=3, point_s=0.3,
                               max_repeats=50, progress=False)
@@ -425,10 +422,12 @@ def test_measure_conv_costs_plan_and_rounds_with_a_fake_clock(monkeypatch):
     assert res["direct_conv"]["L"][-1] == 2048  # 0.42 s; 4096 would take 4x that
     assert res["toeplitz_matvec"]["L"][-1] == 1024  # 0.21 s; 2048 would take 0.84 s
     for method, r in res.items():
-        # the least of the rounds (3x, 1x, 2x the cost) is the cost itself
-        assert r["seconds"] == pytest.approx([cost[method](L) for L in r["L"]], rel=1e-12)
+        # the least of the rounds (3x, 1x, 2x the cost) is the cost itself; the fake clock is
+        # a float sum of < 100 s, so each difference carries ~1e-14 s of round-off: 1e-9
+        # relative on costs >= 6.4e-5 s leaves a margin of ~1e4
+        assert r["seconds"] == pytest.approx([cost[method](L) for L in r["L"]], rel=1e-9)
         for L, reps in zip(r["L"], r["repeats"], strict=True):
-            assert reps == int(min(max(0.3 / (3 * cost[method](L)), 1), 50))
+            assert reps == min(max(math.ceil(0.3 / (3 * cost[method](L))), 1), 50)
             warm = 1 if L == Ls[0] else 0  # the untimed first call
             assert calls.count((method, L)) == warm + 1 + 3 * reps  # + estimate + 3 rounds
     assert abs(loglog_slope(res["fftconv"]["L"], res["fftconv"]["seconds"]) - 1) < 1e-9
@@ -582,24 +581,29 @@ def test_fitted_slopes_read_the_long_end_of_each_curve():
 
 
 def test_time_interleaved_alternates_and_keeps_the_least(monkeypatch):
+    import time
+
     import hyena_lab.viz.conv as vc
 
     calls: list[str] = []
-    clock = {"a": iter([3.0, 1.0, 2.0]), "b": iter([5.0, 6.0, 4.0])}
+    now = [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: now[0])
+    steps = {"a": iter([0.0, 3, 3, 1, 1, 2, 2]), "b": iter([0.0, 5, 5, 6, 6, 4, 4])}
 
-    def fake_time_fn(fn, *, repeats, warmup):
-        assert repeats == 2 and warmup == 0
-        return next(clock[fn()])
+    def fn(name):
+        def call():  # the untimed first call, then 3 rounds of 2 calls, each a known time
+            calls.append(name)
+            now[0] += next(steps[name])
 
-    monkeypatch.setattr(vc, "time_fn", fake_time_fn)
-    fns = {"a": lambda: calls.append("a") or "a", "b": lambda: calls.append("b") or "b"}
-    best = vc.time_interleaved(fns, rounds=3, repeats=2)
-    assert best == {"a": 1.0, "b": 4.0}
-    assert calls == ["a", "b"] + ["a", "b"] * 3  # one untimed call each, then in turn
+        return call
+
+    best = vc.time_interleaved({"a": fn("a"), "b": fn("b")}, rounds=3, repeats=2)
+    assert best == {"a": 1.0, "b": 4.0}  # the least of the rounds' medians
+    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 3  # one untimed call each, then in turn
     with pytest.raises(ValueError, match="at least one"):
         vc.time_interleaved({})
     with pytest.raises(ValueError, match="rounds must be >= 1"):
-        vc.time_interleaved(fns, rounds=0)
+        vc.time_interleaved({"a": fn("a")}, rounds=0)
 
 
 def test_time_interleaved_on_the_clock():

@@ -12,12 +12,7 @@ Committed measurements are read with :func:`load_data` from :func:`records_dir`.
 
 from __future__ import annotations
 
-import datetime
 import io
-import json
-import os
-import platform
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,6 +22,15 @@ import torch
 from matplotlib.figure import Figure
 
 from ..files import write_atomic
+from ..measure import (
+    check_name,
+    cpu_name,
+    environment,
+    figures_dir,
+    load_record,
+    records_dir,
+    save_record,
+)
 
 __all__ = [
     "STYLE",
@@ -64,9 +68,6 @@ STYLE: dict[str, object] = {
     "svg.hashsalt": "hyena-lab",
 }
 
-_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
 def use_style() -> None:
     """Apply the handbook's matplotlib style to every later figure (and show figures inline)."""
     mpl.rcParams.update(STYLE)
@@ -85,48 +86,10 @@ def _show_figures_inline() -> None:
         shell.run_line_magic("matplotlib", "inline")
 
 
-def _repo_figures() -> Path:
-    """The repository's own ``figures/`` (an editable install), else ``./figures``."""
-    root = Path(__file__).resolve().parents[2]
-    return root / "figures" if (root / "pyproject.toml").exists() else Path("figures")
-
-
-def figures_dir() -> Path:
-    """Where figures and measurements are *written*; nothing is created by asking.
-
-    ``$HYENA_LAB_FIGURES`` if set (``make handbook`` sets it to the repository's ``figures/``,
-    the only run that rewrites tracked files); otherwise a cache folder,
-    ``$XDG_CACHE_HOME/hyena-lab/figures`` (``~/.cache/hyena-lab/figures``), so that running a
-    chapter in JupyterLab or under the tests leaves the git tree clean.
-    """
-    env = os.environ.get("HYENA_LAB_FIGURES")
-    if env:
-        return Path(env)
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "hyena-lab" / "figures"
-
-
-def records_dir() -> Path:
-    """Where the committed measurements are *read* from: the repository's ``figures/data``.
-
-    ``$HYENA_LAB_RECORDS`` overrides it (tests). Chapters assert on these records (which name
-    their machine), never on a measurement they have just made: see CONTRIBUTING.md.
-    """
-    env = os.environ.get("HYENA_LAB_RECORDS")
-    return Path(env) if env else _repo_figures() / "data"
-
-
 def load_data(name: str) -> dict:
-    """Read the committed record ``figures/data/<name>.json`` (see :func:`records_dir`)."""
-    if not _NAME.match(name):
-        raise ValueError(f"data name must use letters, digits, '_', '-', '.', got {name!r}")
-    path = records_dir() / f"{name}.json"
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no recorded measurement {name!r} in {records_dir()}; re-create it with "
-            "`make handbook` (which writes into the repository's figures/)"
-        )
-    return json.loads(path.read_text())
+    """Read the committed record ``figures/data/<name>.json`` (:func:`hyena_lab.measure.load_record`
+    from :func:`records_dir`)."""
+    return load_record(check_name(name))
 
 
 def savefig(fig: Figure, name: str, formats: Iterable[str] = ("png",)) -> list[Path]:
@@ -135,8 +98,7 @@ def savefig(fig: Figure, name: str, formats: Iterable[str] = ("png",)) -> list[P
     ``name`` should start with the chapter number, e.g. ``"01_long_convolutions-toeplitz"``.
     Metadata that would change between runs (software version, dates) is left out.
     """
-    if not _NAME.match(name):
-        raise ValueError(f"figure name must use letters, digits, '_', '-', '.', got {name!r}")
+    check_name(name, "figure")
     paths = []
     for fmt in formats:
         if fmt not in ("png", "svg", "pdf"):
@@ -148,50 +110,28 @@ def savefig(fig: Figure, name: str, formats: Iterable[str] = ("png",)) -> list[P
     return paths
 
 
-def cpu_name() -> str:
-    """The processor's model name (Linux ``/proc/cpuinfo``), else what ``platform`` knows."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
 def cpu_record(num_threads: int) -> dict[str, object]:
     """The context of a CPU measurement, as its record's top-level fields: ``device`` ("cpu"),
-    ``processor``, ``machine``, ``torch_version``, ``date`` (UTC) and ``num_threads``."""
-    return {
-        "device": "cpu",
-        "processor": cpu_name(),
-        "machine": platform.machine(),
-        "torch_version": torch.__version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "num_threads": num_threads,
-    }
+    ``processor``, ``machine``, ``torch_version``, ``date`` (UTC) and ``num_threads``; from
+    :func:`hyena_lab.measure.environment`."""
+    env = environment("cpu")
+    return {"device": "cpu", "processor": env["cpu"], "machine": env["machine"],
+            "torch_version": env["torch"], "date": env["date"], "num_threads": num_threads}
 
 
 def run_info() -> dict[str, object]:
-    """Where and when a measurement ran: device, processor, torch version, threads, UTC date."""
-    cuda = torch.cuda.is_available()
-    return {
-        "device": torch.cuda.get_device_name(0) if cuda else "cpu",
-        "cpu": cpu_name(),
-        "torch": torch.__version__,
-        "num_threads": torch.get_num_threads(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-    }
+    """Where and when a measurement ran: :func:`hyena_lab.measure.environment` (device,
+    processor, versions, threads, UTC date, git commit)."""
+    return environment()
 
 
-def save_data(data: dict, name: str) -> Path:
-    """Write a measurement as ``figures/data/<name>.json``; add ``run_info()`` as ``"run"``.
-
-    A ``"run"`` entry already in ``data`` is kept (e.g. numbers recorded on a GPU machine).
-    """
-    if not _NAME.match(name):
-        raise ValueError(f"data name must use letters, digits, '_', '-', '.', got {name!r}")
+def save_data(data: dict, name: str, *, schema: str | None = None) -> Path:
+    """Write a measurement as ``<figures_dir()>/data/<name>.json``, with ``run_info()`` as
+    ``"run"`` (a ``"run"`` already in ``data`` is kept, e.g. numbers recorded on a GPU machine)
+    and a ``"schema"`` named ``schema`` (default: ``name``), through
+    :func:`hyena_lab.measure.save_record`."""
     record = {"run": run_info(), **data} if "run" not in data else dict(data)
-    text = json.dumps(record, indent=1) + "\n"
-    return write_atomic(figures_dir() / "data" / f"{name}.json", text)
+    return save_record(record, check_name(name), schema=schema or name)
 
 
 def matrix_heatmap(

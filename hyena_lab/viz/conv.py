@@ -51,9 +51,9 @@ from ..checks import (
     check_positive_int,
 )
 from ..conv import circular_fftconv, direct_conv, fftconv, toeplitz
+from ..measure import repeats_for, time_calls, time_fn
 from ..progress import progress_bar
 from ..roofline import Cost, direct_conv_cost, fftconv_cost, toeplitz_matvec_cost
-from ..timing import time_fn
 from . import cpu_record, matrix_heatmap
 
 __all__ = [
@@ -540,20 +540,21 @@ def measure_conv_costs(
     The ways are :data:`CONV_METHODS`: ``fftconv`` (O(L log L)), ``direct_conv`` (a loop over
     the ``L`` lags, O(L^2)) and ``toeplitz_matvec`` (``S_h @ u`` with ``S_h (d, L, L)`` built
     before the clock starts: O(L^2) time and memory). All times come from
-    :func:`hyena_lab.timing.time_fn`, in two passes:
+    :mod:`hyena_lab.measure`, in two passes:
 
     1. *Plan*: after one untimed call of each method at the smallest ``L``, for each ``L`` in
-       increasing order one call of each method gives an estimate. A method stops before the
-       first ``L`` where its last estimate times ``(L / L_last)^p`` would exceed ``max_call_s``
-       (``p`` = 2 for the O(L^2) methods, 1.2 for the FFT: an upper bound), so that no call takes
-       much longer than ``max_call_s``; the Toeplitz mat-vec also skips every ``L`` whose
-       ``S_h`` needs more than ``toeplitz_max_bytes``.
-    2. *Measure*: ``rounds`` rounds, each timing every planned ``(method, L)`` once with
-       ``time_fn`` (median of ``repeats`` calls, chosen so that all rounds spend about
-       ``point_s`` seconds on the point, at most ``max_repeats``). The result is the *least* of
-       the rounds' medians. Other processes can only add time (this is the reasoning of Python's
-       ``timeit``), and interleaving the lengths spreads a burst of load over all points instead
-       of bending one end of a curve; on a shared machine both matter.
+       increasing order one timed call of each method gives an estimate. A method stops before
+       the first ``L`` where its last estimate times ``(L / L_last)^p`` would exceed
+       ``max_call_s`` (``p`` = 2 for the O(L^2) methods, 1.2 for the FFT: an upper bound), so
+       that no call takes much longer than ``max_call_s``; the Toeplitz mat-vec also skips every
+       ``L`` whose ``S_h`` needs more than ``toeplitz_max_bytes``.
+    2. *Measure*: :func:`hyena_lab.measure.time_calls` in ``rounds`` interleaved rounds, each
+       timing every planned ``(method, L)`` ``repeats`` times (chosen so that all rounds spend
+       about ``point_s`` seconds on the point, at most ``max_repeats``). The result is the
+       *least* of the rounds' medians (:attr:`hyena_lab.measure.Timing.best`). Other processes
+       can only add time (this is the reasoning of Python's ``timeit``), and interleaving the
+       lengths spreads a burst of load over all points instead of bending one end of a curve;
+       on a shared machine both matter.
 
     Inputs are float32 standard normal drawn from ``seed``. With ``num_threads`` the torch thread
     count is set for the run and restored afterwards.
@@ -584,7 +585,8 @@ def measure_conv_costs(
                    enabled=progress)
         for method in CONV_METHODS:  # first calls pay one-time costs (FFT plans, allocator)
             _method_call(method, *_conv_inputs(b, d, Ls[0], seed))()
-        plan: dict[str, dict[int, int]] = {m: {} for m in CONV_METHODS}  # method -> {L: reps}
+        calls: dict[tuple[str, int], Callable[[], torch.Tensor]] = {}  # (method, L) -> call
+        plan: dict[tuple[str, int], int] = {}  # (method, L) -> timed calls per round
         last: dict[str, tuple[int, float]] = {}  # method -> (L, estimate) of its last point
         for L in Ls:  # pass 1: warm up, estimate, decide where each method stops
             u, h = _conv_inputs(b, d, L, seed)
@@ -596,26 +598,17 @@ def measure_conv_costs(
                         continue  # stopped: a call would take too long
                 if method == "toeplitz_matvec" and d * L * L * itemsize > toeplitz_max_bytes:
                     continue  # S_h would not fit in the memory allowed
-                estimate = time_fn(_method_call(method, u, h), repeats=1, warmup=0)
-                last[method] = (L, estimate)
-                reps = point_s / (rounds * max(estimate, 1e-9))
-                plan[method][L] = int(min(max(reps, 1), max_repeats))
+                call = calls[method, L] = _method_call(method, u, h)
+                last[method] = (L, time_fn(call, repeats=1, warmup=0))
+                plan[method, L] = repeats_for(last[method][1], point_s / rounds, 1, max_repeats)
         bar.close()
-        samples: dict[tuple[str, int], list[float]] = {}
-        todo = [(m, L) for L in Ls for m in CONV_METHODS if L in plan[m]]
-        for _ in progress_bar(range(rounds), desc="timing convolutions (rounds)",
-                      enabled=progress):
-            for method, L in todo:  # pass 2: every point once per round
-                call = _method_call(method, *_conv_inputs(b, d, L, seed))
-                t = time_fn(call, repeats=plan[method][L], warmup=0)
-                samples.setdefault((method, L), []).append(t)
-                del call
+        timings = time_calls(calls, warmup=0, rounds=rounds, repeats=plan)  # pass 2
     finally:
         torch.set_num_threads(old_threads)
     results = {
-        m: {"L": sorted(plan[m]),
-            "seconds": [min(samples[(m, L)]) for L in sorted(plan[m])],
-            "repeats": [plan[m][L] for L in sorted(plan[m])]}
+        m: {"L": [L for (m2, L) in plan if m2 == m],
+            "seconds": [timings[key].best for key in plan if key[0] == m],
+            "repeats": [reps for key, reps in plan.items() if key[0] == m]}
         for m in CONV_METHODS
     }
     return {
@@ -628,7 +621,7 @@ def measure_conv_costs(
                    "S_h": f"(d, L, L) = ({d}, L, L), built before timing"},
         "statistic": (
             f"least over {rounds} interleaved rounds of the median seconds per call "
-            "(hyena_lab.timing.time_fn) of 'repeats' calls, after one warm-up call"
+            "(hyena_lab.measure.time_calls) of 'repeats' calls, after one warm-up call"
         ),
         "max_call_s": max_call_s,
         "toeplitz_max_bytes": toeplitz_max_bytes,
@@ -701,23 +694,14 @@ def time_interleaved(
 ) -> dict[str, float]:
     """Least seconds per call of each of ``calls``, timed in turn, round after round.
 
-    After one untimed call of each, every round times each call once (the median of ``repeats``
-    calls, :func:`hyena_lab.timing.time_fn`), so that a burst of load falls on both sides of a
-    comparison; the least over the rounds is kept (load can only add time). The one kind of live
-    timing a chapter may assert on: the *ratio* of two such times, where the claimed ratio is at
-    least 10x, with a wide margin.
+    After one untimed call of each (one-time costs: FFT plans, allocator), every round times
+    each call ``repeats`` times (:func:`hyena_lab.measure.time_calls`), so that a burst of load
+    falls on both sides of a comparison; the least of the rounds' medians is kept (load can only
+    add time). The one kind of live timing a chapter may assert on: the *ratio* of two such
+    times, where the claimed ratio is at least 10x, with a wide margin.
     """
-    check_positive_int(rounds, "rounds")
-    check_positive_int(repeats, "repeats")
-    if not calls:
-        raise ValueError("calls must name at least one zero-argument function")
-    for fn in calls.values():  # first calls pay one-time costs (FFT plans, allocator)
-        fn()
-    best = {name: math.inf for name in calls}
-    for _ in range(rounds):
-        for name, fn in calls.items():
-            best[name] = min(best[name], time_fn(fn, repeats=repeats, warmup=0))
-    return best
+    timings = time_calls(calls, warmup=1, rounds=rounds, repeats=repeats)
+    return {name: t.best for name, t in timings.items()}
 
 
 def _short_cpu(name: str) -> str:

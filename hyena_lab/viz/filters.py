@@ -31,7 +31,7 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..checks import check_positive_int
+from ..checks import check_positive_int, rel_err
 from ..conv import fftconv
 from ..filters import (
     ImplicitFilter,
@@ -462,7 +462,7 @@ def ssm_figure(
     with torch.no_grad():
         k = ssm(L)
         y_conv, y_rec = fftconv(u, k), ssm.recurrence(u)
-    err = float((y_rec - y_conv).norm() / y_conv.norm())
+    err = rel_err(y_rec, y_conv)
     fig = Figure(figsize=(13.0, 3.8), layout="constrained")
     ax_k, ax_f, ax_y = fig.subplots(1, 3)
     dts = torch.exp(ssm.log_dt.detach())

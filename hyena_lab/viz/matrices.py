@@ -52,10 +52,10 @@ from ..checks import (
     check_positive_float,
     check_positive_int,
 )
+from ..measure import time_calls
 from ..operator import HyenaOperator
 from ..progress import progress_bar
 from ..roofline import fftconv_cost, hyena_layer_cost
-from ..timing import time_fn
 from . import cpu_record, matrix_heatmap, save_data
 
 if TYPE_CHECKING:  # ipywidgets is imported lazily: only the widget cell needs it
@@ -454,13 +454,6 @@ def count_matrix_costs(
 
 
 
-def _timed(fn: Callable[[], object], point_s: float, max_repeats: int) -> float:
-    """Median seconds of ``fn()``: one call estimates the cost (and warms up), then repeats."""
-    estimate = time_fn(fn, repeats=1, warmup=0)
-    repeats = int(min(max(point_s / max(estimate, 1e-9), 3), max_repeats))
-    return time_fn(fn, repeats=repeats, warmup=0)
-
-
 def measure_matrix_costs(
     lengths: Sequence[int] = (64, 128, 256, 512, 1024),
     *,
@@ -475,7 +468,7 @@ def measure_matrix_costs(
 ) -> dict[str, Any]:
     """CPU time of the operator ``op(u)`` against materialising ``A(u)``, and their memory.
 
-    For each ``L`` (float32, batch 1, no autograd), the median time (:func:`time_fn`) of
+    For each ``L`` (float32, batch 1, no autograd), the median time of
 
     * ``op(u)``: the FFT path, ``O(N d L log L)`` time and ``O(N d L)`` memory;
     * ``op.materialize(u)``: the dense ``A(u)`` of shape ``(d, L, L)``, ``O(d L^2)`` memory; the
@@ -521,7 +514,8 @@ def measure_matrix_costs(
             "A": f"(d_model, L, L) = ({d}, L, L)",
             "signals": f"{N + 1} projections (1, {d}, L) and {N} filters ({d}, L)",
         },
-        "statistic": "median seconds per call (hyena_lab.timing.time_fn) after one warm-up call",
+        "statistic": "median seconds per call (hyena_lab.measure.time_calls) after one "
+                     "warm-up call",
         "max_call_s": max_call_s,
         "rows": rows,
     }
@@ -540,22 +534,25 @@ def _cost_rows(
     with torch.no_grad():
         for L in progress_bar(Ls, enabled=progress, desc="timing op(u) vs materialize(u)"):
             u = torch.randn(1, L, d, generator=g)  # (1, L, d)
-            row: dict[str, Any] = {
-                "L": L,
-                "op_seconds": _timed(lambda u=u: op(u), point_s, max_repeats),
-                "materialize_seconds": None,
-                "matvec_seconds": None,
-                "A_bytes": d * L * L * itemsize,
-                "signal_bytes": ((N + 1) * d * L + N * d * L) * itemsize,
-            }
+            calls: dict[str, Callable[[], object]] = {"op": lambda u=u: op(u)}
             if last is None or last[1] * (L / last[0]) ** 3 <= max_call_s:
                 A = op.materialize(u)  # (d, L, L)
                 v = op.matrices(u).v[..., None]  # (d, L, 1)
-                row["materialize_seconds"] = _timed(lambda u=u: op.materialize(u), point_s,
-                                                    max_repeats)
-                row["matvec_seconds"] = _timed(lambda A=A, v=v: A @ v, point_s, max_repeats)
-                last = (L, row["materialize_seconds"])
-                del A
+                calls["materialize"] = lambda u=u: op.materialize(u)
+                calls["matvec"] = lambda A=A, v=v: A @ v
+                del A  # held by the call only: freed when ``calls`` is replaced at the next L
+            # one call each estimates the cost (and warms up), then about point_s of calls
+            t = time_calls(calls, warmup=0, target_s=point_s, min_repeats=min(3, max_repeats),
+                           max_repeats=max_repeats)
+            row: dict[str, Any] = {
+                "L": L,
+                **{f"{k}_seconds": t[k].median if k in t else None
+                   for k in ("op", "materialize", "matvec")},
+                "A_bytes": d * L * L * itemsize,
+                "signal_bytes": ((N + 1) * d * L + N * d * L) * itemsize,
+            }
+            if "materialize" in t:
+                last = (L, t["materialize"].median)
             rows.append(row)
     return rows
 

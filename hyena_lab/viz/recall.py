@@ -23,27 +23,32 @@ is given, changes none of them, and returns a matplotlib ``Figure`` (the noteboo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ..measure import device_name
 from ..models import TinyLM
 from ..operator import HyenaOperator
-from ..recall import RECALL_NUM_TRAIN, RECALL_TRAIN_SCORE, merge_results
+from ..recall import (  # the records moved to hyena_lab.recall; kept importable from here
+    SCHEMA,
+    load_measurement,
+    measurement_record,
+    merge_into_record,
+    read_grid_record,
+    save_measurement,
+    write_record,
+)
 from ..tasks import NOOP, PROMPT, decode, recall_baselines, recall_vocab
-from ..train import History, TrainConfig
-from . import _NAME, cpu_name, figures_dir, load_data, write_atomic
+from ..train import History
 
 __all__ = [
     "MIXER_COLORS",
     "MIXER_LABELS",
+    "SCHEMA",
     "accuracy_at",
     "curves_figure",
     "device_name",
@@ -58,6 +63,7 @@ __all__ = [
     "merge_into_record",
     "query_row",
     "query_selectivity",
+    "read_grid_record",
     "recall_explorer_figure",
     "save_measurement",
     "seconds_per_step",
@@ -512,155 +518,3 @@ def _log_norm(A: torch.Tensor) -> Any:
 
     top = float(A.max()) or 1.0
     return LogNorm(vmin=top * 1e-3, vmax=top, clip=True)
-
-
-# ------------------------------------------------------------------------ recorded measurements
-
-
-def device_name(device: str | torch.device = "cpu") -> str:
-    """A readable name of the machine a run used: the GPU's name, else the CPU model."""
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        return f"{torch.cuda.get_device_name(dev)} (CUDA)"
-    return f"{cpu_name()} (CPU)"
-
-
-def measurement_record(
-    results: Sequence[Mapping[str, Any]],
-    config: TrainConfig,
-    *,
-    device: str,
-    torch_version: str = torch.__version__,
-    **extra: Any,
-) -> dict[str, Any]:
-    """The record of run summaries with their context (what :func:`save_measurement` writes).
-
-    It holds ``device`` (a name, see :func:`device_name`), the torch version, the date, the
-    shapes of the runs (batch, width, layers, training sequences), the positions the training
-    loss scores, the training recipe, anything in ``extra``, and the ``results`` themselves.
-    """
-    if not results:
-        raise ValueError("results is empty: nothing to record")
-    return {
-        "device": device,
-        "torch_version": torch_version,
-        "date": date.today().isoformat(),
-        "shapes": {
-            "batch": config.batch_size,
-            "d_model": sorted({r["d_model"] for r in results}),
-            "n_layers": sorted({r["n_layers"] for r in results}),
-            "num_train": RECALL_NUM_TRAIN,
-        },
-        "train_score": RECALL_TRAIN_SCORE,
-        "recipe": asdict(config),
-        **extra,
-        "results": [dict(r) for r in results],
-    }
-
-
-def _write_json(path: str | Path, record: Mapping[str, Any]) -> Path:
-    """Write ``record`` as indented JSON, atomically (:func:`hyena_lab.viz.write_atomic`)."""
-    return write_atomic(Path(path), json.dumps(record, indent=1) + "\n")
-
-
-def save_measurement(
-    name: str,
-    results: Sequence[Mapping[str, Any]],
-    config: TrainConfig,
-    *,
-    device: str,
-    torch_version: str = torch.__version__,
-    **extra: Any,
-) -> Path:
-    """Write run summaries to ``<figures_dir>/data/<name>.json`` (:func:`measurement_record`).
-
-    :func:`hyena_lab.viz.figures_dir` is the repository's ``figures/`` only under
-    ``make handbook``; otherwise a cache folder. ``torch_version`` defaults to this process's;
-    pass the other one for results measured elsewhere. Returns the path written.
-    """
-    if not _NAME.match(name):
-        raise ValueError(f"measurement name must use letters, digits, '_', '-', '.', got {name!r}")
-    record = measurement_record(
-        results, config, device=device, torch_version=torch_version, **extra
-    )
-    return _write_json(figures_dir() / "data" / f"{name}.json", record)
-
-
-def write_record(
-    path: str | Path,
-    results: Sequence[Mapping[str, Any]],
-    config: TrainConfig,
-    *,
-    device: str,
-    **extra: Any,
-) -> Path:
-    """Write a new record of ``results`` to an explicit ``path`` (the ``recall-grid --out``)."""
-    return _write_json(path, measurement_record(results, config, device=device, **extra))
-
-
-def read_grid_record(path: str | Path, config: TrainConfig) -> dict[str, Any]:
-    """The grid record at ``path``, checked to be one that runs of ``config`` may join.
-
-    Raises ``ValueError`` for a missing or unreadable file, JSON that is not a grid record, or a
-    record whose recipe differs from ``config`` (except ``seed``): every cell of one grid gets
-    the same budget. The recall-grid command calls this before it trains anything.
-    """
-    path = Path(path)
-    try:
-        record = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"no record at {path} to merge into (use --out to start one)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a readable JSON record: {err}") from None
-    if not isinstance(record, dict) or not {"recipe", "results"} <= set(record):
-        raise ValueError(f"{path} is not a recall grid record (no 'recipe' and 'results')")
-    recipe = {**asdict(config), "seed": record["recipe"].get("seed")}
-    if recipe != record["recipe"]:
-        raise ValueError(
-            f"the runs' recipe {asdict(config)} differs from the record's {record['recipe']}: "
-            "every cell of a grid must get the same budget"
-        )
-    return record
-
-
-def merge_into_record(
-    path: str | Path,
-    results: Sequence[Mapping[str, Any]],
-    config: TrainConfig,
-    *,
-    device: str,
-    torch_version: str = torch.__version__,
-) -> Path:
-    """Add ``results`` to the record at ``path`` (:func:`hyena_lab.train.merge_results`).
-
-    A run replaces the recorded run of the same cell. The record keeps its ``device`` and recipe
-    (those of its first runs); every added run is stamped with ``device_name`` and the batch is
-    described in ``additions`` (mixers, runs, device, torch version, date, recipe), so that a
-    reader sees which cells ran where. The recipe must equal the record's, except for ``seed``
-    (each run has its own): cells of one grid share one budget. The ``mixers`` list gains the
-    new mixers. Returns the path written.
-    """
-    path = Path(path)
-    record = read_grid_record(path, config)
-    if not results:
-        raise ValueError("results is empty: nothing to merge")
-    stamped = [{**r, "device_name": device} for r in results]
-    record["results"] = merge_results(record["results"], stamped)
-    new_mixers = sorted({r["mixer"] for r in results} - set(record.get("mixers", [])))
-    if "mixers" in record:
-        record["mixers"] = [*record["mixers"], *new_mixers]
-    record.setdefault("additions", []).append(
-        {
-            "mixers": sorted({r["mixer"] for r in results}),
-            "runs": len(results),
-            "device": device,
-            "torch_version": torch_version,
-            "date": date.today().isoformat(),
-        }
-    )
-    return _write_json(path, record)
-
-
-def load_measurement(name: str) -> dict[str, Any]:
-    """Read the committed record written by :func:`save_measurement` (see ``viz.load_data``)."""
-    return load_data(name)

@@ -1,0 +1,95 @@
+"""The layers of the package (ARCHITECTURE.md): a module imports only from its layer or below.
+
+Every import of a ``hyena_lab`` module is read from the source (``ast``), at module level or
+inside a function alike, so that a lazy import cannot hide a dependency that goes upwards.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "hyena_lab"
+
+#: Layer of every module, lowest first (a package's modules share its layer unless listed).
+LAYERS = {
+    0: ["checks", "files", "options", "progress", "measure", "timing", "paper"],
+    1: ["conv", "filters", "operator", "roofline"],
+    2: ["mixers", "models", "tasks", "official", "checkpoint", "train"],
+    3: ["recall", "bench", "experiments"],
+    4: ["viz"],
+    5: ["cli", "handbook", "course", "exercises", "__init__", "__main__"],
+}
+LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}
+#: Upward imports kept on purpose, each with its reason.
+ALLOWED = {
+    # deprecated aliases: hyena_lab.train.run_recall & co. moved to hyena_lab.recall
+    ("train", "recall"),
+}
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _top(path: Path) -> str:
+    """The first component of a module's name inside the package (``viz/conv.py`` -> ``viz``)."""
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imported(path: Path) -> set[str]:
+    """First components of the ``hyena_lab`` modules that ``path`` imports."""
+    rel = path.relative_to(PACKAGE)
+    here = list(rel.parts[:-1])  # the package that holds the module, inside hyena_lab
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            base = here[: len(here) - (node.level - 1)] if node.level > 1 else here
+            parts = base + (node.module.split(".") if node.module else [])
+            if parts:
+                found.add(parts[0])
+            else:  # "from . import x" at the top of the package
+                found.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hyena_lab"):
+            parts = node.module.split(".")[1:]
+            found.update([parts[0]] if parts else [a.name for a in node.names])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "hyena_lab" and len(parts) > 1:
+                    found.add(parts[1])
+    return found
+
+
+def test_every_module_has_a_layer():
+    missing = sorted({_top(p) for p in _modules()} - set(LAYER_OF))
+    assert not missing, f"add these modules to LAYERS (and ARCHITECTURE.md): {missing}"
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_go_down_the_layers(path):
+    me = _top(path)
+    upward = sorted(
+        f"{name} (layer {LAYER_OF[name]})"
+        for name in _imported(path) - {me}
+        if name in LAYER_OF and LAYER_OF[name] > LAYER_OF[me] and (me, name) not in ALLOWED
+    )
+    assert not upward, f"{me} (layer {LAYER_OF[me]}) imports from above: {upward}"
+
+
+def test_the_rule_test_can_fail(tmp_path):
+    """The parser finds relative, absolute and lazy imports (so the rule is not vacuous)."""
+    pkg = tmp_path / "hyena_lab"
+    (pkg / "viz").mkdir(parents=True)
+    src = "from ..cli import main\ndef f():\n    import hyena_lab.handbook\n"
+    src += "    from . import conv\n"
+    (pkg / "viz" / "x.py").write_text(src)
+    (pkg / "y.py").write_text("from . import conv\nfrom hyena_lab.recall import run_recall\n")
+    global PACKAGE
+    saved, PACKAGE = PACKAGE, pkg
+    try:
+        assert _imported(pkg / "viz" / "x.py") == {"cli", "handbook", "viz"}
+        assert _imported(pkg / "y.py") == {"conv", "recall"}
+    finally:
+        PACKAGE = saved
