@@ -10,15 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import import_module
 
 import torch
 
 from . import __version__
 from .checks import direct_conv_error_bound, fftconv_error_bound, rel_err
 from .conv import direct_conv, fftconv
+from .experiments import add_command
 from .options import int_in
 from .recall import exit_status
 from .train import TrainingDiverged
+
+#: The chapter experiments under hyena_lab.experiments, each one or more subcommands.
+EXPERIMENT_MODULES = ("matrix_costs",)
 
 #: check-conv's reference is the O(L^2) definition: ~L^2 * channels multiply-adds. Beyond this
 #: length it would run for minutes to hours, so the command refuses it.
@@ -97,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_command(sub)
     add_recall_command(sub)
+    for module in EXPERIMENT_MODULES:
+        found = import_module(f"{__package__}.experiments.{module}")
+        for experiment in getattr(found, "EXPERIMENTS", None) or (found.EXPERIMENT,):
+            add_command(sub, experiment)
     return parser
 
 

@@ -49,7 +49,8 @@
 # The operator is `hyena_lab.HyenaOperator` (`hyena_lab/operator.py`: `.projections`,
 # `.filters`, `.long_conv`, `.core`, `.matrices`, `.materialize`; `algorithm3_steps` names every
 # intermediate tensor); the official bridge is
-# `hyena_lab.official`; this chapter's figures, widget and timings are `hyena_lab.viz.matrices`.
+# `hyena_lab.official`; this chapter's figures and widget are `hyena_lab.viz.matrices`, its
+# timings `hyena_lab.experiments.matrix_costs` (the command `hyena-lab matrix-costs --help`).
 
 # %%
 # %matplotlib inline
@@ -61,24 +62,26 @@ from IPython.display import Code
 
 from hyena_lab import HyenaOperator, fftconv, roofline, toeplitz
 from hyena_lab.checks import F64_SAME_ALGEBRA, rel_err
+from hyena_lab.experiments.matrix_costs import (
+    RECORD_NAME,
+    MatrixCostsConfig,
+    count_matrix_costs,
+    measure_matrix_costs,
+)
 from hyena_lab.filters import PositionalEncoding
 from hyena_lab.official import from_safari, load_vectors, to_safari
 from hyena_lab.operator import algorithm3_steps
 from hyena_lab.viz import load_data, save_data, savefig, use_style
 from hyena_lab.viz.matrices import (
     DEMO_D_MODEL,
-    RECORD_LENGTHS,
-    RECORD_NAME,
     causal_attention_matrix,
     complexity_figure,
     complexity_table,
-    count_matrix_costs,
     demo_operator,
     hyena_matrices_controls,
     hyena_matrices_figure,
     make_input,
     matrices_figure,
-    measure_matrix_costs,
     patterns_figure,
     toeplitz_deviation,
 )
@@ -556,12 +559,12 @@ assert round(rec[16384]["op_seconds"] / rec[1024]["op_seconds"], 1) == 12.6  # v
 # markers) over the record (solid), next to the counted work and the memory. It is saved as
 # `02_hyena_matrices-complexity-live.json` in `hyena_lab.viz.figures_dir()` (a cache folder),
 # never over the record. To re-make the record itself on your machine, run
-# `HYENA_LAB_FIGURES=figures python -m hyena_lab.viz.matrices`; the checks above then tell you
-# which quoted numbers to update.
+# `hyena-lab matrix-costs --out figures/data/02_hyena_matrices-complexity.json`; the checks
+# above then tell you which quoted numbers to update.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-live = measure_matrix_costs(RECORD_LENGTHS, d_model=8, order=2, progress=False)
+live = measure_matrix_costs(MatrixCostsConfig(progress=False))  # the record's settings
 save_data(live, f"{RECORD_NAME}-live")  # into figures_dir(), never read back, never the record
 print(complexity_table(live))
 fig = complexity_figure(recorded, live)

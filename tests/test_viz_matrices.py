@@ -1,5 +1,6 @@
 """Chapter 2 helpers (hyena_lab.viz.matrices): inputs, the attention matrix, the figures that
-show D_x, S_h and A(u), the widget's errors for bad values, and the cost measurement."""
+show D_x, S_h and A(u), the widget's errors for bad values, and the tables and figure of the
+cost records (the measurement itself: tests/test_matrix_costs.py)."""
 
 import json
 import math
@@ -13,7 +14,7 @@ from matplotlib.figure import Figure
 
 from hyena_lab import toeplitz
 from hyena_lab.checks import F64_SAME_ALGEBRA
-from hyena_lab.roofline import fft_flops, fftconv_cost, hyena_layer_cost
+from hyena_lab.roofline import fft_flops
 from hyena_lab.viz import load_data
 from hyena_lab.viz.matrices import (
     DEMO_D_MODEL,
@@ -31,10 +32,8 @@ from hyena_lab.viz.matrices import (
     hyena_matrices_figure,
     make_input,
     matrices_figure,
-    measure_matrix_costs,
     patterns_figure,
     random_qk_weights,
-    record_matrix_costs,
     toeplitz_deviation,
 )
 
@@ -119,6 +118,17 @@ def test_demo_operator_is_seeded_float64_and_leaves_the_global_rng_alone():
         assert torch.equal(p, q), name
     assert not torch.equal(a.in_proj.weight, demo_operator(2, seed=4).in_proj.weight)
     assert demo_operator(3, identity_first=True).identity_first
+    assert (a.d_model, a.l_max) == (DEMO_D_MODEL, DEMO_L_MAX)  # the widget's width and length
+
+
+def test_the_moved_cost_names_are_still_importable_from_here():
+    """The measurement moved to hyena_lab.experiments.matrix_costs; its names stay here too."""
+    from hyena_lab.experiments import matrix_costs
+    from hyena_lab.viz import matrices
+
+    for name in ("RECORD_NAME", "RECORD_LENGTHS", "DEMO_FILTER_ARGS", "count_matrix_costs",
+                 "measure_matrix_costs", "record_matrix_costs"):
+        assert getattr(matrices, name) is getattr(matrix_costs, name), name
 
 
 # ----------------------------------------------------------------------- the attention matrix
@@ -309,72 +319,13 @@ def test_controls_cover_the_valid_ranges_and_drive_the_figure():
 # ----------------------------------------------------------------------------------- the costs
 
 
-def test_measure_matrix_costs_records_bytes_times_and_context():
-    torch.set_num_threads(2)
-    try:
-        costs = measure_matrix_costs((8, 16, 32), d_model=3, order=2, point_s=0.001,
-                                     max_repeats=3, progress=False)
-        assert torch.get_num_threads() == 2  # restored after the run on one thread
-    finally:
-        torch.set_num_threads(1)
-    assert [r["L"] for r in costs["rows"]] == [8, 16, 32]
-    for r in costs["rows"]:
-        assert r["A_bytes"] == 3 * r["L"] ** 2 * 4  # (d, L, L) float32
-        assert r["signal_bytes"] == (3 + 2) * 3 * r["L"] * 4  # (N+1) projections + N filters
-        assert r["op_seconds"] > 0 and r["materialize_seconds"] > 0 and r["matvec_seconds"] > 0
-    for key in ("device", "processor", "torch_version", "date", "shapes", "num_threads"):
-        assert costs[key], key
-    assert costs["num_threads"] == 1
-    json.dumps(costs)  # JSON-ready
-    table = complexity_table(costs)
-    assert len(table.splitlines()) == 2 + 3 and "MiB" in table
-    fig = complexity_figure(costs)
-    _assert_labelled(fig)
-    assert math.isclose(costs["rows"][-1]["A_bytes"] / costs["rows"][0]["A_bytes"], 16.0)
-
-
-def test_dense_timings_stop_past_the_time_limit():
-    costs = measure_matrix_costs((8, 4096), d_model=2, order=1, max_call_s=1e-6, point_s=0.001,
-                                 max_repeats=3, progress=False)
-    first, second = costs["rows"]
-    assert first["materialize_seconds"] is not None
-    assert second["materialize_seconds"] is None and second["matvec_seconds"] is None
-    assert second["op_seconds"] > 0 and second["A_bytes"] == 2 * 4096**2 * 4
-    assert "skipped" in complexity_table(costs)
-    complexity_figure(costs)  # draws what was measured
-
-
-@pytest.mark.parametrize(
-    ("kw", "match"),
-    [
-        ({"lengths": ()}, "non-empty"),
-        ({"lengths": (8, 0)}, "each of lengths must be >= 1"),
-        ({"lengths": (8,), "max_call_s": 0}, "max_call_s must be finite and > 0"),
-        ({"lengths": (8,), "num_threads": 0}, "num_threads must be >= 1"),
-    ],
-)
-def test_measure_matrix_costs_bad_values(kw, match):
-    with pytest.raises(ValueError, match=match):
-        measure_matrix_costs(progress=False, **kw)
-
-
-def test_count_matrix_costs_by_hand():
-    """The counts are exact functions of the shapes: op from roofline, dense products by hand."""
-    counted = count_matrix_costs((4, 64), d_model=3, order=2, filter_order=8)
-    assert (counted["order"], counted["d_model"], counted["filter_order"]) == (2, 3, 8)
-    for r in counted["rows"]:
-        L = r["L"]
-        assert r["op_flops"] == hyena_layer_cost(1, L, 3, 2, 4, filter_order=8).flops
-        assert r["conv_flops"] == 2 * fftconv_cost(1, 3, L, 4).flops < r["op_flops"]
-        assert r["materialize_flops"] == 2 * (2 * 3 * L**3 + 3 * L**2)  # N (2 d L^3 + d L^2)
-        assert r["matvec_flops"] == 2 * 3 * L * L
-        assert r["A_bytes"] == 3 * L * L * 4 and r["signal_bytes"] == 5 * 3 * L * 4
-    small, large = counted["rows"]
-    growth = (large["materialize_flops"] / large["op_flops"]) / (
-        small["materialize_flops"] / small["op_flops"])
-    assert growth > 100  # ~ L^2 / log L: 16x the length, the dense path falls 100x further back
-    with pytest.raises(ValueError, match="order must be >= 1"):
-        count_matrix_costs((4,), order=0)
+def test_complexity_table_one_line_per_length():
+    recorded = load_data(RECORD_NAME)
+    lines = complexity_table(recorded).splitlines()
+    assert len(lines) == 2 + len(RECORD_LENGTHS) and lines[0].split()[0] == "L"
+    assert "168.466 ms" in lines[2 + 3]  # L = 512: the materialisation, in ms
+    assert lines[-1].split()[0] == "16384" and "skipped" in lines[-1]  # dense path not timed
+    assert "8192.00 MiB" in lines[-1] and "2560.0 KiB" in lines[-1]  # 8 L^2 and 40 L floats
 
 
 def test_fft_conventions_agree():
@@ -420,12 +371,3 @@ def test_complexity_figure_draws_record_live_counts_and_memory():
     counted = count_matrix_costs(RECORD_LENGTHS)
     assert list(ax_f.lines[0].get_ydata()) == [r["op_flops"] for r in counted["rows"]]
     assert len(ax_m.lines) == 2 and len(complexity_figure(recorded).axes[0].lines) == 3
-
-
-def test_record_matrix_costs_writes_into_the_figures_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("HYENA_LAB_FIGURES", str(tmp_path))
-    path = record_matrix_costs((8, 16), d_model=2, order=1, point_s=0.001, max_repeats=2,
-                               progress=False)
-    assert path == tmp_path / "data" / f"{RECORD_NAME}.json"
-    saved = json.loads(path.read_text())
-    assert [r["L"] for r in saved["rows"]] == [8, 16] and saved["d_model"] == 2

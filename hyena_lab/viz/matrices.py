@@ -1,4 +1,4 @@
-"""Figures, widget and CPU costs of chapter 02, *The Hyena matrices* (paper Sec. 3.1-3.2, App. D.1).
+"""Figures, widget and cost tables of chapter 02, *The Hyena matrices* (Sec. 3.1-3.2, App. D.1).
 
 The chapter reads the order-``N`` Hyena operator (Definition 3.1) as a data-controlled matrix,
 
@@ -9,7 +9,8 @@ where, for one channel, ``D_x^n = diag(x^n)`` is the ``n``-th gate (a projection
 skip term ``b^n`` on its diagonal) and ``v`` the value projection. The operator itself lives in
 :mod:`hyena_lab.operator` (:meth:`~hyena_lab.operator.HyenaOperator.matrices` gives the factors,
 :meth:`~hyena_lab.operator.HyenaOperator.materialize` their product ``A(u)``, ``(d_model, L, L)``);
-this module only *draws*, *counts* and *times* them.
+this module only *draws* them, and the records of the experiment that counts and times them,
+:mod:`hyena_lab.experiments.matrix_costs` (``hyena-lab matrix-costs``).
 
 Every function is pure: what it draws is built from its arguments and a seed (the global torch
 RNG is left as it was) and it returns a matplotlib ``Figure``, a tensor or a ``dict``, so that the
@@ -27,17 +28,15 @@ Contents
   :func:`patterns_figure` (``A(u)`` and attention for the three input patterns),
   :func:`hyena_matrices_figure` (the widget's figure) and :func:`hyena_matrices_controls`.
 * Cost of materialising ``A(u)`` (``O(d L^2)`` memory) against running the operator
-  (``O(d L log L)`` time): counted (:func:`count_matrix_costs`, from :mod:`hyena_lab.roofline`),
-  measured (:func:`measure_matrix_costs`; the committed record :data:`RECORD_NAME` is re-made by
-  :func:`record_matrix_costs`, ``python -m hyena_lab.viz.matrices``), :func:`complexity_table`,
-  :func:`complexity_figure`.
+  (``O(d L log L)`` time), drawn from a record of :mod:`hyena_lab.experiments.matrix_costs`:
+  :func:`complexity_table`, :func:`complexity_figure`. That module's public names
+  (:data:`RECORD_NAME`, :func:`count_matrix_costs`, :func:`measure_matrix_costs` ...) are
+  re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -45,18 +44,18 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..checks import (
-    check_float,
-    check_lengths,
-    check_ndim,
-    check_positive_float,
-    check_positive_int,
+from ..checks import check_float, check_ndim, check_positive_int
+from ..experiments.matrix_costs import (
+    DEMO_FILTER_ARGS,
+    RECORD_LENGTHS,
+    RECORD_NAME,
+    count_matrix_costs,
+    measure_matrix_costs,
+    record_matrix_costs,
+    seeded_operator,
 )
-from ..measure import time_calls
 from ..operator import HyenaOperator
-from ..progress import progress_bar
-from ..roofline import fftconv_cost, hyena_layer_cost
-from . import cpu_record, matrix_heatmap, save_data
+from . import matrix_heatmap
 
 if TYPE_CHECKING:  # ipywidgets is imported lazily: only the widget cell needs it
     import ipywidgets
@@ -92,15 +91,6 @@ PATTERNS: tuple[str, ...] = ("random", "step", "repeated token")
 DEMO_D_MODEL = 8
 DEMO_L_MAX = 64
 MAX_ORDER = 4
-
-#: Implicit-filter options of the widget's operator: the official recall configuration
-#: (``emb_dim`` 5, sine frequency 10, decay window on), whose filters are not overly smooth.
-DEMO_FILTER_ARGS: dict[str, object] = {"emb_dim": 5, "w": 10.0}
-
-#: Name of the committed CPU measurement (``figures/data/<name>.json``) that chapter 2 asserts
-#: on, and the lengths it was measured at (:func:`record_matrix_costs` re-makes it).
-RECORD_NAME = "02_hyena_matrices-complexity"
-RECORD_LENGTHS: tuple[int, ...] = (64, 128, 256, 512, 1024, 4096, 16384)
 
 
 # ------------------------------------------------------------------------------ inputs, operator
@@ -168,19 +158,11 @@ def demo_operator(
     seed: int = 0,
     **kwargs: Any,
 ) -> HyenaOperator:
-    """A float64 :class:`~hyena_lab.operator.HyenaOperator` at its random initialisation.
-
-    The weights are drawn from ``seed`` inside a forked RNG, so the caller's global RNG state is
-    unchanged and the same arguments give the same operator. The filters are implicit with
-    :data:`DEMO_FILTER_ARGS`; ``kwargs`` go to the constructor (e.g. ``identity_first=True``).
-    """
-    check_positive_int(seed, "seed", minimum=0)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        op = HyenaOperator(
-            d_model, l_max, order=order, filter_args=dict(DEMO_FILTER_ARGS), **kwargs
-        )
-    return op.double().eval()
+    """The widget's operator: :func:`~hyena_lab.experiments.matrix_costs.seeded_operator`
+    (float64, seeded, implicit filters with :data:`DEMO_FILTER_ARGS`) of width
+    :data:`DEMO_D_MODEL` and length :data:`DEMO_L_MAX` by default; ``kwargs`` go to the
+    constructor (e.g. ``identity_first=True``)."""
+    return seeded_operator(order, d_model=d_model, l_max=l_max, seed=seed, **kwargs)
 
 
 def random_qk_weights(
@@ -405,156 +387,7 @@ def hyena_matrices_controls() -> dict[str, ipywidgets.Widget]:
     }
 
 
-# ------------------------------------------------------------------------------ the CPU costs
-
-
-def count_matrix_costs(
-    lengths: Sequence[int] = RECORD_LENGTHS,
-    *,
-    d_model: int = 8,
-    order: int = 2,
-    filter_order: int = 64,
-) -> dict[str, Any]:
-    """Counted work (FLOP) and memory (bytes, float32) of the three paths that
-    :func:`measure_matrix_costs` times, for one sequence (batch 1) at each ``L``:
-
-    * ``op_flops``: the operator ``op(u)``, :func:`hyena_lab.roofline.hyena_layer_cost`
-      (projections, short convolution, the implicit filters' FFN evaluated at ``L`` positions,
-      ``N`` FFT convolutions, ``N`` gates): ``O(N d L log L)`` for the convolutions, the rest
-      linear in ``L``; ``conv_flops`` is the convolutions' share;
-    * ``materialize_flops``: :meth:`~hyena_lab.operator.HyenaMatrices.product` as the handbook
-      computes it, ``N`` dense products ``S_h^n A`` of ``(L, L)`` matrices per channel and a row
-      scaling, ``N (2 d L^3 + d L^2)`` (any method must at least write ``d L^2`` numbers);
-    * ``matvec_flops``: ``A @ v`` with ``A(u)`` given, ``2 d L^2`` (like attention's ``P V``);
-    * ``A_bytes`` (``d L^2`` floats) and ``signal_bytes`` (``(2N + 1) d L`` floats: ``N + 1``
-      projections and ``N`` filters), as recorded by :func:`measure_matrix_costs`.
-
-    These counts are exact functions of the shapes: growth claims are asserted on them (and on
-    the committed record), never on a live clock.
-    """
-    Ls = check_lengths(lengths)
-    d = check_positive_int(d_model, "d_model")
-    N = check_positive_int(order, "order")
-    check_positive_int(filter_order, "filter_order")
-    itemsize = 4  # float32
-    rows = []
-    for L in Ls:
-        layer = hyena_layer_cost(1, L, d, N, itemsize, filter_order=filter_order)
-        rows.append({
-            "L": L,
-            "op_flops": layer.flops,
-            "conv_flops": N * fftconv_cost(1, d, L, itemsize).flops,
-            "materialize_flops": float(N * (2 * d * L**3 + d * L**2)),
-            "matvec_flops": float(2 * d * L * L),
-            "A_bytes": d * L * L * itemsize,
-            "signal_bytes": (2 * N + 1) * d * L * itemsize,
-        })
-    return {"what": "counted FLOP and bytes (float32) of op(u), materialize(u) and A @ v",
-            "order": N, "d_model": d, "filter_order": filter_order, "rows": rows}
-
-
-
-def measure_matrix_costs(
-    lengths: Sequence[int] = (64, 128, 256, 512, 1024),
-    *,
-    d_model: int = 8,
-    order: int = 2,
-    max_call_s: float = 1.0,
-    point_s: float = 0.1,
-    max_repeats: int = 20,
-    num_threads: int | None = 1,
-    seed: int = 0,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """CPU time of the operator ``op(u)`` against materialising ``A(u)``, and their memory.
-
-    For each ``L`` (float32, batch 1, no autograd), the median time of
-
-    * ``op(u)``: the FFT path, ``O(N d L log L)`` time and ``O(N d L)`` memory;
-    * ``op.materialize(u)``: the dense ``A(u)`` of shape ``(d, L, L)``, ``O(d L^2)`` memory; the
-      handbook multiplies dense factors, ``O(N d L^3)`` time (probing with impulses would be
-      ``O(N d L^2 log L)``: still quadratic at least);
-    * ``A @ v``: applying the materialised matrix, ``O(d L^2)``, like attention's ``P V``.
-
-    The bytes of ``A(u)`` are ``d L^2`` times 4 (exact, for every ``L``); the operator's signals
-    ``(N + 1) d L`` projections plus ``N d L`` filter taps are given for comparison. The dense
-    timings stop at the first ``L`` whose predicted time (last time times ``(L/L_last)^3``)
-    exceeds ``max_call_s``: they are recorded as ``None`` there. The torch thread count is set to
-    ``num_threads`` for the run (1 by default: steadier on a shared machine; ``None`` keeps it)
-    and restored afterwards.
-
-    Returns:
-        A JSON-ready dict with ``device``, ``processor``, ``torch_version``, ``date``,
-        ``num_threads``, ``dtype``, ``shapes``, ``statistic`` and ``rows``: one dict per ``L``
-        with ``L``, ``op_seconds``, ``materialize_seconds``, ``matvec_seconds``, ``A_bytes`` and
-        ``signal_bytes``.
-    """
-    Ls = check_lengths(lengths)
-    d = check_positive_int(d_model, "d_model")
-    N = check_positive_int(order, "order")
-    max_call_s = check_positive_float(max_call_s, "max_call_s")
-    point_s = check_positive_float(point_s, "point_s")
-    check_positive_int(max_repeats, "max_repeats")
-    old_threads = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(check_positive_int(num_threads, "num_threads"))
-    try:
-        rows = _cost_rows(Ls, d, N, max_call_s, point_s, max_repeats, seed, progress)
-        threads = torch.get_num_threads()
-    finally:
-        torch.set_num_threads(old_threads)
-    return {
-        "what": "CPU cost of the Hyena operator (FFT path) vs its materialised matrix A(u)",
-        **cpu_record(threads),
-        "dtype": "float32",
-        "order": N,
-        "d_model": d,
-        "shapes": {
-            "u": f"(batch, seq_len, d_model) = (1, L, {d})",
-            "A": f"(d_model, L, L) = ({d}, L, L)",
-            "signals": f"{N + 1} projections (1, {d}, L) and {N} filters ({d}, L)",
-        },
-        "statistic": "median seconds per call (hyena_lab.measure.time_calls) after one "
-                     "warm-up call",
-        "max_call_s": max_call_s,
-        "rows": rows,
-    }
-
-
-def _cost_rows(
-    Ls: list[int], d: int, N: int, max_call_s: float, point_s: float, max_repeats: int,
-    seed: int, progress: bool,
-) -> list[dict[str, Any]]:
-    """The rows of :func:`measure_matrix_costs`, one per length (arguments checked there)."""
-    op = demo_operator(N, d_model=d, l_max=Ls[-1], seed=seed).float()
-    g = _generator(seed)
-    itemsize = 4  # float32
-    rows: list[dict[str, Any]] = []
-    last: tuple[int, float] | None = None  # (L, seconds) of the last materialisation
-    with torch.no_grad():
-        for L in progress_bar(Ls, enabled=progress, desc="timing op(u) vs materialize(u)"):
-            u = torch.randn(1, L, d, generator=g)  # (1, L, d)
-            calls: dict[str, Callable[[], object]] = {"op": lambda u=u: op(u)}
-            if last is None or last[1] * (L / last[0]) ** 3 <= max_call_s:
-                A = op.materialize(u)  # (d, L, L)
-                v = op.matrices(u).v[..., None]  # (d, L, 1)
-                calls["materialize"] = lambda u=u: op.materialize(u)
-                calls["matvec"] = lambda A=A, v=v: A @ v
-                del A  # held by the call only: freed when ``calls`` is replaced at the next L
-            # one call each estimates the cost (and warms up), then about point_s of calls
-            t = time_calls(calls, warmup=0, target_s=point_s, min_repeats=min(3, max_repeats),
-                           max_repeats=max_repeats)
-            row: dict[str, Any] = {
-                "L": L,
-                **{f"{k}_seconds": t[k].median if k in t else None
-                   for k in ("op", "materialize", "matvec")},
-                "A_bytes": d * L * L * itemsize,
-                "signal_bytes": ((N + 1) * d * L + N * d * L) * itemsize,
-            }
-            if "materialize" in t:
-                last = (L, t["materialize"].median)
-            rows.append(row)
-    return rows
+# ---------------------------------------------------------------------- the costs (records)
 
 
 def _fmt_seconds(s: float | None) -> str:
@@ -562,7 +395,7 @@ def _fmt_seconds(s: float | None) -> str:
 
 
 def complexity_table(costs: dict[str, Any]) -> str:
-    """A fixed-width text table of :func:`measure_matrix_costs` (one line per ``L``)."""
+    """A fixed-width text table of a :func:`measure_matrix_costs` record (one line per ``L``)."""
     head = (f"{'L':>6} | {'op(u)':>11} | {'materialize(u)':>14} | {'A @ v':>11} | "
             f"{'bytes of A(u)':>13} | {'op signals':>10}")
     lines = [head, "-" * len(head)]
@@ -645,22 +478,8 @@ def complexity_figure(costs: dict[str, Any], live: dict[str, Any] | None = None)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
     _label(ax_t, "sequence length L (tokens)", "time per call (s, median)",
-           f"measured time, CPU float32, order {costs['order']}, d = {costs['d_model']}")
+           f"measured time, CPU {costs['dtype']}, order {costs['order']}, d = {costs['d_model']}")
     _label(ax_f, "sequence length L (tokens)", "work per call (FLOP, counted)",
            "counted work (any machine)")
     _label(ax_m, "sequence length L (tokens)", "memory (bytes)", "memory of what is stored")
     return fig
-
-
-def record_matrix_costs(lengths: Sequence[int] = RECORD_LENGTHS, **kwargs: Any) -> Path:
-    """Measure :func:`measure_matrix_costs` at ``lengths`` and save it as :data:`RECORD_NAME`.
-
-    The file goes to :func:`hyena_lab.viz.figures_dir` (set ``HYENA_LAB_FIGURES=figures`` to
-    replace the committed record); returns its path. Chapter 2 never runs this: it reads the
-    committed record and shows a live re-measurement beside it.
-    """
-    return save_data(measure_matrix_costs(lengths, **kwargs), RECORD_NAME)
-
-
-if __name__ == "__main__":  # python -m hyena_lab.viz.matrices: re-make the committed record
-    print(record_matrix_costs())
