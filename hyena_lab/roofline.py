@@ -25,6 +25,9 @@ of width ``d / H``, ``e`` bytes per element):
   forward FFT of ``u``, one inverse FFT, a pointwise complex product (6 FLOP a bin), plus one FFT
   of the filter per channel shared by the batch. The floor reads ``u`` and ``k`` and writes ``y``.
 * projections: ``2 N L d_in d_out`` FLOP on the tensor cores.
+* chapter 1's three ways of one causal convolution (:data:`CONV_METHODS`): the FFT as above, the
+  definition (``L (L + 1)`` FLOP a row) and the dense Toeplitz mat-vec (``2 L^2``), compared by
+  :func:`counted_conv_work` and :func:`counted_crossover`.
 
 Backward passes are modelled as: matrix products x2 (grad of both operands), attention x2.5
 (FlashAttention's backward does five ``L x L`` products to the forward's two), FFT convolution
@@ -35,18 +38,23 @@ These are *models*: good to a small factor, stated so that the notebook can reas
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
-from .checks import check_positive_float, check_positive_int
+from .checks import check_lengths, check_positive_float, check_positive_int
 from .measure import environment, time_fn
 
 __all__ = [
+    "CONV_COSTS",
+    "CONV_METHODS",
     "Ceilings",
     "Cost",
     "attention_cost",
     "copy_bandwidth",
+    "counted_conv_work",
+    "counted_crossover",
     "direct_conv_cost",
     "fft_flops",
     "fftconv_cost",
@@ -250,6 +258,57 @@ def toeplitz_matvec_cost(batch: int, channels: int, L: int, elt_bytes: int = 2) 
     _check_shape(batch, channels, L, elt_bytes)
     flops = 2.0 * batch * channels * L * L
     return Cost(flops, float((channels * L * L + 2 * batch * channels * L) * elt_bytes))
+
+
+#: The three ways of computing one causal convolution that chapter 1 counts and times, and the
+#: cost model of each.
+CONV_COSTS: dict[str, Callable[..., Cost]] = {
+    "fftconv": fftconv_cost,
+    "direct_conv": direct_conv_cost,
+    "toeplitz_matvec": toeplitz_matvec_cost,
+}
+#: Their names, in the order of the chapter's figures.
+CONV_METHODS: tuple[str, ...] = tuple(CONV_COSTS)
+
+
+def counted_conv_work(
+    lengths: Sequence[int], channels: int = 1, *, batch: int = 1, elt_bytes: int = 4
+) -> dict[str, dict[str, list[float]]]:
+    """FLOPs and floor bytes of one call of each of :data:`CONV_METHODS`, by counting.
+
+    ``{method: {"L": [...], "flops": [...], "bytes": [...]}}`` for ``u (batch, channels, L)``:
+    ``direct_conv`` ``L (L + 1)`` FLOP per row (a multiply and an add for each of the
+    ``L (L + 1) / 2`` pairs ``s <= t``), the dense Toeplitz mat-vec ``2 L^2`` (it multiplies the
+    zeros too) and ``fftconv`` three real FFTs of length ``2L`` at ``2.5 n log2 n`` FLOP each plus
+    ``L + 1`` complex products: ``15 L log2(2L) + 6 (L + 1)`` per row with ``batch = 1`` (the
+    filter's FFT is shared by the batch). The same on every machine: chapter 1 asserts its growth
+    claims on these numbers.
+    """
+    Ls = check_lengths(lengths)
+    out: dict[str, dict[str, list[float]]] = {}
+    for method, model in CONV_COSTS.items():
+        costs = [model(batch, channels, L, elt_bytes) for L in Ls]
+        out[method] = {"L": list(Ls), "flops": [c.flops for c in costs],
+                       "bytes": [c.bytes for c in costs]}
+    return out
+
+
+def counted_crossover(
+    fast: str = "fftconv", slow: str = "direct_conv", *, batch: int = 1, max_length: int = 2**14
+) -> int | None:
+    """The smallest ``L`` from which ``fast`` counts fewer FLOPs than ``slow`` at every length up
+    to ``max_length`` (``None`` if it does not at ``max_length``); ``batch`` as in
+    :func:`counted_conv_work`. Both counts scale with the channels, so they do not move it."""
+    for m in (fast, slow):
+        if m not in CONV_COSTS:
+            raise ValueError(f"method must be one of {list(CONV_METHODS)}, got {m!r}")
+    b = check_positive_int(batch, "batch")
+    answer = None
+    for L in range(check_positive_int(max_length, "max_length"), 0, -1):
+        if CONV_COSTS[fast](b, 1, L).flops >= CONV_COSTS[slow](b, 1, L).flops:
+            break
+        answer = L
+    return answer
 
 
 def attention_cost(

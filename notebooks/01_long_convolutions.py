@@ -39,7 +39,8 @@
 # is the CPU timing of Section 4.
 #
 # The mathematics is in `hyena_lab.conv` (`direct_conv`, `toeplitz`, `fftconv`,
-# `circular_fftconv`); the figures, filters and timings of this chapter in `hyena_lab.viz.conv`.
+# `circular_fftconv`); the figures and filters of this chapter in `hyena_lab.viz.conv`, its
+# timings in `hyena_lab.experiments.conv_costs`, also a command: `hyena-lab conv-costs --help`.
 
 # %%
 import math
@@ -55,25 +56,31 @@ from hyena_lab.checks import (
     fftconv_error_bound,
     rel_err,
 )
+from hyena_lab.experiments import conv_costs
+from hyena_lab.experiments.conv_costs import (
+    fitted_slopes,
+    loglog_slope,
+    measure_conv_costs,
+    speedup_at_largest_common_length,
+    time_interleaved,
+)
 from hyena_lab.paper import PAPER_FIGURE_4_3_MS
-from hyena_lab.roofline import direct_conv_cost, fftconv_cost
+from hyena_lab.roofline import (
+    CONV_METHODS,
+    counted_conv_work,
+    counted_crossover,
+    direct_conv_cost,
+    fftconv_cost,
+)
 from hyena_lab.viz import load_data, save_data, savefig, use_style
 from hyena_lab.viz.conv import (
-    CONV_METHODS,
     ConvExplorer,
     conv_cost_figure,
     conv_explorer_figure,
-    counted_conv_work,
-    counted_crossover,
     describe_machine,
-    fitted_slopes,
-    loglog_slope,
-    make_filter,
+    example_filter,
     matrix_of,
-    measure_conv_costs,
     probe_input,
-    speedup_at_largest_common_length,
-    time_interleaved,
     toeplitz_figure,
     wraparound_figure,
 )
@@ -151,7 +158,7 @@ print(f"S_h u == direct_conv(u, h) to < {F64_SAME_ALGEBRA:.0e} relative; S_h low
 # with the tap it holds: the diagonals carry $h_0, h_1, \dots$, and the upper triangle is empty.
 
 # %%
-h8 = make_filter("exponential decay", 8, 3.0)
+h8 = example_filter("exponential decay", 8, 3.0)
 fig = toeplitz_figure(h8)
 savefig(fig, "01_long_convolutions-toeplitz")
 fig
@@ -253,7 +260,7 @@ print(f"fftconv: the past moved by {past_change:.1e} (norm), round-off bound {al
 L = 16
 u = torch.zeros(L, dtype=torch.float64)
 u[L - 1] = 1.0  # an impulse at the very end
-h = make_filter("exponential decay", L, 4.0)  # h_j = exp(-j / 4)
+h = example_filter("exponential decay", L, 4.0)  # h_j = exp(-j / 4)
 
 y_ref = direct_conv(u[None], h[None])[0]  # (L,) definition (1)
 y_fft = fftconv(u[None], h[None])[0]  # (L,) FFT padded to 2L, eq. (4)
@@ -373,15 +380,16 @@ assert all(math.isclose(a, 512 * b, rel_tol=1e-12) for m in CONV_METHODS
 # A time depends on the machine, so the handbook keeps one measurement with its processor, torch
 # version and date: `figures/data/01_long_convolutions-cpu_timing.json`, read with
 # `hyena_lab.viz.load_data` (to re-make it on your machine, run the chapter with
-# `HYENA_LAB_RECOMPUTE=1 make handbook`: a few minutes). The
-# claims below are checked on that record; its numbers are printed from it. Compare the measured
-# speedup with the ratio of counted FLOPs printed next to it: a clock also pays for memory
-# traffic and per-call overhead, which the count leaves out.
+# `HYENA_LAB_RECOMPUTE=1 make handbook`, or the same experiment as a command,
+# `hyena-lab conv-costs --out figures/data/01_long_convolutions-cpu_timing.json`: a few
+# minutes). The claims below are checked on that record; its numbers are printed from it.
+# Compare the measured speedup with the ratio of counted FLOPs printed next to it: a clock also
+# pays for memory traffic and per-call overhead, which the count leaves out.
 
 # %%
 RECORD = "01_long_convolutions-cpu_timing"
 if os.environ.get("HYENA_LAB_RECOMPUTE", "0") == "1":  # re-make the committed record (minutes)
-    save_data(measure_conv_costs(Ls, channels=512, num_threads=1, seed=0), RECORD)
+    save_data(conv_costs.run(conv_costs.ConvCostsConfig()), RECORD, schema="conv-costs")
 record = load_data(RECORD)  # the committed record, not this run's
 res = record["results"]  # {method: {"L": [...], "seconds": [...]}}
 rec_slopes = fitted_slopes(record)  # fftconv over 2^10..2^14, the others their last 2 octaves
@@ -416,10 +424,8 @@ assert L_end["fftconv"] > L_end["direct_conv"], "the FFT reaches longer L within
 # %%
 # NBVAL_IGNORE_OUTPUT
 live = measure_conv_costs(Ls, channels=512, num_threads=1, seed=0, max_call_s=0.4, point_s=0.05)
-live["fitted_slopes"] = fitted_slopes(live)
 L_live, speedup_live = speedup_at_largest_common_length(live, "fftconv", "direct_conv")
-live["fftconv_speedup_over_direct_conv"] = {"L": L_live, "ratio": speedup_live}
-save_data(live, f"{RECORD}-live")  # into figures_dir(), never read back, never the record
+save_data(live, f"{RECORD}-live", schema="conv-costs")  # into figures_dir(), never read back
 fig = conv_cost_figure(record, live)
 savefig(fig, "01_long_convolutions-cpu_timing")
 print(f"this run: {describe_machine(live)}")
@@ -476,16 +482,16 @@ L = 32
 u = probe_input(L)  # (L,)
 
 k = 5
-y = direct_conv(u[None], make_filter("delay (shifted impulse)", L, k)[None])[0]
+y = direct_conv(u[None], example_filter("delay (shifted impulse)", L, k)[None])[0]
 assert torch.equal(y[k:], u[:-k]) and torch.equal(y[:k], torch.zeros(k, dtype=torch.float64))
 
 w = 4
-y = fftconv(u[None], make_filter("moving average", L, w)[None])[0]
+y = fftconv(u[None], example_filter("moving average", L, w)[None])[0]
 c = F.pad(torch.cumsum(u, 0), (w, 0))  # c[t + w] = u_0 + ... + u_t, zeros before
 assert rel_err(y, (c[w:] - c[:-w]) / w) < F64_SAME_ALGEBRA, "mean of the last w inputs"
 
 tau = 3.0
-y = fftconv(u[None], make_filter("exponential decay", L, tau)[None])[0]
+y = fftconv(u[None], example_filter("exponential decay", L, tau)[None])[0]
 a, state, y_rec = torch.exp(torch.tensor(-1 / tau, dtype=torch.float64)), 0.0, []
 for u_t in u:  # y_t = a y_{t-1} + u_t
     state = a * state + u_t

@@ -1,39 +1,25 @@
-"""Figures, widget controls and CPU timings of chapter 1, *Long convolutions* (paper Sec. 2.1).
+"""Figures and widget controls of chapter 1, *Long convolutions* (paper Sec. 2.1): they only draw.
 
-The filters and figures are pure functions of their arguments (a seed included) returning a
-tensor or a matplotlib ``Figure``, which the widget calls and the tests check; the timing
-functions measure the machine they run on. The notebook only calls them. The mathematics lives
-in :mod:`hyena_lab.conv` and is used, never re-implemented, here:
-
-* a causal convolution ``y_t = sum_{s<=t} h_{t-s} u_s`` of an input ``u`` with a filter ``h`` of
-  the same length ``L`` (:func:`~hyena_lab.conv.direct_conv`, the definition, O(L^2));
-* the same map as a lower-triangular Toeplitz matrix ``S_h[t, s] = h_{t-s}``, ``y = S_h u``
-  (:func:`~hyena_lab.conv.toeplitz`, paper Sec. 3.2);
-* the FFT convolution with zero-padding to ``2L`` (:func:`~hyena_lab.conv.fftconv`, O(L log L))
-  and without it (:func:`~hyena_lab.conv.circular_fftconv`, whose tail wraps around).
-
-Names a reader of the paper recognises: ``h`` the (long) filter, ``u`` the input, ``y`` the
-output, ``S_h`` the Toeplitz matrix of ``h``, ``C_h`` the circulant matrix that an FFT of length
-``L`` applies, ``L`` the sequence length, ``d`` the number of channels.
-
-Contents
---------
-* Filters and inputs for the widget: :func:`make_filter`, :func:`probe_input`.
-* The matrix of any linear sequence map, by probing it with unit impulses: :func:`matrix_of`.
-* Figures: :func:`toeplitz_figure`, :func:`wraparound_figure`, :func:`conv_explorer_figure`,
-  :func:`conv_cost_figure`; the widget: :class:`ConvExplorer`.
-* The cost of the three ways (O(L^2) vs O(L log L)). *Counted* work, which no machine changes
-  and which the chapter asserts on: :func:`counted_conv_work`, :func:`counted_crossover` (from
-  :mod:`hyena_lab.roofline`). *Measured* time, which depends on the machine and is shown, not
-  asserted (except a >= 10x ratio of two interleaved timings): :func:`measure_conv_costs`,
-  :func:`time_interleaved`; reading either: :func:`loglog_slope`, :func:`fitted_slopes`,
-  :func:`speedup_at_largest_common_length`, :func:`describe_machine`.
+The example filters and figures are pure functions of their arguments (a seed included)
+returning a tensor or a matplotlib ``Figure``, which the widget calls and the tests check. The
+mathematics lives in :mod:`hyena_lab.conv` (``direct_conv``, the definition, O(L^2);
+``toeplitz``, the matrix ``S_h[t, s] = h_{t-s}``; ``fftconv`` padded to ``2L``, O(L log L);
+``circular_fftconv``, whose tail wraps around), the counted work in :mod:`hyena_lab.roofline`
+(``counted_conv_work``, ``counted_crossover``) and the CPU timing, with what is read off it, in
+:mod:`hyena_lab.experiments.conv_costs` (``hyena-lab conv-costs``); their names stay importable
+from here. Contents: :func:`example_filter`, :func:`probe_input`, :func:`matrix_of` (the matrix
+of a linear sequence map, probed with unit impulses); :func:`toeplitz_figure`,
+:func:`wraparound_figure`, :func:`conv_explorer_figure`, :class:`ConvExplorer`; a timing
+record's machine in one line (:func:`describe_machine`) and its figure
+(:func:`conv_cost_figure`). Names from the paper: ``h`` the filter, ``u`` the input, ``y`` the
+output, ``S_h`` / ``C_h`` the Toeplitz / circulant matrix, ``L`` the length, ``d`` the channels.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -43,41 +29,25 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..checks import (
-    check_float,
-    check_lengths,
-    check_ndim,
-    check_positive_float,
-    check_positive_int,
-)
+from ..checks import check_float, check_ndim, check_positive_float, check_positive_int
 from ..conv import circular_fftconv, direct_conv, fftconv, toeplitz
-from ..measure import repeats_for, time_calls, time_fn
-from ..progress import progress_bar
-from ..roofline import Cost, direct_conv_cost, fftconv_cost, toeplitz_matvec_cost
-from . import cpu_record, matrix_heatmap
+from ..experiments.conv_costs import (  # moved there; importable from here for old callers
+    fitted_slopes,
+    loglog_slope,
+    measure_conv_costs,
+    speedup_at_largest_common_length,
+    time_interleaved,
+)
+from ..roofline import CONV_METHODS, counted_conv_work, counted_crossover  # likewise
+from . import matrix_heatmap
 
 __all__ = [
-    "CONV_METHODS",
-    "EXPLORER_START",
-    "FILTER_KINDS",
-    "PARAM_MEANING",
-    "ConvExplorer",
-    "conv_cost_figure",
-    "conv_explorer_figure",
-    "counted_conv_work",
-    "counted_crossover",
-    "describe_machine",
-    "fitted_slopes",
-    "loglog_slope",
-    "make_filter",
-    "matrix_of",
-    "measure_conv_costs",
-    "probe_input",
-    "speedup_at_largest_common_length",
-    "time_interleaved",
-    "toeplitz_figure",
-    "wraparound_figure",
-]
+    "CONV_METHODS", "EXPLORER_START", "FILTER_KINDS", "PARAM_MEANING", "ConvExplorer",
+    "conv_cost_figure", "conv_explorer_figure", "counted_conv_work", "counted_crossover",
+    "describe_machine", "example_filter", "fitted_slopes", "loglog_slope", "make_filter",
+    "matrix_of", "measure_conv_costs", "probe_input", "speedup_at_largest_common_length",
+    "time_interleaved", "toeplitz_figure", "wraparound_figure",
+]  # fmt: skip
 
 #: The filter shapes of the chapter's widget, in the order of its drop-down menu.
 FILTER_KINDS: tuple[str, ...] = (
@@ -87,19 +57,13 @@ FILTER_KINDS: tuple[str, ...] = (
     "random",
 )
 
-#: What the single numeric parameter of :func:`make_filter` means for each filter kind.
+#: What the single numeric parameter of :func:`example_filter` means for each filter kind.
 PARAM_MEANING: dict[str, str] = {
     "exponential decay": "tau: decay time constant (steps, > 0)",
     "delay (shifted impulse)": "shift: delay (whole steps, 0 <= shift <= L - 1)",
     "moving average": "width: window length (whole steps, 1 <= width <= L)",
     "random": "tau: time constant of the exp(-t/tau) window (steps, > 0)",
 }
-
-#: The three ways of computing one causal convolution whose cost :func:`measure_conv_costs` takes.
-CONV_METHODS: tuple[str, ...] = ("fftconv", "direct_conv", "toeplitz_matvec")
-
-#: Growth exponent ``p`` (time ~ L^p, rounded up) used to predict the next call's time.
-_GROWTH: dict[str, float] = {"fftconv": 1.2, "direct_conv": 2.0, "toeplitz_matvec": 2.0}
 
 
 # --------------------------------------------------------------------------- filters and inputs
@@ -115,7 +79,7 @@ def _whole_steps(param: float, name: str, lo: int, hi: int) -> int:
     return int(value)
 
 
-def make_filter(kind: str, L: int, param: float, *, seed: int = 0) -> torch.Tensor:
+def example_filter(kind: str, L: int, param: float, *, seed: int = 0) -> torch.Tensor:
     """A causal filter ``h`` of length ``L`` of one of the :data:`FILTER_KINDS`, float64 ``(L,)``.
 
     ``param`` is a number of time steps whose meaning depends on ``kind``
@@ -152,6 +116,16 @@ def make_filter(kind: str, L: int, param: float, *, seed: int = 0) -> torch.Tens
     tau = check_positive_float(param, "tau (the window time constant)")
     g = torch.Generator().manual_seed(seed)
     return torch.randn(L, generator=g, dtype=torch.float64) * torch.exp(-t / tau)
+
+
+def make_filter(kind: str, L: int, param: float, *, seed: int = 0) -> torch.Tensor:
+    """Deprecated name of :func:`example_filter` (not :func:`hyena_lab.filters.make_filter`,
+    which builds a trainable filter module): warns, then calls it."""
+    warnings.warn(
+        "hyena_lab.viz.conv.make_filter is renamed example_filter (hyena_lab.filters.make_filter "
+        "is another function, the trainable filters)", DeprecationWarning, stacklevel=2,
+    )  # fmt: skip
+    return example_filter(kind, L, param, seed=seed)
 
 
 def probe_input(L: int) -> torch.Tensor:
@@ -279,10 +253,10 @@ def conv_explorer_figure(
 ) -> Figure:
     """The widget's figure: the filter ``h``, its matrix ``S_h`` and the output ``y = S_h u``.
 
-    Arguments are those of :func:`make_filter` (which raises ``ValueError`` on bad widget values);
-    ``u`` defaults to :func:`probe_input`; ``y`` is computed by :func:`fftconv`.
+    Arguments are those of :func:`example_filter` (which raises ``ValueError`` on bad widget
+    values); ``u`` defaults to :func:`probe_input`; ``y`` is computed by :func:`fftconv`.
     """
-    h = make_filter(kind, L, param, seed=seed)
+    h = example_filter(kind, L, param, seed=seed)
     u = probe_input(L) if u is None else _check_sequence(u, "u", L).detach().double()
     y = fftconv(u[None], h[None])[0]  # (L,)
     fig = Figure(figsize=(12.0, 3.8), layout="constrained")
@@ -312,7 +286,7 @@ EXPLORER_START: dict[str, float] = {
 def _param_slider(kind: str, L: int, l_max: int) -> Any:
     """The parameter slider of one filter kind: a float slider for a time constant ``tau``, an
     integer slider for a whole number of steps (``shift`` in ``[0, L - 1]``, ``width`` in
-    ``[1, L]``), so that no value ever reaches :func:`make_filter` as ``3.9999999999999996``."""
+    ``[1, L]``), so that no value ever reaches :func:`example_filter` as ``3.9999999999999996``."""
     import ipywidgets as widgets
 
     name = PARAM_MEANING[kind].split(":")[0]
@@ -442,266 +416,7 @@ class ConvExplorer:
         return bundle
 
 
-# ---------------------------------------------------------------------------- the counted work
-
-#: The cost model of each of :data:`CONV_METHODS` in :mod:`hyena_lab.roofline`.
-_COST_MODEL: dict[str, Callable[..., Cost]] = {
-    "fftconv": fftconv_cost,
-    "direct_conv": direct_conv_cost,
-    "toeplitz_matvec": toeplitz_matvec_cost,
-}
-
-
-def counted_conv_work(
-    lengths: Sequence[int], channels: int = 1, *, batch: int = 1, elt_bytes: int = 4
-) -> dict[str, dict[str, list[float]]]:
-    """FLOPs and floor bytes of one call of each of :data:`CONV_METHODS`, by counting.
-
-    ``{method: {"L": [...], "flops": [...], "bytes": [...]}}`` for ``u (batch, channels, L)``
-    from :mod:`hyena_lab.roofline`: ``direct_conv`` ``L (L + 1)`` FLOP per row (a multiply and
-    an add for each of the ``L (L + 1) / 2`` pairs ``s <= t``), the dense Toeplitz mat-vec
-    ``2 L^2`` (it multiplies the zeros too) and ``fftconv`` three real FFTs of length ``2L`` at
-    ``2.5 n log2 n`` FLOP each plus ``L + 1`` complex products: ``15 L log2(2L) + 6 (L + 1)``
-    per row with ``batch = 1`` (the filter's FFT is shared by the batch). These numbers are the
-    same on every machine: the chapter asserts its growth claims on them.
-    """
-    Ls = check_lengths(lengths)
-    d = check_positive_int(channels, "channels")
-    b = check_positive_int(batch, "batch")
-    out: dict[str, dict[str, list[float]]] = {}
-    for method in CONV_METHODS:
-        costs = [_COST_MODEL[method](b, d, L, elt_bytes) for L in Ls]
-        out[method] = {"L": list(Ls), "flops": [c.flops for c in costs],
-                       "bytes": [c.bytes for c in costs]}
-    return out
-
-
-def counted_crossover(
-    fast: str = "fftconv", slow: str = "direct_conv", *, batch: int = 1, max_length: int = 2**14
-) -> int | None:
-    """The smallest ``L`` from which ``fast`` counts fewer FLOPs than ``slow`` at every length up
-    to ``max_length`` (``None`` if it does not at ``max_length``); ``batch`` as in
-    :func:`counted_conv_work`. Both counts scale with the channels, so they do not move it."""
-    for m in (fast, slow):
-        if m not in _COST_MODEL:
-            raise ValueError(f"method must be one of {list(CONV_METHODS)}, got {m!r}")
-    b = check_positive_int(batch, "batch")
-    answer = None
-    for L in range(check_positive_int(max_length, "max_length"), 0, -1):
-        if _COST_MODEL[fast](b, 1, L).flops >= _COST_MODEL[slow](b, 1, L).flops:
-            break
-        answer = L
-    return answer
-
-
-# ------------------------------------------------------------------------------ the CPU costs
-
-
-def _method_call(
-    method: str, u: torch.Tensor, h: torch.Tensor
-) -> Callable[[], torch.Tensor]:
-    """A zero-argument call of one of :data:`CONV_METHODS` on ``u (b, d, L)``, ``h (d, L)``."""
-    if method == "fftconv":
-        return lambda: fftconv(u, h)
-    if method == "direct_conv":
-        return lambda: direct_conv(u, h)
-    S_h = toeplitz(h)  # (d, L, L), built once: only the mat-vec is timed
-    u_col = u.unsqueeze(-1)  # (b, d, L, 1)
-    return lambda: S_h @ u_col
-
-
-def _conv_inputs(batch: int, d: int, L: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Float32 standard normal ``u (batch, d, L)`` and ``h (d, L)``, drawn from ``seed + L``."""
-    g = torch.Generator().manual_seed(seed + L)
-    return torch.randn(batch, d, L, generator=g), torch.randn(d, L, generator=g)
-
-
-def measure_conv_costs(
-    lengths: Sequence[int],
-    channels: int = 512,
-    *,
-    batch: int = 1,
-    max_call_s: float = 1.5,
-    toeplitz_max_bytes: int = 2**28,
-    rounds: int = 3,
-    point_s: float = 0.2,
-    max_repeats: int = 50,
-    num_threads: int | None = None,
-    seed: int = 0,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """CPU time of one causal convolution of ``u (batch, d, L)`` with ``h (d, L)``, three ways.
-
-    This measures the machine it runs on (its speed, caches, load): chapter 1 shows the result
-    beside the committed record (``viz.load_data("01_long_convolutions-cpu_timing")``, which
-    names the machine it came from) and asserts nothing on it; its growth claims are asserted on
-    :func:`counted_conv_work` and on that record.
-
-    The ways are :data:`CONV_METHODS`: ``fftconv`` (O(L log L)), ``direct_conv`` (a loop over
-    the ``L`` lags, O(L^2)) and ``toeplitz_matvec`` (``S_h @ u`` with ``S_h (d, L, L)`` built
-    before the clock starts: O(L^2) time and memory). All times come from
-    :mod:`hyena_lab.measure`, in two passes:
-
-    1. *Plan*: after one untimed call of each method at the smallest ``L``, for each ``L`` in
-       increasing order one timed call of each method gives an estimate. A method stops before
-       the first ``L`` where its last estimate times ``(L / L_last)^p`` would exceed
-       ``max_call_s`` (``p`` = 2 for the O(L^2) methods, 1.2 for the FFT: an upper bound), so
-       that no call takes much longer than ``max_call_s``; the Toeplitz mat-vec also skips every
-       ``L`` whose ``S_h`` needs more than ``toeplitz_max_bytes``.
-    2. *Measure*: :func:`hyena_lab.measure.time_calls` in ``rounds`` interleaved rounds, each
-       timing every planned ``(method, L)`` ``repeats`` times (chosen so that all rounds spend
-       about ``point_s`` seconds on the point, at most ``max_repeats``). The result is the
-       *least* of the rounds' medians (:attr:`hyena_lab.measure.Timing.best`). Other processes
-       can only add time (this is the reasoning of Python's ``timeit``), and interleaving the
-       lengths spreads a burst of load over all points instead of bending one end of a curve;
-       on a shared machine both matter.
-
-    Inputs are float32 standard normal drawn from ``seed``. With ``num_threads`` the torch thread
-    count is set for the run and restored afterwards.
-
-    Returns:
-        A JSON-ready dict: ``device`` ("cpu"), ``processor``, ``machine``, ``torch_version``,
-        ``date`` (ISO), ``num_threads``, ``dtype``, ``batch``, ``channels``, ``shapes`` (the
-        layout of ``u``, ``h`` and ``S_h``), ``statistic``, the settings (``max_call_s``,
-        ``toeplitz_max_bytes``, ``rounds``) and ``results``:
-        ``{method: {"L": [...], "seconds": [...], "repeats": [...]}}`` with ``repeats`` the
-        number of timed calls per round.
-    """
-    Ls = check_lengths(lengths)
-    d = check_positive_int(channels, "channels")
-    b = check_positive_int(batch, "batch")
-    max_call_s = check_positive_float(max_call_s, "max_call_s")
-    point_s = check_positive_float(point_s, "point_s")
-    check_positive_int(toeplitz_max_bytes, "toeplitz_max_bytes")
-    check_positive_int(rounds, "rounds")
-    check_positive_int(max_repeats, "max_repeats")
-    itemsize = torch.finfo(torch.float32).bits // 8
-    old_threads = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(check_positive_int(num_threads, "num_threads"))
-    try:
-        threads = torch.get_num_threads()
-        bar = progress_bar(total=len(Ls) * len(CONV_METHODS), desc="timing convolutions (plan)",
-                   enabled=progress)
-        for method in CONV_METHODS:  # first calls pay one-time costs (FFT plans, allocator)
-            _method_call(method, *_conv_inputs(b, d, Ls[0], seed))()
-        calls: dict[tuple[str, int], Callable[[], torch.Tensor]] = {}  # (method, L) -> call
-        plan: dict[tuple[str, int], int] = {}  # (method, L) -> timed calls per round
-        last: dict[str, tuple[int, float]] = {}  # method -> (L, estimate) of its last point
-        for L in Ls:  # pass 1: warm up, estimate, decide where each method stops
-            u, h = _conv_inputs(b, d, L, seed)
-            for method in CONV_METHODS:
-                bar.update(1)
-                if method in last:
-                    L_last, t_last = last[method]
-                    if t_last * (L / L_last) ** _GROWTH[method] > max_call_s:
-                        continue  # stopped: a call would take too long
-                if method == "toeplitz_matvec" and d * L * L * itemsize > toeplitz_max_bytes:
-                    continue  # S_h would not fit in the memory allowed
-                call = calls[method, L] = _method_call(method, u, h)
-                last[method] = (L, time_fn(call, repeats=1, warmup=0))
-                plan[method, L] = repeats_for(last[method][1], point_s / rounds, 1, max_repeats)
-        bar.close()
-        timings = time_calls(calls, warmup=0, rounds=rounds, repeats=plan)  # pass 2
-    finally:
-        torch.set_num_threads(old_threads)
-    results = {
-        m: {"L": [L for (m2, L) in plan if m2 == m],
-            "seconds": [timings[key].best for key in plan if key[0] == m],
-            "repeats": [reps for key, reps in plan.items() if key[0] == m]}
-        for m in CONV_METHODS
-    }
-    return {
-        "what": "CPU time per call of one causal convolution y = h * u, three ways",
-        **cpu_record(threads),
-        "dtype": "float32",
-        "batch": b,
-        "channels": d,
-        "shapes": {"u": f"(batch, d, L) = ({b}, {d}, L)", "h": f"(d, L) = ({d}, L)",
-                   "S_h": f"(d, L, L) = ({d}, L, L), built before timing"},
-        "statistic": (
-            f"least over {rounds} interleaved rounds of the median seconds per call "
-            "(hyena_lab.measure.time_calls) of 'repeats' calls, after one warm-up call"
-        ),
-        "max_call_s": max_call_s,
-        "toeplitz_max_bytes": toeplitz_max_bytes,
-        "rounds": rounds,
-        "results": results,
-    }
-
-
-def loglog_slope(
-    lengths: Sequence[float], seconds: Sequence[float], *, min_length: float = 0
-) -> float:
-    """Least-squares slope of ``log(seconds)`` on ``log(length)``, over ``length >= min_length``.
-
-    A cost ``c L^p`` has slope ``p``: 1 for O(L), about 1.1 for O(L log L) at these sizes, 2 for
-    O(L^2).
-    """
-    x = np.asarray(lengths, dtype=float)
-    y = np.asarray(seconds, dtype=float)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"lengths and seconds must be 1-D of equal size, got {x.shape}, {y.shape}")
-    keep = x >= min_length
-    if keep.sum() < 2 or np.unique(x[keep]).size < 2:
-        raise ValueError(
-            f"need at least two distinct lengths >= {min_length} to fit a slope, got {x.tolist()}"
-        )
-    if np.any(x[keep] <= 0) or np.any(y[keep] <= 0):
-        raise ValueError("lengths and seconds must be > 0 on a log-log scale")
-    slope, _ = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
-    return float(slope)
-
-
-def speedup_at_largest_common_length(
-    costs: dict[str, Any], fast: str = "fftconv", slow: str = "direct_conv"
-) -> tuple[int, float]:
-    """``(L, t_slow / t_fast)`` at the largest ``L`` timed for both methods of ``costs``."""
-    res = costs["results"]
-    for m in (fast, slow):
-        if m not in res:
-            raise ValueError(f"method {m!r} not in the measurement; have {sorted(res)}")
-    common = sorted(set(res[fast]["L"]) & set(res[slow]["L"]))
-    if not common:
-        raise ValueError(f"{fast} and {slow} were never timed at the same L")
-    L = common[-1]
-    t_fast = res[fast]["seconds"][res[fast]["L"].index(L)]
-    t_slow = res[slow]["seconds"][res[slow]["L"].index(L)]
-    return L, t_slow / t_fast
-
-
-def fitted_slopes(costs: dict[str, Any]) -> dict[str, float]:
-    """The chapter's log-log slope of each method's time over the long-``L`` end of its curve.
-
-    ``fftconv`` over its last four octaves (``L >= L_last / 16``: ``2^10 .. 2^14`` when it
-    reaches ``2^14``), the O(L^2) ways over their last two octaves (``L >= L_last / 4``): their
-    curves end earlier, and at small ``L`` a fixed cost per call flattens every curve. ``costs``
-    is a :func:`measure_conv_costs` result (or its record); a method with fewer than two lengths
-    in that range is left out.
-    """
-    octaves = {"fftconv": 16, "direct_conv": 4, "toeplitz_matvec": 4}
-    slopes = {}
-    for method, span in octaves.items():
-        r = costs["results"].get(method, {})
-        Ls = [L for L in r.get("L", []) if L >= r["L"][-1] / span]
-        if len(Ls) >= 2:
-            slopes[method] = loglog_slope(r["L"], r["seconds"], min_length=Ls[0])
-    return slopes
-
-
-def time_interleaved(
-    calls: dict[str, Callable[[], object]], *, rounds: int = 5, repeats: int = 1
-) -> dict[str, float]:
-    """Least seconds per call of each of ``calls``, timed in turn, round after round.
-
-    After one untimed call of each (one-time costs: FFT plans, allocator), every round times
-    each call ``repeats`` times (:func:`hyena_lab.measure.time_calls`), so that a burst of load
-    falls on both sides of a comparison; the least of the rounds' medians is kept (load can only
-    add time). The one kind of live timing a chapter may assert on: the *ratio* of two such
-    times, where the claimed ratio is at least 10x, with a wide margin.
-    """
-    timings = time_calls(calls, warmup=1, rounds=rounds, repeats=repeats)
-    return {name: t.best for name, t in timings.items()}
+# ------------------------------------------------------------------------------ the cost figure
 
 
 def _short_cpu(name: str) -> str:
@@ -713,7 +428,8 @@ def _short_cpu(name: str) -> str:
 
 
 def describe_machine(costs: dict[str, Any]) -> str:
-    """Where and how a :func:`measure_conv_costs` result was measured, in one line."""
+    """Where and how a ``conv-costs`` record (:func:`hyena_lab.experiments.conv_costs.run`) was
+    measured, in one line: processor, machine, torch version, threads, date."""
     threads = costs.get("num_threads", "?")
     return (
         f"{_short_cpu(str(costs.get('processor', '')))} ({costs.get('machine', '?')}), "
@@ -747,7 +463,7 @@ def conv_cost_figure(recorded: dict[str, Any], live: dict[str, Any] | None = Non
 
     (a) FLOPs per channel of one call (:func:`counted_conv_work`) over the recorded lengths, with
     the counted crossover of ``fftconv`` and ``direct_conv`` (:func:`counted_crossover`).
-    (b) Seconds per call: ``recorded`` (a :func:`measure_conv_costs` result, usually the
+    (b) Seconds per call: ``recorded`` (a ``conv-costs`` record, usually the
     committed record) as solid lines with filled markers, ``live`` (this run's, if given) dashed
     with open markers, in the same colours; the legend names each one's processor and date.
     Reference lines of slope 1 (``∝ L``) and 2 (``∝ L^2``) run through the recorded curves' last
@@ -797,7 +513,8 @@ def conv_cost_figure(recorded: dict[str, Any], live: dict[str, Any] | None = Non
                                   label=f"slope {power}: ∝ L" + ("²" if power == 2 else "")))
     _log2_x(ax_t, all_L)
     ax_t.set_ylabel("time per call (s)")
-    ax_t.set_title(f"(b) measured time: float32, u {recorded['shapes']['u']}")
+    ax_t.set_title(f"(b) measured time: {recorded.get('dtype', 'float32')}, u "
+                   f"{recorded['shapes']['u']}")
     ax_t.legend(handles=handles, fontsize=8, loc="lower right")
     fig.legend(
         handles=[Line2D([], [], color=_COLORS[m], marker=_MARKERS[m], label=_LABELS[m])
