@@ -9,7 +9,9 @@ tiny models of :mod:`hyena_lab.models` take any of them by name (:data:`MIXERS`)
   experiments (order 2 = one long convolution between two gates). ``y = W_out (A(u) v)`` with a
   data-controlled ``A(u)``.
 * ``"attention"``: causal softmax self-attention, :class:`CausalSelfAttention`,
-  ``y = W_out softmax(Q K^T / sqrt(d) + causal mask) V``: also a data-controlled matrix.
+  ``y = W_out softmax(Q K^T / sqrt(d) + causal mask) V``: also a data-controlled matrix. The
+  same class is the attention layer that chapter 05 times; its ``backend`` picks the kernel
+  (:func:`causal_attention`), and :func:`causal_softmax` is the package's one masked softmax.
 * ``"h3"``: H3 (Fu et al. 2023) as the paper presents it (Sec. 3 and the "H3" long-convolution
   parameterisation of Fig. 4.1 / Table A.2, "for S^1 and S^2 in an order 2 Hyena"): an order-2
   Hyena whose *two* long filters are diagonal state-space models,
@@ -48,16 +50,11 @@ from .filters import ExplicitFilter
 from .operator import HyenaOperator
 
 __all__ = [
-    "MIXERS",
-    "CausalSelfAttention",
-    "LongConvMixer",
-    "build_mixer",
-    "check_sequence",
-    "decompose",
-    "h3_mixer",
-    "h3_same_mixer",
-    "hyena_mixer",
-]
+    "ATTENTION_BACKENDS", "MIXERS", "SDPA_BACKENDS", "CausalSelfAttention", "LongConvMixer",
+    "build_mixer", "causal_attention", "causal_softmax", "check_attention_backend",
+    "check_sequence", "decompose", "h3_mixer", "h3_same_mixer", "hyena_mixer",
+    "naive_causal_attention"
+]  # fmt: skip
 
 
 def _check_single(u: torch.Tensor, what: str) -> None:
@@ -69,27 +66,95 @@ def _check_single(u: torch.Tensor, what: str) -> None:
         )
 
 
+_SDPA_KERNELS = {"cudnn": "CUDNN_ATTENTION", "flash": "FLASH_ATTENTION",
+                 "efficient": "EFFICIENT_ATTENTION", "math": "MATH"}  # torch's SDPBackend names
+#: ``backend`` of :func:`causal_attention` and :class:`CausalSelfAttention`: ``"naive"`` the
+#: explicit masked softmax (:func:`naive_causal_attention`, the reference), ``"sdpa"``
+#: ``F.scaled_dot_product_attention`` with PyTorch's choice of kernel, and one SDPA kernel pinned
+#: (:data:`SDPA_BACKENDS`; ``"math"`` is SDPA's own unfused kernel, not the reference).
+SDPA_BACKENDS = tuple(_SDPA_KERNELS)
+ATTENTION_BACKENDS = ("naive", "sdpa", *SDPA_BACKENDS)
+
+
+def check_attention_backend(backend: str) -> str:
+    """Return ``backend`` if it is one of :data:`ATTENTION_BACKENDS`, else raise ``ValueError``."""
+    if backend not in ATTENTION_BACKENDS:
+        raise ValueError(f"attention backend must be one of {list(ATTENTION_BACKENDS)}, got "
+                         f"{backend!r}")
+    return backend
+
+
+def causal_softmax(scores: torch.Tensor) -> torch.Tensor:
+    """``softmax(scores + M)`` over the last dim, ``M`` the causal mask (``-inf`` where ``s > t``).
+
+    The one masked softmax of the package: ``scores`` ``(..., L, L)``, row ``t`` holding
+    ``q_t . k_s / sqrt(d)``; row ``t`` of the result is a distribution over ``s <= t``. The
+    softmax runs in float32 at least (float64 stays float64), the result has ``scores``' dtype.
+    """
+    L = scores.shape[-1]
+    future = torch.ones(L, L, dtype=torch.bool, device=scores.device).triu(1)  # s > t
+    wide = torch.promote_types(scores.dtype, torch.float32)
+    return scores.masked_fill(future, float("-inf")).to(wide).softmax(dim=-1).to(scores.dtype)
+
+
+def naive_causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d_head) + M) v`` with the ``(L, L)`` scores in memory: the reference.
+
+    The textbook attention of paper Sec. 2.2 on ``(..., L, d_head)`` (e.g. ``(batch, heads, L,
+    d_head)``): ``O(L^2)`` time *and* memory per head, which the fused SDPA kernels avoid storing.
+    """
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., L, L)
+    return causal_softmax(scores) @ v  # (..., L, d_head)
+
+
+def causal_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, backend: str = "sdpa"
+) -> torch.Tensor:
+    """Causal attention of ``q, k, v`` ``(batch, heads, L, d_head)`` computed by ``backend``.
+
+    ``"naive"``: :func:`naive_causal_attention`; ``"sdpa"``: ``F.scaled_dot_product_attention``
+    (PyTorch picks the kernel); ``"cudnn"``, ``"flash"``, ``"efficient"``, ``"math"``: SDPA
+    restricted to that kernel by ``torch.nn.attention.sdpa_kernel``. A kernel that cannot run
+    these inputs raises ``RuntimeError`` ("No available kernel").
+    """
+    if check_attention_backend(backend) == "naive":
+        return naive_causal_attention(q, k, v)
+    if backend == "sdpa":
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    with sdpa_kernel(getattr(SDPBackend, _SDPA_KERNELS[backend])):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
 class CausalSelfAttention(nn.Module):
     """Causal multi-head softmax self-attention (Vaswani et al. 2017), the paper's baseline.
 
     ``y = W_o concat_h softmax(Q_h K_h^T / sqrt(d_head) + M) V_h`` with the causal mask ``M``
-    (``-inf`` above the diagonal). Computed by ``F.scaled_dot_product_attention``.
+    (``-inf`` above the diagonal); ``qkv = Linear(d_model, 3 d_model)``, ``out_proj =
+    Linear(d_model, d_model)``. The layer that chapter 04 trains and chapter 05 times.
 
     Args:
         d_model: width of input and output.
         l_max: longest sequence accepted.
         num_heads: heads; ``d_model`` must be divisible by it (1 in the official recall config).
+        backend: how the attention is computed (:func:`causal_attention`): ``"sdpa"`` (default)
+            or a pinned SDPA kernel, or ``"naive"``, the explicit masked softmax. It changes no
+            parameter: checkpoints load whatever the backend.
     """
 
     needs_positions = True
 
-    def __init__(self, d_model: int, l_max: int, num_heads: int = 1) -> None:
+    def __init__(
+        self, d_model: int, l_max: int, num_heads: int = 1, backend: str = "sdpa"
+    ) -> None:
         super().__init__()
         self.d_model = check_positive_int(d_model, "d_model")
         self.l_max = check_positive_int(l_max, "l_max")
         self.num_heads = check_positive_int(num_heads, "num_heads")
         if d_model % num_heads:
             raise ValueError(f"d_model={d_model} must be divisible by num_heads={num_heads}")
+        self.backend = check_attention_backend(backend)
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.out_proj = nn.Linear(d_model, d_model)
 
@@ -104,7 +169,7 @@ class CausalSelfAttention(nn.Module):
         """``(batch, seq_len, d_model) -> (batch, seq_len, d_model)``."""
         check_sequence(u, self.d_model, self.l_max)
         q, k, v = self._heads(u)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (b, heads, L, d_head)
+        y = causal_attention(q, k, v, self.backend)  # (b, heads, L, d_head)
         return self.out_proj(y.transpose(1, 2).reshape(u.shape))
 
     def attention_matrix(self, u: torch.Tensor) -> torch.Tensor:
@@ -115,10 +180,7 @@ class CausalSelfAttention(nn.Module):
         check_sequence(u, self.d_model, self.l_max)
         _check_single(u, "attention_matrix()")
         q, k, _ = self._heads(u)
-        L = u.shape[1]
-        scores = q[0] @ k[0].transpose(-1, -2) / math.sqrt(q.shape[-1])  # (heads, L, L)
-        future = torch.ones(L, L, dtype=torch.bool, device=u.device).triu(1)
-        return scores.masked_fill(future, float("-inf")).softmax(dim=-1)
+        return causal_softmax(q[0] @ k[0].transpose(-1, -2) / math.sqrt(q.shape[-1]))
 
     def decompose(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(A, v)`` with ``forward(u)[0] == out_proj(((A @ v[..., None])[..., 0]).T)``.

@@ -230,7 +230,7 @@ def _synthetic_results() -> dict:
     pts = []
     for L in (4096, 8192, 65536):
         for b, t in (("sdpa", L / 4096), ("fftconv", 1.5), ("mha", L / 2048), ("hyena", 3.0)):
-            p = bench._new_point(tiny_config(), b, L, "fwd", "flash" if b == "sdpa" else None)
+            p = bench.cases.new_point(tiny_config(), b, L, "fwd", "flash" if b == "sdpa" else None)
             p.update(status="ok", time_ms=t, repeats=5)
             pts.append(p)
     return {"ceilings": CEIL.to_dict(), "points": pts}
@@ -252,32 +252,26 @@ def test_summarize_speedups_and_crossovers():
 # attention baselines
 
 
-def test_naive_attention_matches_sdpa_and_is_causal():
+def test_the_benchmarked_attention_is_the_trained_one():
+    """One attention class: the bench's layer is chapter 04's mixer, with the SDPA kernel pinned."""
+    from hyena_lab import mixers
+
+    assert bench.CausalSelfAttention is mixers.CausalSelfAttention
+    assert bench.naive_causal_attention is mixers.naive_causal_attention
+    cfg = tiny_config()
+    layer = bench.build_attention(cfg, 32, "math")
+    assert type(layer) is mixers.CausalSelfAttention and layer.backend == "math"
+    assert (layer.num_heads, layer.l_max, layer.qkv.weight.dtype) == (2, 32, torch.float32)
+    assert bench.build_attention(cfg, 32).backend == "sdpa"  # None: PyTorch's choice
+
+
+def test_sdpa_causal_is_a_deprecated_alias():
     g = torch.Generator().manual_seed(0)
-    q, k, v = (torch.randn(2, 3, 17, 4, generator=g, dtype=torch.float64) for _ in range(3))
-    ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
-    assert rel_err(bench.naive_causal_attention(q, k, v), ref) < F64_SAME_ALGEBRA
-    assert rel_err(bench.sdpa_causal(q, k, v, "math"), ref) < F64_SAME_ALGEBRA
-    k2, v2 = k.clone(), v.clone()
-    k2[..., 9:, :] += 5
-    v2[..., 9:, :] -= 5
-    out, out2 = bench.naive_causal_attention(q, k, v), bench.naive_causal_attention(q, k2, v2)
-    assert torch.equal(out[..., :9, :], out2[..., :9, :])
-
-
-def test_causal_self_attention_layer():
-    torch.manual_seed(0)
-    layer = bench.CausalSelfAttention(8, 2).double()
-    x = torch.randn(2, 11, 8, dtype=torch.float64)
-    y = layer(x)
-    assert y.shape == (2, 11, 8)
-    x2 = x.clone()
-    x2[:, 6:] += 1
-    assert torch.allclose(layer(x2)[:, :6], y[:, :6], rtol=0, atol=F64_SAME_ALGEBRA)
-    with pytest.raises(ValueError, match=r"d_model \(8\) must be divisible by heads \(3\)"):
-        bench.CausalSelfAttention(8, 3)
-    with pytest.raises(ValueError, match="SDPA backend must be one of"):
-        bench.CausalSelfAttention(8, 2, backend="fast")
+    q, k, v = (torch.randn(1, 2, 5, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    with pytest.warns(DeprecationWarning, match="mixers.causal_attention"):
+        out = bench.sdpa_causal(q, k, v, "math")
+    # the same algebra in another order: float64 round-off, F64_SAME_ALGEBRA's margin
+    assert rel_err(out, bench.naive_causal_attention(q, k, v)) < F64_SAME_ALGEBRA
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,32 +304,32 @@ def test_batch_keeps_tokens_fixed_until_one():
 def test_skip_rules():
     cfg = tiny_config(max_call_ms=100.0, time_budget_s=10.0)
     key = ("sdpa", "fwd", "flash")
-    assert bench._skip_reason(cfg, key, 32, {}, elapsed=11.0).startswith("time budget")
-    assert bench._skip_reason(cfg, key, 32, {}, elapsed=0.0) is None
-    last = bench._new_point(cfg, "sdpa", 16, "fwd", "flash")
+    assert bench.sweep.skip_reason(cfg, key, 32, {}, elapsed=11.0).startswith("time budget")
+    assert bench.sweep.skip_reason(cfg, key, 32, {}, elapsed=0.0) is None
+    last = bench.cases.new_point(cfg, "sdpa", 16, "fwd", "flash")
     last.update(status="ok", time_ms=60.0)
     # at fixed tokens causal attention work grows by 2 * 33/34 from L=16 to 32: 116 ms
-    reason = bench._skip_reason(cfg, key, 32, {key: last}, elapsed=0.0)
+    reason = bench.sweep.skip_reason(cfg, key, 32, {key: last}, elapsed=0.0)
     assert reason is not None and "predicted 116 ms" in reason
     last["time_ms"] = 40.0
-    assert bench._skip_reason(cfg, key, 32, {key: last}, elapsed=0.0) is None
+    assert bench.sweep.skip_reason(cfg, key, 32, {key: last}, elapsed=0.0) is None
     oom = dict(last, status="oom")
     nkey = ("naive", "fwd", None)
-    assert "out of memory at L=16" in bench._skip_reason(cfg, nkey, 32, {nkey: oom}, 0.0)
+    assert "out of memory at L=16" in bench.sweep.skip_reason(cfg, nkey, 32, {nkey: oom}, 0.0)
 
 
 def test_failures_are_recorded_not_raised(monkeypatch):
     def boom(*args):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80 GiB")
 
-    monkeypatch.setattr(bench, "_workload", boom)
+    monkeypatch.setattr(bench.cases, "workload", boom)
     p = bench.run_case(tiny_config(), "naive", 16, "fwd", None)
     assert p["status"] == "oom" and p["time_ms"] is None and "80 GiB" in p["note"]
 
     def no_kernel(*args):
         raise RuntimeError("No available kernel. Aborting execution.")
 
-    monkeypatch.setattr(bench, "_workload", no_kernel)
+    monkeypatch.setattr(bench.cases, "workload", no_kernel)
     assert bench.run_case(tiny_config(), "sdpa", 16, "fwd", "cudnn")["status"] == "unsupported"
 
 
@@ -361,7 +355,7 @@ def test_tiny_sweep_and_schema(tiny_results, tmp_path):
         assert r["accuracy"][name] < 1e-5, name  # float32 against float64
     assert r["fftconv_profile"]["kernels"], "profile holds no operator"
     path = tmp_path / "r.json"
-    bench._save(r, path)
+    bench.sweep.save(r, path)
     assert bench.load_results(path)["points"] == json.loads(json.dumps(r["points"]))
 
 
@@ -370,7 +364,7 @@ def test_results_file_names_its_schema_and_machine(tiny_results, tmp_path):
     assert {"cpu", "num_threads", "torch", "python", "time", "git_commit"} <= set(meta)
     assert meta["schema"] == bench.SCHEMA and meta["device"] == "cpu"
     path = tmp_path / "r.json"
-    bench._save(tiny_results, path)
+    bench.sweep.save(tiny_results, path)
     record = json.loads(path.read_text())
     assert record["schema"] == {"name": bench.RECORD_SCHEMA, "version": 1}
     record["schema"]["name"] = "hyena-lab.recall"
@@ -441,7 +435,7 @@ def test_out_is_checked_before_any_timing_and_written_atomically(capsys, tmp_pat
     assert exc.value.code == 2 and "--out" in capsys.readouterr().err
     stale = tmp_path / ".r.json.x1.tmp"  # what a killed write leaves
     stale.write_text("{")
-    bench._save({"meta": {}}, str(tmp_path / "r.json"))  # --out arrives as a str
+    bench.sweep.save({"meta": {}}, str(tmp_path / "r.json"))  # --out arrives as a str
     assert not stale.exists() and json.loads((tmp_path / "r.json").read_text()) == {
         "schema": {"name": bench.RECORD_SCHEMA, "version": 1}, "meta": {}}
 
@@ -457,8 +451,8 @@ def test_main_help_and_bad_arguments(capsys):
 
 
 def test_lengths_parser():
-    assert bench._int_list("2^10..2^12") == (1024, 2048, 4096)
-    assert bench._int_list("16, 32") == (16, 32)
+    assert bench.config._int_list("2^10..2^12") == (1024, 2048, 4096)
+    assert bench.config._int_list("16, 32") == (16, 32)
 
 
 def test_add_bench_command():
@@ -578,9 +572,46 @@ def test_recorded_command_line_reproduces_the_config():
     cmd = bench.command_line(cfg, out="r.json")
     assert cmd.startswith("python -m hyena_lab.bench ") and cmd.endswith("--out r.json")
     parser = argparse.ArgumentParser()
-    bench._add_arguments(parser)
+    bench.config.add_arguments(parser)
     args = parser.parse_args(shlex.split(cmd)[3:])
-    assert bench._config_from_args(args) == cfg and args.out == "r.json"
+    assert bench.config.config_from_args(args) == cfg and args.out == "r.json"
+
+
+def test_every_field_is_one_option_and_the_recorded_commands_still_parse():
+    """The options are generated from BenchConfig's fields: the commands recorded in the
+    committed results files give back the configs recorded beside them, field by field."""
+    import argparse
+    import dataclasses
+    import shlex
+
+    parser = argparse.ArgumentParser()
+    bench.config.add_arguments(parser)
+    fields = [f.name for f in dataclasses.fields(bench.BenchConfig)]
+    assert len(fields) == 21 and all(hasattr(parser.parse_args([]), name) for name in fields)
+    for name in ("05_gpu_kernels-bench.json", "05_gpu_kernels-repeat.json"):
+        meta = bench.load_results(RECORDED.with_name(name))["meta"]
+        words = shlex.split(meta["command"])[3:]
+        args = parser.parse_args(words[: words.index("--out")])
+        for key, recorded in meta["config"].items():
+            value = getattr(args, key)
+            if key in ("profile_length", "profile_layers") and value == 0:
+                value = None
+            assert (list(value) if isinstance(value, tuple) else value) == recorded, key
+
+
+def test_zero_means_none_only_where_the_option_says_so():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    bench.config.add_arguments(parser)
+    args = parser.parse_args(["--device", "cpu", "--profile-length", "0", "--lengths", "2^4..2^5"])
+    cfg = bench.config.config_from_args(args)
+    assert (cfg.profile_length, cfg.profile_layers, cfg.threads) == (None, None, None)
+    assert cfg.lengths == (16, 32) and cfg.time_budget_s == 480.0
+    cmd = bench.command_line(cfg)
+    assert "--profile-length 0 --profile-layers 0" in cmd and "--threads" not in cmd
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--threads", "0"])  # no 'None' spelled 0 for threads
 
 
 # ---------------------------------------------------------------------------------------------

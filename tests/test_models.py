@@ -9,7 +9,17 @@ from hypothesis import strategies as st
 from torch import nn
 
 from hyena_lab.checks import F64_FFT_CHAIN, F64_SAME_ALGEBRA
-from hyena_lab.mixers import MIXERS, CausalSelfAttention, LongConvMixer, build_mixer, decompose
+from hyena_lab.mixers import (
+    ATTENTION_BACKENDS,
+    MIXERS,
+    CausalSelfAttention,
+    LongConvMixer,
+    build_mixer,
+    causal_attention,
+    causal_softmax,
+    decompose,
+    naive_causal_attention,
+)
 from hyena_lab.models import ModelConfig, TinyLM
 
 from .helpers import rel_err
@@ -71,6 +81,56 @@ def test_attention_matrix_by_the_definition():
     for t in range(5):  # row t: softmax of the scores of positions 0..t
         w = torch.softmax(q[t] @ k[: t + 1].T / math.sqrt(4), dim=0)
         assert rel_err(attn.attention_matrix(u)[0, t, : t + 1], w) < F64_SAME_ALGEBRA
+
+
+def test_causal_softmax_by_the_definition():
+    """Row t: softmax over s <= t, exact zeros for s > t; float32 at least inside."""
+    g = torch.Generator().manual_seed(2)
+    scores = torch.randn(3, 6, 6, generator=g, dtype=torch.float64)
+    P = causal_softmax(scores)
+    assert (P.triu(1) == 0).all() and P.dtype == torch.float64
+    for t in range(6):
+        assert rel_err(P[:, t, : t + 1], torch.softmax(scores[:, t, : t + 1], -1)) < (
+            F64_SAME_ALGEBRA)  # the same sums, another order
+    half = scores.to(torch.bfloat16)  # the softmax runs in float32, its result is rounded once
+    assert torch.equal(causal_softmax(half), causal_softmax(half.float()).to(torch.bfloat16))
+
+
+# backends that run on any CPU (cuDNN / flash / efficient need CUDA; run_case records them)
+CPU_BACKENDS = ("naive", "sdpa", "math")
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_causal_attention_backends_agree_with_the_reference(backend):
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 17, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    out = causal_attention(q, k, v, backend)
+    # float64: the same algebra in another order (fused or not), F64_SAME_ALGEBRA's margin
+    assert rel_err(out, naive_causal_attention(q, k, v)) < F64_SAME_ALGEBRA
+    k2, v2 = k.clone(), v.clone()
+    k2[..., 9:, :] += 5
+    v2[..., 9:, :] -= 5
+    out2 = causal_attention(q, k2, v2, backend)
+    assert rel_err(out2[..., :9, :], out[..., :9, :]) < F64_SAME_ALGEBRA  # causal
+    assert rel_err(out2[..., 9:, :], out[..., 9:, :]) > 1e-3  # the future does change
+
+
+def test_attention_backend_changes_no_parameter_and_no_output():
+    """A checkpoint trained with one backend loads into another and gives the same model."""
+    torch.manual_seed(0)
+    ref = CausalSelfAttention(8, 16, num_heads=2).double()
+    u = torch.randn(2, 13, 8, dtype=torch.float64)
+    for backend in CPU_BACKENDS:
+        other = CausalSelfAttention(8, 16, num_heads=2, backend=backend).double()
+        other.load_state_dict(ref.state_dict())  # strict: the same names and shapes
+        assert rel_err(other(u), ref(u)) < F64_SAME_ALGEBRA, backend
+    a = _model("attention", mixer_args={"backend": "naive"}).double()
+    b = _model("attention").double()
+    tokens = torch.randint(12, (2, 24), generator=torch.Generator().manual_seed(3))
+    assert rel_err(a(tokens), b(tokens)) < F64_SAME_ALGEBRA  # same seed: same weights
+    assert set(ATTENTION_BACKENDS) == {"naive", "sdpa", "cudnn", "flash", "efficient", "math"}
+    with pytest.raises(ValueError, match=r"attention backend must be one of \['naive', 'sdpa'"):
+        CausalSelfAttention(8, 16, backend="fast")
 
 
 def test_long_conv_matrix_is_data_independent_and_reproduces_the_forward_pass():

@@ -1,0 +1,273 @@
+"""One benchmark case (a bench, a pass, a length, an SDPA backend): build it, time it, record it.
+
+:func:`run_case` turns a case into a results point: it builds the case's inputs and call
+(:class:`Workload`: ``fftconv``, causal attention by :func:`hyena_lab.mixers.causal_attention`,
+the Hyena operator or the attention layer :class:`hyena_lab.mixers.CausalSelfAttention`, each
+forward under ``torch.no_grad`` or forward+backward), times it by :func:`time_call` (rotating
+over enough input sets to defeat the L2 cache), measures its peak memory, and records an
+out-of-memory error, a missing kernel or any other failure as the point's ``status`` instead of
+raising. :func:`case_cost` is the case's FLOP/byte count from :mod:`hyena_lab.roofline`.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..checks import check_positive_float
+from ..conv import fftconv
+from ..measure import Stopwatch, Timing, peak_memory, rotating, time_calls
+from ..mixers import CausalSelfAttention, causal_attention, naive_causal_attention
+from ..roofline import Cost, attention_cost, fftconv_cost, hyena_layer_cost, mha_layer_cost
+from .config import BENCHES, BenchConfig
+
+__all__ = [
+    "Workload", "build_attention", "build_hyena", "case_cost", "classify", "new_point",
+    "peak_memory_bytes", "release", "run_case", "time_call", "workload"
+]  # fmt: skip
+
+Inputs = tuple[torch.Tensor, ...]
+
+
+def time_call(
+    call: Callable[[Inputs], object],
+    inputs: Sequence[Inputs],
+    *,
+    device: str | torch.device = "cpu",
+    warmup: int = 2,
+    min_repeats: int = 5,
+    max_repeats: int = 50,
+    target_ms: float = 300.0,
+) -> Timing:
+    """:func:`hyena_lab.measure.time_calls` of ``call(inputs[i % n])``, rotating over the ``n``
+    input sets: after ``warmup`` calls, one call estimates the time, then as many calls as fit
+    in ``target_ms`` (clamped to ``[min_repeats, max_repeats]``) are timed, with CUDA events on
+    a GPU (no host synchronisation between calls) and ``time.perf_counter`` on the CPU.
+    """
+    check_positive_float(target_ms, "target_ms")
+    timed = rotating(call, inputs)
+    return time_calls({0: timed}, device=device, warmup=warmup, target_s=target_ms / 1e3,
+                      min_repeats=min_repeats, max_repeats=max_repeats)[0]
+
+
+def peak_memory_bytes(call: Callable[[Inputs], object], inputs: Inputs, device) -> int | None:
+    """Deprecated: :func:`hyena_lab.measure.peak_memory` of ``lambda: call(inputs)``."""
+    warnings.warn("bench.peak_memory_bytes(call, inputs, device) is deprecated: use "
+                  "hyena_lab.measure.peak_memory(lambda: call(inputs), device)",
+                  DeprecationWarning, stacklevel=2)
+    return peak_memory(lambda: call(inputs), device)
+
+
+@dataclass
+class Workload:
+    """One case made runnable: ``make_inputs(i)`` builds input set ``i``; ``call`` runs it."""
+
+    make_inputs: Callable[[int], Inputs]
+    call: Callable[[Inputs], object]
+
+
+def _randn(shape: Sequence[int], cfg: BenchConfig, seed: int, grad: bool = False) -> torch.Tensor:
+    """Random normal tensor on the benchmark's device and dtype (never zeros), seeded."""
+    g = torch.Generator(device=cfg.device).manual_seed(seed)
+    x = torch.randn(*shape, generator=g, device=cfg.device, dtype=cfg.torch_dtype)
+    return x.requires_grad_(grad)
+
+
+def _make_call(
+    fn: Callable[..., torch.Tensor], pass_: str, params: Sequence[torch.Tensor] = ()
+) -> Callable[[Inputs], object]:
+    """Wrap ``fn`` into a benchmark call for ``pass_``.
+
+    ``"fwd"``: ``fn(*xs)`` under ``torch.no_grad`` (inference). ``"fwd+bwd"``: the input set is
+    ``(*xs, dy)``; the call runs ``fn(*xs)`` and the gradients of every input that requires
+    them and of ``params``, through ``torch.autograd.grad`` (no accumulation into ``.grad``).
+    """
+    if pass_ == "fwd":
+
+        def forward(inputs: Inputs) -> object:
+            with torch.no_grad():
+                return fn(*inputs)
+
+        return forward
+
+    def forward_backward(inputs: Inputs) -> object:
+        *xs, dy = inputs
+        wrt = [x for x in xs if x.requires_grad] + list(params)
+        return torch.autograd.grad(fn(*xs), wrt, dy)
+
+    return forward_backward
+
+
+def _fftconv_workload(cfg: BenchConfig, L: int, pass_: str) -> Workload:
+    """``fftconv(u, k)`` with ``u`` (batch, d_model, L) and ``k`` (d_model, L)."""
+    batch, d, grad = cfg.batch_for(L), cfg.d_model, pass_ == "fwd+bwd"
+
+    def make(i: int) -> Inputs:
+        s = cfg.seed + 10 * i
+        u = _randn((batch, d, L), cfg, s, grad)
+        k = _randn((d, L), cfg, s + 1, grad) / math.sqrt(L)  # a decaying-size filter
+        k = k.detach().requires_grad_(grad)
+        return (u, k, _randn((batch, d, L), cfg, s + 2)) if grad else (u, k)
+
+    return Workload(make, _make_call(fftconv, pass_))
+
+
+def _attention_workload(cfg: BenchConfig, L: int, pass_: str, backend: str | None) -> Workload:
+    """SDPA (``backend``) or, with ``backend=None``, the naive attention on (b, h, L, d_h)."""
+    shape = (cfg.batch_for(L), cfg.heads, L, cfg.head_dim)
+    grad = pass_ == "fwd+bwd"
+
+    def make(i: int) -> Inputs:
+        s = cfg.seed + 10 * i
+        qkv = tuple(_randn(shape, cfg, s + j, grad) for j in range(3))
+        return (*qkv, _randn(shape, cfg, s + 3)) if grad else qkv
+
+    if backend is None:
+        return Workload(make, _make_call(naive_causal_attention, pass_))
+    return Workload(make, _make_call(functools.partial(causal_attention, backend=backend), pass_))
+
+
+def _layer_workload(module: nn.Module, cfg: BenchConfig, L: int, pass_: str) -> Workload:
+    """A layer on ``x`` (batch, L, d_model); forward+backward also differentiates its weights."""
+    shape = (cfg.batch_for(L), L, cfg.d_model)
+    grad = pass_ == "fwd+bwd"
+    params = [p for p in module.parameters() if p.requires_grad] if grad else []
+
+    def make(i: int) -> Inputs:
+        s = cfg.seed + 10 * i
+        x = _randn(shape, cfg, s, grad)
+        return (x, _randn(shape, cfg, s + 1)) if grad else (x,)
+
+    return Workload(make, _make_call(module, pass_, params))
+
+
+def build_hyena(cfg: BenchConfig, L: int) -> nn.Module:
+    """The order-``cfg.order`` Hyena operator for length ``L`` on the benchmark's device/dtype."""
+    from ..operator import HyenaOperator  # written alongside; absent -> "unavailable"
+
+    torch.manual_seed(cfg.seed)
+    op = HyenaOperator(cfg.d_model, l_max=L, order=cfg.order)
+    return op.to(device=cfg.device, dtype=cfg.torch_dtype)
+
+
+def build_attention(cfg: BenchConfig, L: int, backend: str | None = None) -> nn.Module:
+    """The attention layer (``backend``: an SDPA kernel; ``None``: PyTorch's choice) for ``L``."""
+    torch.manual_seed(cfg.seed)
+    layer = CausalSelfAttention(cfg.d_model, L, cfg.heads, backend=backend or "sdpa")
+    return layer.to(device=cfg.device, dtype=cfg.torch_dtype)
+
+
+def workload(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | None) -> Workload:
+    """Build the workload of one case (may raise OOM or ImportError: handled by the caller)."""
+    if bench == "fftconv":
+        return _fftconv_workload(cfg, L, pass_)
+    if bench in ("sdpa", "naive"):
+        return _attention_workload(cfg, L, pass_, backend if bench == "sdpa" else None)
+    if bench == "hyena":
+        return _layer_workload(build_hyena(cfg, L), cfg, L, pass_)
+    if bench == "mha":
+        return _layer_workload(build_attention(cfg, L, backend), cfg, L, pass_)
+    raise ValueError(f"bench must be one of {BENCHES}, got {bench!r}")
+
+
+def case_cost(cfg: BenchConfig, bench: str, L: int, pass_: str) -> Cost:
+    """FLOP/byte model (:mod:`hyena_lab.roofline`) of one case."""
+    batch, e, bwd = cfg.batch_for(L), cfg.torch_dtype.itemsize, pass_ == "fwd+bwd"
+    if bench == "fftconv":
+        return fftconv_cost(batch, cfg.d_model, L, e, backward=bwd)
+    if bench in ("sdpa", "naive"):
+        return attention_cost(batch, cfg.heads, L, cfg.head_dim, e, backward=bwd)
+    if bench == "hyena":
+        return hyena_layer_cost(batch, L, cfg.d_model, cfg.order, e, backward=bwd)
+    if bench == "mha":
+        return mha_layer_cost(batch, L, cfg.d_model, cfg.heads, e, backward=bwd)
+    raise ValueError(f"bench must be one of {BENCHES}, got {bench!r}")
+
+
+def _input_sets(work: Workload, cfg: BenchConfig) -> list[Inputs]:
+    """As many input sets as rotation needs: enough to overflow L2 twice, at most max_sets."""
+    first = work.make_inputs(0)
+    nbytes = sum(t.numel() * t.element_size() for t in first)
+    n = cfg.max_sets
+    if torch.device(cfg.device).type == "cuda":
+        props = torch.cuda.get_device_properties(torch.device(cfg.device))
+        l2 = getattr(props, "L2_cache_size", 50 * 2**20)
+        free, _ = torch.cuda.mem_get_info(torch.device(cfg.device))
+        n = min(cfg.max_sets, max(2, math.ceil(2 * l2 / max(nbytes, 1)) + 1))
+        n = max(1, min(n, int(0.3 * free // max(nbytes, 1)) + 1))
+    return [first] + [work.make_inputs(i) for i in range(1, n)]
+
+
+def classify(err: BaseException) -> str:
+    """Map an exception of a case to a status: ``oom``, ``unsupported`` or ``error``."""
+    msg = str(err).lower()
+    if isinstance(err, torch.OutOfMemoryError) or "out of memory" in msg or "can't allocate" in msg:
+        return "oom"
+    if any(s in msg for s in ("no available kernel", "no viable backend", "not supported")):
+        return "unsupported"
+    return "error"
+
+
+def release(device: str) -> None:
+    """Free what a case left behind (Python garbage, and the CUDA cache on a GPU)."""
+    gc.collect()
+    if torch.device(device).type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def run_case(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | None) -> dict:
+    """Measure one case; return its results point (never raises on OOM or a missing kernel)."""
+    point = new_point(cfg, bench, L, pass_, backend)
+    clock = Stopwatch()
+    status, note = "ok", ""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            work = workload(cfg, bench, L, pass_, backend)
+            inputs = _input_sets(work, cfg)
+            timing = time_call(work.call, inputs, device=cfg.device, warmup=cfg.warmup,
+                               min_repeats=cfg.min_repeats, max_repeats=cfg.max_repeats,
+                               target_ms=cfg.target_ms)  # fmt: skip
+            first = inputs[0]
+            peak = peak_memory(lambda: work.call(first), cfg.device)
+        point.update(
+            time_ms=timing.median * 1e3,
+            time_ms_p20=timing.percentile(20) * 1e3,
+            time_ms_p80=timing.percentile(80) * 1e3,
+            repeats=timing.repeats,
+            peak_mem_mb=None if peak is None else peak / 2**20,
+            input_sets=len(inputs),
+        )
+    except ImportError as err:
+        status, note = "unavailable", f"{type(err).__name__}: {err}"
+    except Exception as err:  # a sweep records every failure as a point
+        status = classify(err)
+        note = f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}"
+        why = [str(w.message).splitlines()[0][:160] for w in caught if "kernel" in str(w.message)]
+        if why and status == "unsupported":
+            note += " | " + " | ".join(why[:3])
+    finally:
+        work = inputs = None
+        release(cfg.device)
+    point.update(status=status, note=note, seconds=clock.elapsed())
+    return point
+
+
+def new_point(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | None) -> dict:
+    """A results point for one case, not yet run (``status`` ``"skipped"``, no time)."""
+    cost = case_cost(cfg, bench, L, pass_)
+    backend = {"fftconv": "fft", "naive": "naive", "hyena": "fftconv"}.get(bench, backend)
+    return {
+        "bench": bench, "pass": pass_, "backend": backend, "L": L, "batch": cfg.batch_for(L),
+        "tokens": cfg.batch_for(L) * L, "status": "skipped", "time_ms": None,
+        "time_ms_p20": None, "time_ms_p80": None, "repeats": 0, "peak_mem_mb": None,
+        "input_sets": 0, "flops": cost.flops, "bytes_floor": cost.bytes, "seconds": 0.0,
+        "note": "",
+    }  # fmt: skip
