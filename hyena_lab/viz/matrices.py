@@ -54,6 +54,7 @@ from ..experiments.matrix_costs import (
     record_matrix_costs,
     seeded_operator,
 )
+from ..mixers import causal_softmax
 from ..operator import HyenaOperator
 from . import matrix_heatmap
 
@@ -211,12 +212,11 @@ def causal_attention_matrix(
                 f"{tuple(u.shape)}; select one with u[i:i+1]"
             )
         u = u[0]
-    L, d = u.shape
+    d = u.shape[1]
     W_q, W_k = random_qk_weights(d, d_k, seed)
     x = u.detach().to(torch.float64)  # (L, d)
     scores = (x @ W_q) @ (x @ W_k).T / math.sqrt(W_q.shape[1])  # (L, L): q_t . k_s / sqrt(d_k)
-    future = torch.ones(L, L, dtype=torch.bool).triu(1)  # s > t
-    return scores.masked_fill(future, float("-inf")).softmax(dim=-1).to(u.dtype)
+    return causal_softmax(scores).to(u.dtype)  # the package's one masked softmax (mixers)
 
 
 def toeplitz_deviation(M: torch.Tensor) -> float:
