@@ -119,7 +119,8 @@ def run_recall(
     """
     config = config or TrainConfig(**{**asdict(RECALL_RECIPE), "seed": seed})
     run = {"task": "recall", "vocab_size": vocab_size, "seq_len": seq_len, "seed": seed,
-           "num_train": num_train, "train_score": train_score}  # fmt: skip
+           "num_train": num_train, "train_score": train_score,
+           "device": torch.device(device).type}  # fmt: skip
     data = _recall_data(run)
     torch.manual_seed(seed)
     model = TinyLM(
@@ -143,14 +144,16 @@ def resume_recall(
     time_budget: float | None = None,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = None,
     progress: bool = True,
 ) -> tuple[TinyLM, History]:
     """Continue the recall run saved at ``path`` where it stopped (same data, batches, schedule).
 
     Saves on to ``checkpoint`` (default: ``path`` itself). ``time_budget`` replaces the saved
-    one: the seconds of training in all, counted across interruptions. Raises ``ValueError`` if
-    the checkpoint holds no recall run in progress.
+    one: the seconds of training in all, counted across interruptions. ``device`` defaults to
+    the one the run trained on (the same weights bit for bit need the same device; another
+    device continues the run up to its round-off). Raises ``ValueError`` if the checkpoint holds
+    no recall run in progress, or if it trained on CUDA and this machine has none.
     """
     payload = read_checkpoint(path)
     state, run = payload["train_state"], payload["run"] or {}
@@ -162,6 +165,11 @@ def resume_recall(
         config = replace(config, time_budget=time_budget)
     if stopped in ("max_steps", "target") or state["step"] >= config.max_steps:
         raise ValueError(f"the run in {path} has finished (stopped: {stopped}): nothing to resume")
+    if device is None:
+        device = run.get("device", "cpu")
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"the run in {path} trained on cuda and this machine has no CUDA "
+                             "device: give --device cpu to continue it on the CPU")  # fmt: skip
     model = TinyLM(ModelConfig(**payload["model_config"]))
     model.load_state_dict(payload["state_dict"])
     history = train(
@@ -521,7 +529,8 @@ def _cmd_recall(args: argparse.Namespace) -> dict:
         if args.resume:
             model, history = resume_recall(
                 args.resume, time_budget=args.time_budget if budget_given else None,
-                checkpoint=ckpt, checkpoint_every=args.checkpoint_every, device=args.device,
+                checkpoint=ckpt, checkpoint_every=args.checkpoint_every,
+                device=None if args.device == args.parser.get_default("device") else args.device,
             )  # fmt: skip
         else:
             config = TrainConfig(
@@ -540,7 +549,10 @@ def _cmd_recall(args: argparse.Namespace) -> dict:
         return _stopped_summary(args, err, ckpt)
     summary = recall_summary(model, history, model.config.vocab_size, model.config.l_max,
                              _seed_of(args))  # fmt: skip
-    return {**summary, "device": str(args.device), "checkpoint": ckpt}
+    device = args.device
+    if args.resume and args.device == args.parser.get_default("device"):  # the run's own
+        device = (read_checkpoint(args.resume)["run"] or {}).get("device", "cpu")
+    return {**summary, "device": str(device), "checkpoint": ckpt}
 
 
 def _seed_of(args: argparse.Namespace) -> int:

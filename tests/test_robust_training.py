@@ -233,6 +233,7 @@ def test_the_recall_command_saves_on_ctrl_c_and_resumes(tmp_path, monkeypatch, c
     assert rc == 2 and out is None  # a resumed run keeps its recipe
     rc, out, _ = _run(["recall", "--resume", str(ckpt)], capsys)
     assert rc == 0 and out["steps"] == 16 and out["stopped"] == "max_steps"
+    assert out["device"] == "cpu" == read_checkpoint(ckpt)["run"]["device"]  # the run's own
     assert _same_weights(load_checkpoint(ckpt)[0], load_checkpoint(whole)[0])
     rc, _, err = _run(["recall", "--resume", str(ckpt)], capsys)
     assert rc == 2 and "has finished" in err
@@ -313,7 +314,15 @@ def test_short_runs_warm_up_within_their_budget(capsys):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
-def test_asking_for_cuda_without_one_is_a_usage_error(capsys):
+def test_asking_for_cuda_without_one_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as caught:
         cli.main(["recall", "--device", "cuda"])
     assert caught.value.code == 2 and "no CUDA device" in capsys.readouterr().err
+    ckpt = tmp_path / "run.pt"  # a run saved on a GPU machine, resumed on this one
+    _, _, _ = _run(["recall", *TINY, "--max-steps", "4", "--checkpoint", str(ckpt)], capsys)
+    payload = read_checkpoint(ckpt)
+    payload["run"]["device"] = "cuda"
+    payload["history"]["stopped"], payload["train_state"]["step"] = "interrupted", 2
+    torch.save(payload, ckpt)
+    rc, _, err = _run(["recall", "--resume", str(ckpt)], capsys)
+    assert rc == 2 and "--device cpu" in err
