@@ -23,7 +23,7 @@ from .recall import exit_status
 from .train import TrainingDiverged
 
 #: The chapter experiments under hyena_lab.experiments, each one or more subcommands.
-EXPERIMENT_MODULES = ("conv_costs", "matrix_costs")
+EXPERIMENT_MODULES = ("conv_costs", "matrix_costs", "filters")
 
 #: check-conv's reference is the O(L^2) definition: ~L^2 * channels multiply-adds. Beyond this
 #: length it would run for minutes to hours, so the command refuses it.

@@ -49,7 +49,8 @@
 #
 # The filters live in `hyena_lab.filters` (`ImplicitFilter`, `ExplicitFilter`, `SSMFilter`,
 # `FrequencyFilter`, built by name with `make_filter`); the figures and widgets of this chapter
-# in `hyena_lab.viz.filters`.
+# in `hyena_lab.viz.filters`. Its three measurements are also commands:
+# `hyena-lab init-spectra --help`, `hyena-lab param-count --help`, `hyena-lab ssm-check --help`.
 
 # %%
 import os
@@ -59,22 +60,27 @@ from ipywidgets import interact
 
 from hyena_lab import fftconv
 from hyena_lab.checks import rel_err
+from hyena_lab.experiments.filters import (
+    INIT_SPECTRA,
+    PARAM_COUNT,
+    SSM_CHECK,
+    InitSpectraConfig,
+    ParamCountConfig,
+    SSMCheckConfig,
+    ssm_check_system,
+)
 from hyena_lab.filters import (
     FILTERS,
     PAPER_TABLE_A2,
     ImplicitFilter,
     PositionalEncoding,
-    SSMFilter,
     emb_dim_for_bands,
-    implicit_init_spectra,
-    implicit_param_count,
-    magnitude_spectrum,
     make_filter,
-    parameter_counts,
     ssm_kernel,
     ssm_recurrence,
 )
 from hyena_lab.official import load_vectors
+from hyena_lab.spectra import implicit_param_count, magnitude_spectrum
 from hyena_lab.viz import load_data, save_data, savefig, use_style
 from hyena_lab.viz.filters import (
     bands_frequency_figure,
@@ -291,14 +297,16 @@ print(f"max |h * u| = {float(y.abs().max()):.3f} <= max |u| = {float(u.abs().max
 # 99% band and the edge of bins $0, \dots, K-1$, the frequencies $f_k \approx k$ of the bands.
 
 # %%
-bands_list, ws = (2, 4, 8, 16, 32, 64), (1.0, 10.0)
+spectra_config = InitSpectraConfig()  # defaults: the settings above, seed 0, cutoff_bin 16
+bands_list, ws = spectra_config.bands, spectra_config.ws  # (2, 4, 8, 16, 32, 64), (1.0, 10.0)
 fig = bands_frequency_figure(bands=bands_list, ws=ws, L=128, channels=64, seed=0)
 savefig(fig, "03_implicit_filters-init_spectra")
 fig
 
 # %%
 # NBVAL_CHECK_OUTPUT
-rows = implicit_init_spectra(bands_list, ws, L=128, channels=64, seed=0, cutoff_bin=16)
+spectra_record = INIT_SPECTRA.run(spectra_config)  # what `hyena-lab init-spectra` runs
+rows = spectra_record["rows"]
 stat = {(r["bands"], r["w"]): r for r in rows}
 print(" K | w=1: 99% band b, energy at bins >= K | w=10: 99% band b, energy at bins >= K")
 for K in bands_list:
@@ -318,11 +326,7 @@ above_w1 = [stat[K, 1.0]["energy_above_K"] for K in bands_list]
 assert max(above_w1) < 0.006, above_w1  # w = 1: under 0.6% of the energy at bins >= K
 above_w10 = [stat[K, 10.0]["energy_above_K"] for K in bands_list if K < 64]
 assert min(above_w10) > 0.5, above_w10  # w = 10: over half of it, for every K < 64
-path = save_data(
-    {"rows": rows, "seed": 0, "note": "ImplicitFilter defaults, modulate=False, float32",
-     "shapes": {"filters": [64, 128], "bands": list(bands_list), "w": list(ws)}},
-    "03_implicit_filters-init_spectra",
-)
+path = save_data(spectra_record, "03_implicit_filters-init_spectra", schema=INIT_SPECTRA.name)
 print("measurement written as", path.name)
 
 # %% [markdown]
@@ -408,16 +412,13 @@ bank_widget = interact(filter_bank_figure, **filter_bank_controls(l_max=512))
 # %%
 SSM_TOL = 1e-12  # above the worst-case float64 round-off bound (~1e-13), see above
 recorded = load_data("03_implicit_filters-ssm_check")  # the committed record, read first
-L, errs = 512, {}
-u = torch.randn(2, 4, L, generator=gen, dtype=torch.float64)
+ssm_config = SSMCheckConfig()  # L = 512, 4 channels, batch 2, d_state 64, seed 0
+live = SSM_CHECK.run(ssm_config)  # recurrence vs fftconv, as `hyena-lab ssm-check` runs it
+errs, L = live["rel_err_recurrence_vs_fftconv"], ssm_config.L
 delta = torch.zeros(4, L, dtype=torch.float64)
 delta[:, 0] = 1.0  # an impulse at t = 0 in every channel
 for disc in ("zoh", "bilinear"):
-    torch.manual_seed(0)
-    ssm = SSMFilter(4, L, d_state=64, discretization=disc).double()
-    y_rec = ssm.recurrence(u)  # L sequential steps, float64
-    y_conv = fftconv(u, ssm(L))  # closed-form kernel + FFT convolution
-    errs[disc] = rel_err(y_rec, y_conv)
+    ssm, u = ssm_check_system(ssm_config, disc)  # the check's seeded float64 SSM and input
     was = recorded["rel_err_recurrence_vs_fftconv"][disc]
     print(f"{disc:>8}: |recurrence - fftconv| / |fftconv| = {errs[disc]:.1e} here, "
           f"{was:.1e} in the record ({recorded['run']['cpu']})")
@@ -426,7 +427,7 @@ for disc in ("zoh", "bilinear"):
 dss = ssm.discretize()
 assert (dss.A_bar.abs() < 1).all()  # Re A < 0 and dt > 0: a stable system
 assert torch.equal(ssm_kernel(dss, L), ssm(L))
-assert rel_err(ssm_recurrence(u, dss), y_conv) < SSM_TOL
+assert rel_err(ssm_recurrence(u, dss), fftconv(u, ssm(L))) < SSM_TOL
 
 # %%
 fig = ssm_figure(d_state=16, dt_min=1e-3, dt_max=1e-1, discretization="zoh", L=256,
@@ -434,9 +435,9 @@ fig = ssm_figure(d_state=16, dt_min=1e-3, dt_max=1e-1, discretization="zoh", L=2
 savefig(fig, "03_implicit_filters-ssm_kernel")
 RECOMPUTE = os.environ.get("HYENA_LAB_RECOMPUTE", "0") == "1"  # re-make the committed record
 path = save_data(
-    {"rel_err_recurrence_vs_fftconv": errs, "dtype": "float64", "d_state": 64, "seed": 0,
-     "shapes": {"u": [2, 4, 512], "kernel": [4, 512]}},
+    live,  # SSM_CHECK.run(ssm_config), above
     "03_implicit_filters-ssm_check" + ("" if RECOMPUTE else "-live"),  # never the record by chance
+    schema=SSM_CHECK.name,
 )
 print("measurement written as", path.name)
 fig
@@ -464,8 +465,9 @@ ssm_widget = interact(ssm_figure, **ssm_controls(l_max=1024))
 # trains it, where the table $z$ is a parameter too and adds $E \cdot L = 3L$.
 
 # %%
-lengths = [2**k for k in range(7, 17)]
-counts = parameter_counts(lengths, channels=64)
+count_record = PARAM_COUNT.run(ParamCountConfig())  # defaults: these L, 64 channels
+lengths, counts = count_record["lengths"], count_record["counts"]
+assert lengths == [2**k for k in range(7, 17)] and count_record["channels"] == 64
 for name, values in counts.items():
     print(f"{name:>22}: {values[0]:>9,} at L=128 ... {values[-1]:>9,} at L=65536")
 assert counts["explicit"] == [64 * n for n in lengths]  # linear in L
@@ -479,8 +481,7 @@ assert counts["explicit"][-1] == 4_194_304 and counts["implicit"][-1] == 12_736
 assert counts["ssm"][-1] == 8_256 and counts["frequency"][-1] == 8_128
 assert counts["implicit (z trainable)"][-1] == 12_736 + 3 * 65_536 == 209_344
 assert min(n for n in lengths if 3 * n > 12_736) == 8_192  # z outgrows the FFN from 8K on
-path = save_data({"lengths": lengths, "counts": counts, "channels": 64,
-                  "shapes": {"filters": [64, "L"]}}, "03_implicit_filters-param_count")
+path = save_data(count_record, "03_implicit_filters-param_count", schema=PARAM_COUNT.name)
 print("measurement written as", path.name)
 fig = param_count_figure(lengths, counts, channels=64)
 savefig(fig, "03_implicit_filters-param_count")

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hyena_lab"
 #: Layer of every module, lowest first (a package's modules share its layer unless listed).
 LAYERS = {
     0: ["checks", "files", "options", "progress", "measure", "timing", "paper"],
-    1: ["conv", "filters", "operator", "roofline"],
+    1: ["conv", "filters", "spectra", "operator", "roofline"],
     2: ["mixers", "models", "tasks", "official", "checkpoint", "train"],
     3: ["recall", "bench", "experiments"],
     4: ["viz"],

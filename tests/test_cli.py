@@ -39,6 +39,19 @@ def test_every_subcommand_has_help(capsys):
         assert "usage: hyena-lab" in capsys.readouterr().out
 
 
+def test_every_chapter_experiment_is_a_subcommand():
+    from pathlib import Path
+
+    import hyena_lab.experiments as experiments
+    from hyena_lab.cli import EXPERIMENT_MODULES
+
+    on_disk = {p.stem for p in Path(experiments.__file__).parent.glob("*.py")} - {"__init__"}
+    assert set(EXPERIMENT_MODULES) == on_disk  # a new experiment module is wired into the CLI
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in ("conv-costs", "matrix-costs", "init-spectra", "param-count", "ssm-check"):
+        assert name in sub.choices
+
+
 def test_unknown_subcommand_fails():
     with pytest.raises(SystemExit) as exc:
         main(["nope"])

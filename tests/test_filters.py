@@ -24,17 +24,21 @@ from hyena_lab.filters import (
     PositionalEncoding,
     SSMFilter,
     emb_dim_for_bands,
+    make_filter,
+    seeded,
+    ssm_kernel,
+    ssm_recurrence,
+)
+from hyena_lab.spectra import (
     energy_fractions,
     high_frequency_fraction,
     implicit_init_filters,
     implicit_init_spectra,
     implicit_param_count,
+    init_energy_shares,
     magnitude_spectrum,
-    make_filter,
     parameter_counts,
     spectral_cutoff,
-    ssm_kernel,
-    ssm_recurrence,
 )
 from hyena_lab.viz import filters as vf
 
@@ -413,6 +417,41 @@ def test_implicit_init_filters_are_seeded_and_windowless():
     torch.manual_seed(5)
     ref = ImplicitFilter(3, 32, emb_dim=9, w=10.0, modulate=False)
     assert torch.equal(h, ref(32).detach())
+
+
+def test_seeded_builds_the_same_filter_and_leaves_the_global_rng_alone():
+    state = torch.random.get_rng_state()
+    with seeded(3):
+        a = make_filter("ssm", 2, 16)
+    with seeded(3):
+        b = make_filter("ssm", 2, 16)
+    assert torch.equal(state, torch.random.get_rng_state()), "the global RNG moved"
+    assert torch.equal(a(16), b(16))
+    with seeded(4):
+        assert not torch.equal(make_filter("ssm", 2, 16)(16), a(16))
+    with pytest.raises(ValueError, match="seed must be >= 0"), seeded(-1):
+        pass
+
+
+def test_spectra_names_stay_importable_from_filters():
+    import hyena_lab.filters as filters
+    import hyena_lab.spectra as spectra
+
+    for name in spectra.__all__:
+        assert getattr(filters, name) is getattr(spectra, name), name
+        assert name in filters.__all__
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        filters.nope  # noqa: B018
+
+
+def test_init_energy_shares_rows_are_the_energy_fractions():
+    shares, cutoffs = init_energy_shares((2, 8), 1.0, L=32, channels=4, seed=1)
+    assert shares.shape == (2, 17) and shares.dtype == torch.float64
+    for row, K, cut in zip(shares, (2, 8), cutoffs, strict=True):
+        h = implicit_init_filters(K, 1.0, 32, 4, 1)
+        assert torch.equal(row, energy_fractions(h)) and cut == spectral_cutoff(h, 0.99)
+    with pytest.raises(ValueError, match="at least one value"):
+        init_energy_shares((), 1.0)
 
 
 def test_low_pass_at_w1_with_cutoff_growing_with_bands_spread_at_w10():

@@ -1,8 +1,9 @@
 """Figures of chapter 03 (implicit filters, paper Sec. 3.3 and Appendix D.2-D.3).
 
-Every function here is *pure*: it builds the filters it draws from its arguments and a seed
-(the global torch RNG is left as it was) and returns a matplotlib ``Figure``, so the notebook's
-widgets can call it on every slider move and the tests can call it headless.
+Every function here only draws: the filters come from :mod:`hyena_lab.experiments.filters`
+(built from the arguments and a seed, the global torch RNG left as it was) or from
+:mod:`hyena_lab.spectra`, and a matplotlib ``Figure`` is returned, so the notebook's widgets can
+call it on every slider move and the tests can call it headless.
 
 * :func:`filter_bank_figure`: the widget of the chapter: an implicit filter bank in time, its
   decay window, and its magnitude spectra, for given window / sine / encoding hyper-parameters
@@ -21,8 +22,7 @@ widgets can call it on every slider move and the tests can call it headless.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -31,20 +31,10 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..checks import check_positive_int, rel_err
-from ..conv import fftconv
-from ..filters import (
-    ImplicitFilter,
-    LongFilter,
-    PositionalEncoding,
-    SSMFilter,
-    emb_dim_for_bands,
-    energy_fractions,
-    implicit_init_filters,
-    magnitude_spectrum,
-    make_filter,
-    spectral_cutoff,
-)
+from ..checks import check_positive_int
+from ..experiments.filters import implicit_bank, parameterisation_banks, ssm_example, windowed_pair
+from ..filters import LongFilter, PositionalEncoding, emb_dim_for_bands
+from ..spectra import implicit_init_filters, init_energy_shares, magnitude_spectrum
 
 __all__ = [
     "bands_frequency_figure",
@@ -55,7 +45,6 @@ __all__ = [
     "param_count_figure",
     "parameterisations_figure",
     "positional_encoding_figure",
-    "seeded",
     "ssm_controls",
     "ssm_figure",
 ]
@@ -68,15 +57,6 @@ LABELS = {
     "implicit": "implicit (Hyena FFN + window)",
     "implicit (z trainable)": "implicit, z trainable (official code)",
 }
-
-
-@contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Seed torch's CPU RNG inside the block and restore the caller's RNG state afterwards."""
-    check_positive_int(seed, "seed", minimum=0)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def _channel_colors(n: int) -> np.ndarray:
@@ -128,10 +108,11 @@ def filter_bank_figure(
 ) -> Figure:
     """An implicit Hyena filter bank at initialisation: filters, window, spectra (Sec. 3.3).
 
-    Builds ``ImplicitFilter(channels, L, emb_dim=2 * bands + 1, filter_order, w=w, ...)`` with
-    torch seeded by ``seed`` and draws (a) the ``channels`` filters ``h_t`` against position,
-    (b) their decay windows ``exp(-|delta_c| t) + shift`` with the ``target`` level, and (c)
-    their magnitude spectra ``|rfft(h)|`` in dB. Channel colour runs from the fastest decay
+    Draws the bank ``ImplicitFilter(channels, L, emb_dim=2 * bands + 1, filter_order, w=w,
+    ...)`` built from ``seed`` (:func:`~hyena_lab.experiments.filters.implicit_bank`): (a) the
+    ``channels`` filters ``h_t`` against position, (b) their decay windows
+    ``exp(-|delta_c| t) + shift`` with the ``target`` level, and (c) their magnitude spectra
+    ``|rfft(h)|`` in dB. Channel colour runs from the fastest decay
     (dark) to the slowest (light).
 
     Args:
@@ -151,20 +132,17 @@ def filter_bank_figure(
         ValueError / TypeError: for bad values, with the message of the filter's checks.
     """
     L, channels = _check_length(L), check_positive_int(channels, "channels")
-    emb_dim = emb_dim_for_bands(bands)
-    with seeded(seed):
-        filt = ImplicitFilter(
-            channels, L, emb_dim=emb_dim, filter_order=filter_order, w=w, modulate=modulate,
-            fast_decay_pct=decay_fast, slow_decay_pct=decay_slow, target=target, shift=shift,
-        )
-    with torch.no_grad():
-        h, window = filt(L), filt.window(L)  # (channels, L) each
+    bank = implicit_bank(
+        channels, L, seed, emb_dim=emb_dim_for_bands(bands), filter_order=filter_order, w=w,
+        modulate=modulate, fast_decay_pct=decay_fast, slow_decay_pct=decay_slow, target=target,
+        shift=shift,
+    )
+    window, t = bank["window"].numpy(), bank["t"].numpy()  # (channels, L), (L,)
     fig = Figure(figsize=(13.0, 3.8), layout="constrained")
     ax_h, ax_w, ax_f = fig.subplots(1, 3)
-    _plot_time(ax_h, h, f"filters h_t (K={bands} bands, w={w:g}, width {filter_order})")
-    t = filt.pos_emb.t[:L, 0].numpy()
+    _plot_time(ax_h, bank["h"], f"filters h_t (K={bands} bands, w={w:g}, width {filter_order})")
     for c, color in enumerate(_channel_colors(channels)):
-        ax_w.plot(t, window[c].numpy(), color=color, lw=1.0)
+        ax_w.plot(t, window[c], color=color, lw=1.0)
     if modulate:
         ax_w.axhline(target + shift, color="0.3", ls="--", lw=1, label=f"target + shift = "
                      f"{target + shift:g}")
@@ -175,7 +153,7 @@ def filter_bank_figure(
     ax_w.set_xlabel("normalised time t = position / (L - 1)")
     ax_w.set_ylabel("window value")
     ax_w.set_title("window exp(-|δ_c| t) + shift" if modulate else "window off (ones)")
-    _plot_spectrum(ax_f, h, "magnitude spectra |rfft(h)|")
+    _plot_spectrum(ax_f, bank["h"], "magnitude spectra |rfft(h)|")
     return fig
 
 
@@ -324,12 +302,8 @@ def bands_frequency_figure(
     for j, w in enumerate(ws):
         ax = fig.add_subplot(grid[0, j])
         maps.append(ax)
-        share = np.empty((len(bands), n_bins))
-        edges = []
-        for i, K in enumerate(bands):
-            h = implicit_init_filters(K, w, L, channels, seed)  # (channels, L)
-            share[i] = energy_fractions(h).numpy()
-            edges.append(spectral_cutoff(h, 0.99))
+        share, edges = init_energy_shares(bands, w, L, channels, seed)  # (len(bands), n_bins)
+        share = share.numpy()
         db = 10 * np.log10(np.maximum(share, 10 ** (floor_db / 10)))
         image = ax.imshow(db, aspect="auto", cmap="magma", vmin=floor_db, vmax=0.0,
                           interpolation="nearest",
@@ -375,20 +349,15 @@ def modulation_figure(
     spectrum with a Lorentzian-like bump, and biases the filter towards recent inputs).
     """
     L, channels = _check_length(L), check_positive_int(channels, "channels")
-    args = dict(emb_dim=emb_dim_for_bands(bands), w=w, fast_decay_pct=fast_decay_pct,
-                slow_decay_pct=slow_decay_pct, target=target, shift=shift)
-    with seeded(seed):
-        on = ImplicitFilter(channels, L, modulate=True, **args)
-    off = ImplicitFilter(channels, L, modulate=False, **args)
-    off.load_state_dict(on.state_dict())  # the same FFN, window off
-    with torch.no_grad():
-        h_on, h_off, window = on(L), off(L), on.window(L)
+    pair = windowed_pair(channels, L, seed, emb_dim=emb_dim_for_bands(bands), w=w,
+                         fast_decay_pct=fast_decay_pct, slow_decay_pct=slow_decay_pct,
+                         target=target, shift=shift)  # fmt: skip
+    h_on, h_off, window = pair["h_on"], pair["h_off"], pair["window"]  # (channels, L) each
     fig = Figure(figsize=(12.0, 7.0), layout="constrained")
     (ax_raw, ax_win), (ax_mod, ax_spec) = fig.subplots(2, 2)
     _plot_time(ax_raw, h_off, "FFN(PE(t)): no window")
-    t = on.pos_emb.t[:L, 0].numpy()
     for c, color in enumerate(_channel_colors(channels)):
-        ax_win.plot(t, window[c].numpy(), color=color, lw=1.0)
+        ax_win.plot(pair["t"].numpy(), window[c].numpy(), color=color, lw=1.0)
     ax_win.axhline(target + shift, color="0.3", ls="--", lw=1, label="target + shift")
     ax_win.set_yscale("log")
     ax_win.set_xlabel("normalised time t")
@@ -429,9 +398,9 @@ def parameterisations_figure(L: int = 256, channels: int = 3, seed: int = 0) -> 
     kinds = ["explicit", "ssm", "frequency", "implicit"]
     fig = Figure(figsize=(11.0, 2.6 * len(kinds)), layout="constrained")
     axes = fig.subplots(len(kinds), 2)
+    banks = parameterisation_banks(L, channels, seed)
     for row, kind in zip(axes, kinds, strict=True):
-        with seeded(seed):
-            filt = make_filter(kind, channels, L)
+        filt = banks[kind]
         with torch.no_grad():
             h = filt(L)
         _plot_time(row[0], h, f"{LABELS[kind]}: {count_label(filt)} for {channels} filters")
@@ -455,17 +424,11 @@ def ssm_figure(
     float64) on top of the output of ``fftconv(u, K)``, with their relative difference.
     """
     L, channels = _check_length(L), check_positive_int(channels, "channels")
-    with seeded(seed):
-        ssm = SSMFilter(channels, L, d_state=d_state, dt_min=dt_min, dt_max=dt_max,
-                        discretization=discretization).double()
-        u = torch.randn(1, channels, L, dtype=torch.float64)
-    with torch.no_grad():
-        k = ssm(L)
-        y_conv, y_rec = fftconv(u, k), ssm.recurrence(u)
-    err = rel_err(y_rec, y_conv)
+    ex = ssm_example(channels, L, seed, d_state=d_state, dt_min=dt_min, dt_max=dt_max,
+                     discretization=discretization)  # fmt: skip
+    k, y_rec, y_conv, dts = ex["kernel"], ex["y_rec"], ex["y_conv"], ex["dt"]
     fig = Figure(figsize=(13.0, 3.8), layout="constrained")
     ax_k, ax_f, ax_y = fig.subplots(1, 3)
-    dts = torch.exp(ssm.log_dt.detach())
     _plot_time(ax_k, k, f"S4D kernels (state {d_state}, {discretization}), "
                         f"dt {float(dts.min()):.1e}..{float(dts.max()):.1e}")
     _plot_spectrum(ax_f, k, "magnitude spectra of the kernels")
@@ -474,7 +437,7 @@ def ssm_figure(
     ax_y.plot(y_conv[0, 0].numpy(), color="C1", lw=1.0, ls="--", label="fftconv(u, K)")
     ax_y.set_xlabel("position t (samples)")
     ax_y.set_ylabel("output y_t (channel 0)")
-    ax_y.set_title(f"same output: relative difference {err:.1e}")
+    ax_y.set_title(f"same output: relative difference {ex['rel_err']:.1e}")
     ax_y.legend(fontsize=8, loc="lower left")
     return fig
 
@@ -483,7 +446,8 @@ def param_count_figure(lengths: Sequence[int], counts: dict[str, Sequence[int]],
                        channels: int) -> Figure:
     """Parameters of each parameterisation against the filter length ``L`` (log-log).
 
-    ``counts`` is what :func:`hyena_lab.filters.parameter_counts` returns for ``lengths``.
+    ``counts`` is what :func:`hyena_lab.spectra.parameter_counts` returns for ``lengths`` (the
+    ``"counts"`` of a ``param-count`` record).
     """
     if not lengths:
         raise ValueError("lengths must hold at least one value")
