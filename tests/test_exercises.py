@@ -372,7 +372,7 @@ def test_fft_padding_counterexample_part():
 
 
 def test_crossover_on_a_real_measurement():
-    from hyena_lab.viz.conv import measure_conv_costs
+    from hyena_lab.experiments.conv_costs import measure_conv_costs
 
     costs = measure_conv_costs([4, 8, 16], channels=2, rounds=1, point_s=0.01, progress=False)
     res = costs["results"]

@@ -30,7 +30,7 @@ def _quoted(row: str, text: str) -> None:
 
 
 def test_row_01_quotes_the_cpu_timing_record():
-    from hyena_lab.viz.conv import fitted_slopes, speedup_at_largest_common_length
+    from hyena_lab.experiments.conv_costs import fitted_slopes, speedup_at_largest_common_length
 
     record = load_data("01_long_convolutions-cpu_timing")
     row = _row("01")
@@ -45,7 +45,7 @@ def test_row_01_quotes_the_cpu_timing_record():
 
 
 def test_row_01_quotes_the_counted_slope():
-    from hyena_lab.viz.conv import counted_conv_work
+    from hyena_lab.roofline import counted_conv_work
 
     work = counted_conv_work([2**p for p in range(10, 15)], channels=1)["fftconv"]
     xs = [math.log(L) for L in work["L"]]

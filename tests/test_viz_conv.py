@@ -421,7 +421,10 @@ def test_moved_names_stay_importable_from_viz_conv():
 
     for name in ("measure_conv_costs", "time_interleaved", "loglog_slope", "fitted_slopes",
                  "speedup_at_largest_common_length"):  # fmt: skip
-        assert getattr(vc, name) is getattr(cc, name), name
+        with pytest.warns(DeprecationWarning, match=f"moved to {cc.__name__}.{name}"):
+            assert getattr(vc, name) is getattr(cc, name), name
+    with pytest.raises(AttributeError):
+        vc.no_such_name  # noqa: B018
     for name in ("CONV_METHODS", "counted_conv_work", "counted_crossover"):
         assert getattr(vc, name) is getattr(roofline, name), name
 
@@ -439,3 +442,4 @@ def test_viz_conv_only_draws():
     modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not names & {"time", "perf_counter", "time_calls", "time_fn", "progress_bar"}
     assert "measure" not in modules and "progress" not in modules
+    assert not any("experiments" in (m or "") for m in modules)  # imports no measuring module

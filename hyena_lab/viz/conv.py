@@ -31,22 +31,14 @@ from matplotlib.ticker import MaxNLocator
 
 from ..checks import check_float, check_ndim, check_positive_float, check_positive_int
 from ..conv import circular_fftconv, direct_conv, fftconv, toeplitz
-from ..experiments.conv_costs import (  # moved there; importable from here for old callers
-    fitted_slopes,
-    loglog_slope,
-    measure_conv_costs,
-    speedup_at_largest_common_length,
-    time_interleaved,
-)
 from ..roofline import CONV_METHODS, counted_conv_work, counted_crossover  # likewise
 from . import matrix_heatmap
 
 __all__ = [
     "CONV_METHODS", "EXPLORER_START", "FILTER_KINDS", "PARAM_MEANING", "ConvExplorer",
     "conv_cost_figure", "conv_explorer_figure", "counted_conv_work", "counted_crossover",
-    "describe_machine", "example_filter", "fitted_slopes", "loglog_slope", "make_filter",
-    "matrix_of", "measure_conv_costs", "probe_input", "speedup_at_largest_common_length",
-    "time_interleaved", "toeplitz_figure", "wraparound_figure",
+    "describe_machine", "example_filter", "make_filter", "matrix_of", "probe_input",
+    "toeplitz_figure", "wraparound_figure",
 ]  # fmt: skip
 
 #: The filter shapes of the chapter's widget, in the order of its drop-down menu.
@@ -522,3 +514,27 @@ def conv_cost_figure(recorded: dict[str, Any], live: dict[str, Any] | None = Non
         loc="outside lower center", ncol=3, fontsize=9,
     )
     return fig
+
+
+#: Names that moved out of viz (measuring is not drawing); still importable from here, with a
+#: DeprecationWarning.
+_MOVED = {
+    "fitted_slopes": "hyena_lab.experiments.conv_costs",
+    "loglog_slope": "hyena_lab.experiments.conv_costs",
+    "measure_conv_costs": "hyena_lab.experiments.conv_costs",
+    "speedup_at_largest_common_length": "hyena_lab.experiments.conv_costs",
+    "time_interleaved": "hyena_lab.experiments.conv_costs",
+}
+
+
+def __getattr__(name: str) -> object:
+    """The moved names (:data:`_MOVED`), with a ``DeprecationWarning``."""
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        module = _MOVED[name]
+        warnings.warn(f"{__name__}.{name} moved to {module}.{name}", DeprecationWarning,
+                      stacklevel=2)  # fmt: skip
+        return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

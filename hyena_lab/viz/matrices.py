@@ -50,8 +50,6 @@ from ..experiments.matrix_costs import (
     RECORD_LENGTHS,
     RECORD_NAME,
     count_matrix_costs,
-    measure_matrix_costs,
-    record_matrix_costs,
     seeded_operator,
 )
 from ..mixers import causal_softmax
@@ -78,10 +76,8 @@ __all__ = [
     "hyena_matrices_figure",
     "make_input",
     "matrices_figure",
-    "measure_matrix_costs",
     "patterns_figure",
     "random_qk_weights",
-    "record_matrix_costs",
     "toeplitz_deviation",
 ]
 
@@ -483,3 +479,24 @@ def complexity_figure(costs: dict[str, Any], live: dict[str, Any] | None = None)
            "counted work (any machine)")
     _label(ax_m, "sequence length L (tokens)", "memory (bytes)", "memory of what is stored")
     return fig
+
+
+#: Names that moved out of viz (measuring is not drawing); still importable from here, with a
+#: DeprecationWarning.
+_MOVED = {
+    "measure_matrix_costs": "hyena_lab.experiments.matrix_costs",
+    "record_matrix_costs": "hyena_lab.experiments.matrix_costs",
+}
+
+
+def __getattr__(name: str) -> object:
+    """The moved names (:data:`_MOVED`), with a ``DeprecationWarning``."""
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        module = _MOVED[name]
+        warnings.warn(f"{__name__}.{name} moved to {module}.{name}", DeprecationWarning,
+                      stacklevel=2)  # fmt: skip
+        return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
