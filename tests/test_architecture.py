@@ -93,3 +93,18 @@ def test_the_rule_test_can_fail(tmp_path):
         assert _imported(pkg / "y.py") == {"conv", "recall"}
     finally:
         PACKAGE = saved
+
+
+#: What a figure module must not touch: the clock, the timers, optimizers (issue: figures only
+#: draw; measuring and training happen in the layers below and arrive as records and tensors).
+NOT_IN_VIZ = {"perf_counter", "monotonic", "time_calls", "time_fn", "Stopwatch", "peak_memory",
+              "optim", "AdamW", "Adam", "SGD", "backward", "train", "train_step", "run_recall"}
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "viz").glob("*.py")), ids=lambda p: p.name)
+def test_figures_only_draw(path):
+    tree = ast.parse(path.read_text())
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    used |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    used |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert not used & NOT_IN_VIZ, f"viz/{path.name} uses {sorted(used & NOT_IN_VIZ)}"
