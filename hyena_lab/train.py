@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from .checks import check_positive_float, check_positive_int
+from .deprecation import moved
 from .measure import Stopwatch
 from .models import TinyLM
 from .tasks import IGNORE_INDEX, TaskSplits
@@ -56,25 +57,13 @@ __all__ = [
     "train_step",
 ]
 
-#: Names that moved to :mod:`hyena_lab.recall` (still importable from here).
-_MOVED_TO_RECALL = {
+#: Names that moved to :mod:`hyena_lab.recall` (still importable from here, with a warning).
+__getattr__ = moved(__name__, dict.fromkeys((
     "GRID_RECIPE", "RECALL_NUM_TRAIN", "RECALL_RECIPE", "RECALL_TRAIN_SCORE",
     "add_recall_command", "grid_cells", "merge_results", "recall_grid", "recall_summary",
     "run_grid_cell", "run_recall",
-}  # fmt: skip
+), "hyena_lab.recall"))  # fmt: skip
 
-
-def __getattr__(name: str) -> object:
-    """``hyena_lab.train.run_recall`` and the other recall names, kept where they used to be."""
-    if name in _MOVED_TO_RECALL:
-        import warnings
-
-        from . import recall
-
-        warnings.warn(f"hyena_lab.train.{name} moved to hyena_lab.recall.{name}",
-                      DeprecationWarning, stacklevel=2)  # fmt: skip
-        return getattr(recall, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 @dataclass
 class TrainConfig:

@@ -69,10 +69,13 @@ from hyena_lab.recall import (
     GRID_RECIPE,
     RECALL_NUM_TRAIN,
     RECALL_RECIPE,
+    device_name,
     grid_cells,
+    load_measurement,
     recall_grid,
     recall_summary,
     run_recall,
+    save_measurement,
 )
 from hyena_lab.tasks import (
     associative_recall,
@@ -88,17 +91,14 @@ from hyena_lab.viz import savefig, use_style
 from hyena_lab.viz.recall import (
     accuracy_at,
     curves_figure,
-    device_name,
     filter_statistics,
     filters_figure,
     grid_figure,
     grid_table,
     key_positions,
     learning_curves_figure,
-    load_measurement,
     query_selectivity,
     recall_explorer_figure,
-    save_measurement,
     seconds_per_step,
 )
 

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hyena_lab"
 
 #: Layer of every module, lowest first (a package's modules share its layer unless listed).
 LAYERS = {
-    0: ["checks", "files", "options", "progress", "measure", "timing", "paper"],
+    0: ["checks", "files", "options", "progress", "measure", "timing", "paper", "deprecation"],
     1: ["conv", "filters", "spectra", "operator", "roofline"],
     2: ["mixers", "models", "tasks", "official", "checkpoint", "train"],
     3: ["recall", "bench", "experiments"],
@@ -21,11 +21,6 @@ LAYERS = {
     5: ["cli", "handbook", "course", "exercises", "__init__", "__main__"],
 }
 LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}
-#: Upward imports kept on purpose, each with its reason.
-ALLOWED = {
-    # deprecated aliases: hyena_lab.train.run_recall & co. moved to hyena_lab.recall
-    ("train", "recall"),
-}
 
 
 def _modules() -> list[Path]:
@@ -73,7 +68,7 @@ def test_imports_go_down_the_layers(path):
     upward = sorted(
         f"{name} (layer {LAYER_OF[name]})"
         for name in _imported(path) - {me}
-        if name in LAYER_OF and LAYER_OF[name] > LAYER_OF[me] and (me, name) not in ALLOWED
+        if name in LAYER_OF and LAYER_OF[name] > LAYER_OF[me]
     )
     assert not upward, f"{me} (layer {LAYER_OF[me]}) imports from above: {upward}"
 
@@ -108,3 +103,20 @@ def test_figures_only_draw(path):
     used |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     used |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
     assert not used & NOT_IN_VIZ, f"viz/{path.name} uses {sorted(used & NOT_IN_VIZ)}"
+
+
+def test_moved_names_warn_and_resolve_lazily(tmp_path, monkeypatch):
+    """deprecation.moved: an old name warns, says where it went, and is the new object."""
+    import sys
+
+    from hyena_lab.deprecation import moved
+
+    (tmp_path / "newhome_for_test.py").write_text("VALUE = object()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    getattr_ = moved("oldhome", {"VALUE": "newhome_for_test"})
+    assert "newhome_for_test" not in sys.modules  # nothing imported until asked
+    with pytest.warns(DeprecationWarning, match="oldhome.VALUE moved to newhome_for_test.VALUE"):
+        value = getattr_("VALUE")
+    assert value is sys.modules["newhome_for_test"].VALUE
+    with pytest.raises(AttributeError, match="'oldhome' has no attribute 'other'"):
+        getattr_("other")

@@ -188,10 +188,11 @@ def test_environment_names_the_machine_and_the_date():
 
 
 def test_device_name_reads_the_environment():
-    from hyena_lab.viz.recall import device_name as viz_device_name
+    import hyena_lab.viz.recall as viz_recall
 
     assert measure.device_name("cpu") == f"{environment('cpu')['cpu']} (CPU)"
-    assert viz_device_name is measure.device_name  # the old name, the same function
+    with pytest.warns(DeprecationWarning, match="moved to hyena_lab.recall"):
+        assert viz_recall.device_name is measure.device_name  # the old name, the same function
 
 
 def test_environment_defaults_to_the_gpu_if_there_is_one():

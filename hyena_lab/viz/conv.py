@@ -31,6 +31,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..checks import check_float, check_ndim, check_positive_float, check_positive_int
 from ..conv import circular_fftconv, direct_conv, fftconv, toeplitz
+from ..deprecation import moved
 from ..roofline import CONV_METHODS, counted_conv_work, counted_crossover  # likewise
 from . import matrix_heatmap
 
@@ -516,25 +517,12 @@ def conv_cost_figure(recorded: dict[str, Any], live: dict[str, Any] | None = Non
     return fig
 
 
-#: Names that moved out of viz (measuring is not drawing); still importable from here, with a
-#: DeprecationWarning.
-_MOVED = {
-    "fitted_slopes": "hyena_lab.experiments.conv_costs",
-    "loglog_slope": "hyena_lab.experiments.conv_costs",
-    "measure_conv_costs": "hyena_lab.experiments.conv_costs",
-    "speedup_at_largest_common_length": "hyena_lab.experiments.conv_costs",
-    "time_interleaved": "hyena_lab.experiments.conv_costs",
-}
-
-
-def __getattr__(name: str) -> object:
-    """The moved names (:data:`_MOVED`), with a ``DeprecationWarning``."""
-    if name in _MOVED:
-        import importlib
-        import warnings
-
-        module = _MOVED[name]
-        warnings.warn(f"{__name__}.{name} moved to {module}.{name}", DeprecationWarning,
-                      stacklevel=2)  # fmt: skip
-        return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: Measuring is not drawing: these names moved to :mod:`hyena_lab.experiments.conv_costs`; still
+#: importable from here, with a DeprecationWarning.
+__getattr__ = moved(__name__, dict.fromkeys((
+    "fitted_slopes",
+    "loglog_slope",
+    "measure_conv_costs",
+    "speedup_at_largest_common_length",
+    "time_interleaved",
+), "hyena_lab.experiments.conv_costs"))

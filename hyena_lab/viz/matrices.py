@@ -45,6 +45,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..checks import check_float, check_ndim, check_positive_int
+from ..deprecation import moved
 from ..experiments.matrix_costs import (
     DEMO_FILTER_ARGS,
     RECORD_LENGTHS,
@@ -481,22 +482,9 @@ def complexity_figure(costs: dict[str, Any], live: dict[str, Any] | None = None)
     return fig
 
 
-#: Names that moved out of viz (measuring is not drawing); still importable from here, with a
-#: DeprecationWarning.
-_MOVED = {
-    "measure_matrix_costs": "hyena_lab.experiments.matrix_costs",
-    "record_matrix_costs": "hyena_lab.experiments.matrix_costs",
-}
-
-
-def __getattr__(name: str) -> object:
-    """The moved names (:data:`_MOVED`), with a ``DeprecationWarning``."""
-    if name in _MOVED:
-        import importlib
-        import warnings
-
-        module = _MOVED[name]
-        warnings.warn(f"{__name__}.{name} moved to {module}.{name}", DeprecationWarning,
-                      stacklevel=2)  # fmt: skip
-        return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: Measuring is not drawing: these names moved to :mod:`hyena_lab.experiments.matrix_costs`; still
+#: importable from here, with a DeprecationWarning.
+__getattr__ = moved(__name__, dict.fromkeys((
+    "measure_matrix_costs",
+    "record_matrix_costs",
+), "hyena_lab.experiments.matrix_costs"))

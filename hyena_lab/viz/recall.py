@@ -16,9 +16,7 @@ is given, changes none of them, and returns a matplotlib ``Figure`` (the noteboo
   layer (``W_out A(u) v``) on one recall example, and the query's row, with the query key and
   its value marked: where the answer is read from.
 * :func:`query_row` / :func:`query_selectivity`: the numbers behind that figure.
-* Records: :func:`save_measurement` (into :func:`hyena_lab.viz.figures_dir`),
-  :func:`write_record` / :func:`merge_into_record` (an explicit path, for ``hyena-lab
-  recall-grid``), :func:`load_measurement` (the committed records).
+* The records these figures draw are written and read by :mod:`hyena_lab.recall`.
 """
 
 from __future__ import annotations
@@ -30,44 +28,27 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from ..measure import device_name
+from ..deprecation import moved
 from ..models import TinyLM
 from ..operator import HyenaOperator
-from ..recall import (  # the records moved to hyena_lab.recall; kept importable from here
-    SCHEMA,
-    load_measurement,
-    measurement_record,
-    merge_into_record,
-    read_grid_record,
-    save_measurement,
-    write_record,
-)
 from ..tasks import NOOP, PROMPT, decode, recall_baselines, recall_vocab
 from ..train import History
 
 __all__ = [
     "MIXER_COLORS",
     "MIXER_LABELS",
-    "SCHEMA",
     "accuracy_at",
     "curves_figure",
-    "device_name",
     "filter_statistics",
     "filters_figure",
     "grid_figure",
     "grid_table",
     "key_positions",
     "learning_curves_figure",
-    "load_measurement",
-    "measurement_record",
-    "merge_into_record",
     "query_row",
     "query_selectivity",
-    "read_grid_record",
     "recall_explorer_figure",
-    "save_measurement",
     "seconds_per_step",
-    "write_record",
 ]
 
 #: How the mixers are named in figures and tables, in the order of the paper's tables.
@@ -518,3 +499,11 @@ def _log_norm(A: torch.Tensor) -> Any:
 
     top = float(A.max()) or 1.0
     return LogNorm(vmin=top * 1e-3, vmax=top, clip=True)
+
+
+#: The records moved to :mod:`hyena_lab.recall` (measuring and writing are not drawing); still
+#: importable from here, with a DeprecationWarning.
+__getattr__ = moved(__name__, dict.fromkeys((
+    "SCHEMA", "device_name", "load_measurement", "measurement_record", "merge_into_record",
+    "read_grid_record", "save_measurement", "write_record",
+), "hyena_lab.recall"))  # fmt: skip
