@@ -46,20 +46,20 @@ def test_runner_refuses_what_is_not_a_notebook(tmp_path):
 
 
 class _MissedWakeUpChannel:
-    """A channel whose long waits are never woken: a message queued after ``arrives`` seconds is
-    only seen by a poll that *starts* after it arrived (the nbclient #312 failure)."""
+    """A channel whose waits are never woken: the reply arrives during poll ``arrives_during``
+    (counted, no clock), and only a poll that *starts* after it sees it (nbclient #312)."""
 
-    def __init__(self, arrives):
-        self.start, self.arrives, self.polls = handbook.time.monotonic(), arrives, []
+    def __init__(self, arrives_during):
+        self.arrives_during, self.polls = arrives_during, []
 
     async def get_msg(self, timeout=None):
         import asyncio
         import queue
 
         self.polls.append(timeout)
-        if handbook.time.monotonic() - self.start >= self.arrives:
+        if len(self.polls) > self.arrives_during:  # it arrived during an earlier poll
             return {"msg_type": "execute_reply"}
-        await asyncio.sleep(timeout)  # the reply may arrive meanwhile: this poll misses it
+        await asyncio.sleep(timeout)  # the reply arrives meanwhile: this poll misses it
         raise queue.Empty
 
 
@@ -67,12 +67,12 @@ def test_waits_in_slices_pick_up_a_reply_a_long_poll_would_miss():
     import asyncio
     import queue
 
-    channel = _MissedWakeUpChannel(arrives=0.05)
+    channel = _MissedWakeUpChannel(arrives_during=1)
     handbook._wait_in_slices(channel, slice_s=0.02)
     msg = asyncio.run(channel.get_msg(timeout=60))  # one 60 s poll would wait 60 s, then fail
     assert msg["msg_type"] == "execute_reply"
-    assert len(channel.polls) >= 2 and max(channel.polls) <= 0.02
-    late = _MissedWakeUpChannel(arrives=1e9)  # no reply ever: the overall timeout still holds
+    assert len(channel.polls) == 2 and max(channel.polls) <= 0.02
+    late = _MissedWakeUpChannel(arrives_during=10**9)  # no reply: the overall timeout holds
     handbook._wait_in_slices(late, slice_s=0.02)
     with pytest.raises(queue.Empty):
         asyncio.run(late.get_msg(timeout=0.07))
