@@ -99,3 +99,26 @@ def test_an_invalid_combination_is_an_error_line_not_a_traceback(capsys):
     assert main(["bench", "--device", "cpu", "--benches", "nonsense"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hyena-lab bench: error:") and "Traceback" not in err
+
+
+def test_help_formatter_shows_defaults_except_none_and_flags():
+    import argparse
+
+    from hyena_lab.options import HelpFormatter
+
+    p = argparse.ArgumentParser(formatter_class=HelpFormatter)
+    p.add_argument("--n", type=int, default=3, help="a count")
+    p.add_argument("--path", default=None, help="where to write")
+    p.add_argument("--force", action="store_true", help="replace it")
+    text = " ".join(p.format_help().split())
+    assert "a count (default: 3)" in text
+    assert "where to write (default" not in text and "replace it (default" not in text
+
+
+def test_exit_status_follows_how_a_run_stopped():
+    from hyena_lab.recall import exit_status
+
+    assert exit_status({"stopped": "max_steps"}) == 0 and exit_status({}) == 0
+    assert exit_status({"stopped": "diverged"}) == 1
+    assert exit_status({"stopped": "interrupted", "signal": "SIGINT"}) == 130
+    assert exit_status({"stopped": "interrupted", "signal": "SIGTERM"}) == 143
