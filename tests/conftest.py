@@ -10,6 +10,7 @@ not draw.
 import os
 
 import matplotlib
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
@@ -34,3 +35,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "handbook"))
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tiny tensors (avoids OpenMP contention on a shared CPU);
+    a module asks for it with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -28,13 +28,7 @@ from hyena_lab.viz import load_data
 TINY = {"d_model": 3, "order": 2, "point_s": 0.001, "max_repeats": 3, "progress": False}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The tensors here are tiny: one thread avoids OpenMP contention on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _parser() -> argparse.ArgumentParser:
