@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import inf
 from typing import Literal
 
 import torch
@@ -52,6 +53,7 @@ __all__ = [
     "majority",
     "make_splits",
     "most_frequent_value",
+    "mqar",
     "recall_baselines",
     "recall_vocab",
     "split_overlap",
@@ -337,6 +339,62 @@ def counting(
         [seq + symbol_start, torch.full((n, 1), PROMPT), (query + symbol_start)[:, None]], dim=1
     )
     return inputs, _answer_only(inputs, count + NUM_SPECIAL)
+
+
+def mqar(
+    num_examples: int,
+    seq_len: int,
+    num_kv_pairs: int,
+    vocab_size: int,
+    power_a: float = 0.01,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Multi-query associative recall, MQAR (Zoology, Arora et al. 2023): many queries per sequence.
+
+    Each sequence writes ``P = num_kv_pairs`` pairs ``k1 v1 ... kP vP`` (keys distinct, from ids
+    ``1 .. vocab_size // 2 - 1``; values distinct, from ``vocab_size // 2 .. vocab_size - 1``),
+    then asks every key once more, in random order, at even offsets ``2 P + 2 g`` after the
+    pairs. The gaps ``g`` are distinct, drawn from ``p(g) ~ power_a * (g + 1) ** (power_a - 1)``
+    over ``g < (seq_len - 2 P) // 2``: small ``power_a`` puts most queries soon after the pairs
+    (``power_a = 1`` is uniform), as repeated bigrams cluster in real text. All other positions
+    hold random tokens of the whole vocabulary. ``targets[:, t]`` is the value of the key at
+    ``inputs[:, t]`` where that is a query, -100 elsewhere, so each row scores ``P`` answers.
+
+    Raises:
+        ValueError: ``seq_len`` odd or shorter than ``4 P`` (pairs plus queries at even
+            offsets); ``vocab_size`` too small for ``P`` distinct keys (``vocab_size >= 2 P + 2``);
+            ``power_a`` not positive.
+    """
+    _check_common(num_examples, seq_len, seed, 4, "MQAR (one pair and one query)")
+    P = check_positive_int(num_kv_pairs, "num_kv_pairs")
+    check_positive_int(vocab_size, "vocab_size")
+    if seq_len % 2 or seq_len < 4 * P:
+        raise ValueError(
+            f"seq_len must be even and >= 4 * num_kv_pairs = {4 * P} (2 tokens per pair, then "
+            f"one query every other position), got {seq_len}"
+        )
+    first_value = vocab_size // 2
+    if first_value - 1 < P:  # keys are 1 .. first_value - 1; values outnumber them
+        raise ValueError(
+            f"vocab_size={vocab_size} holds {max(first_value - 1, 0)} keys, fewer than "
+            f"num_kv_pairs={P} distinct keys; use vocab_size >= {2 * P + 2}"
+        )
+    if isinstance(power_a, bool) or not isinstance(power_a, (int, float)) or not 0 < power_a < inf:
+        raise ValueError(f"power_a must be a positive number, got {power_a!r}")
+    n, space = num_examples, (seq_len - 2 * P) // 2
+    g = _generator(seed)
+    keys = torch.rand(n, first_value - 1, generator=g).argsort(dim=1)[:, :P] + 1  # (n, P)
+    values = torch.rand(n, vocab_size - first_value, generator=g).argsort(dim=1)[:, :P]
+    values = values + first_value  # (n, P)
+    weight = power_a * torch.arange(1, space + 1, dtype=torch.float64) ** (power_a - 1)
+    gaps = torch.multinomial(weight.expand(n, space), P, generator=g)  # distinct, (n, P)
+    query_at = 2 * P + 2 * gaps  # (n, P)
+    inputs = torch.randint(vocab_size, (n, seq_len), generator=g)
+    inputs[:, 0 : 2 * P : 2] = keys
+    inputs[:, 1 : 2 * P : 2] = values
+    inputs.scatter_(1, query_at, keys)
+    targets = torch.full_like(inputs, IGNORE_INDEX).scatter_(1, query_at, values)
+    return inputs, targets
 
 
 #: The tasks by name, as used by :func:`make_splits` and the command line.
