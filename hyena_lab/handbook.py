@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HYENA_LAB_FIGURES", str(repo_figures))
     os.environ["TQDM_DISABLE"] = "1"
 
-    from .viz import load_data, run_info, save_data
+    from .viz import load_data, save_data
 
     first = [p for p in args.notebooks if not p.name.startswith("00_")]
     last = [p for p in args.notebooks if p.name.startswith("00_")]
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             times[path.stem] = round(seconds, 1)
             print(f"   {seconds:.0f} s", flush=True)
         if group:
-            save_data({"run": run_info(), "chapters": dict(sorted(times.items()))}, TIMES_RECORD)
+            save_data({"chapters": dict(sorted(times.items()))}, TIMES_RECORD)
     return 0
 
 

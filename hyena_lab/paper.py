@@ -6,7 +6,9 @@ code that checks it read the same numbers; the lowest layer of the package (impo
 
 from __future__ import annotations
 
-__all__ = ["PAPER_FIGURE_4_3_MS"]
+from typing import Any
+
+__all__ = ["PAPER_CLAIMS", "PAPER_FIGURE_4_3_MS", "paper_speedups"]
 
 #: Forward times (ms) behind the paper's Figure 4.3 (Sec. 4.4): an order-2 Hyena operator,
 #: FlashAttention and standard (PyTorch) attention on an A100, batch 64, as the authors
@@ -19,4 +21,39 @@ PAPER_FIGURE_4_3_MS: dict[str, tuple[float | None, ...]] = {
     "hyena": (0.9, 1.16, 1.47, 1.5, 2.84, 5.41, 11.32),
     "flash_attention": (0.29, 0.3, 0.63, 2.1, 8.33, 32.85, 129.07),
     "standard_attention": (0.4, 1.25, 2.16, 6.17, 21.74, 90.71, None),
+}
+
+
+def paper_speedups(attention: str = "flash_attention") -> dict[int, float]:
+    """Hyena's speedup ``t_attention / t_Hyena`` in :data:`PAPER_FIGURE_4_3_MS`, by length.
+
+    ``attention`` is ``"flash_attention"`` or ``"standard_attention"``; lengths where the series
+    has no point (standard attention at 64K) are left out. Raises ``ValueError`` otherwise.
+    """
+    if attention not in ("flash_attention", "standard_attention"):
+        raise ValueError(
+            f"attention must be one of ['flash_attention', 'standard_attention'], got {attention!r}"
+        )
+    data = PAPER_FIGURE_4_3_MS
+    return {
+        int(L): float(t_attn) / float(t_hyena)
+        for L, t_attn, t_hyena in zip(data["lengths"], data[attention], data["hyena"], strict=True)
+        if t_attn is not None and t_hyena is not None
+    }
+
+
+#: What the paper and its authors claim, and what the data behind Figure 4.3 give.
+#: ``claimed_speedup``: the abstract ("twice as fast as highly optimized attention at sequence
+#: length 8K, and 100x faster at sequence length 64K"). ``blog_crossover_L``: the authors' blog
+#: post (Hazy Research, 2023-03-07) puts the crossover with FlashAttention near 6K tokens; the
+#: paper gives no such number. ``figure_speedup``: Hyena over FlashAttention in the figure's own
+#: data (1.4x at 8K, 11.4x at 64K). ``fused_max_L``: the official fused FFT-convolution
+#: extension handles FFT sizes up to 16384, i.e. sequences up to 8K (safari issue #6): the
+#: figure's 16K-64K points cannot have used it.
+PAPER_CLAIMS: dict[str, Any] = {
+    "blog_crossover_L": 6000,
+    "claimed_speedup": {8192: 2.0, 65536: 100.0},
+    "figure_speedup": {L: round(x, 1) for L, x in paper_speedups().items() if L in (8192, 65536)},
+    "fused_max_fft_size": 16384,
+    "fused_max_L": 16384 // 2,
 }

@@ -64,6 +64,7 @@ from hyena_lab.experiments.conv_costs import (
     speedup_at_largest_common_length,
     time_interleaved,
 )
+from hyena_lab.experiments.examples import example_filter, matrix_of, probe_input
 from hyena_lab.paper import PAPER_FIGURE_4_3_MS
 from hyena_lab.roofline import (
     CONV_METHODS,
@@ -78,9 +79,6 @@ from hyena_lab.viz.conv import (
     conv_cost_figure,
     conv_explorer_figure,
     describe_machine,
-    example_filter,
-    matrix_of,
-    probe_input,
     toeplitz_figure,
     wraparound_figure,
 )

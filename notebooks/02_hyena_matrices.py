@@ -62,6 +62,13 @@ from IPython.display import Code
 
 from hyena_lab import HyenaOperator, fftconv, roofline, toeplitz
 from hyena_lab.checks import F64_SAME_ALGEBRA, rel_err
+from hyena_lab.experiments.examples import (
+    DEMO_D_MODEL,
+    causal_attention_matrix,
+    demo_operator,
+    make_input,
+    toeplitz_deviation,
+)
 from hyena_lab.experiments.matrix_costs import (
     RECORD_NAME,
     MatrixCostsConfig,
@@ -73,17 +80,12 @@ from hyena_lab.official import from_safari, load_vectors, to_safari
 from hyena_lab.operator import algorithm3_steps
 from hyena_lab.viz import load_data, save_data, savefig, use_style
 from hyena_lab.viz.matrices import (
-    DEMO_D_MODEL,
-    causal_attention_matrix,
     complexity_figure,
     complexity_table,
-    demo_operator,
     hyena_matrices_controls,
     hyena_matrices_figure,
-    make_input,
     matrices_figure,
     patterns_figure,
-    toeplitz_deviation,
 )
 
 use_style()

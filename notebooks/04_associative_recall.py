@@ -77,6 +77,13 @@ from hyena_lab.recall import (
     run_recall,
     save_measurement,
 )
+from hyena_lab.recall.analysis import (
+    accuracy_at,
+    filter_statistics,
+    key_positions,
+    query_selectivity,
+    seconds_per_step,
+)
 from hyena_lab.tasks import (
     associative_recall,
     counting,
@@ -89,17 +96,12 @@ from hyena_lab.tasks import (
 )
 from hyena_lab.viz import savefig, use_style
 from hyena_lab.viz.recall import (
-    accuracy_at,
     curves_figure,
-    filter_statistics,
     filters_figure,
     grid_figure,
     grid_table,
-    key_positions,
     learning_curves_figure,
-    query_selectivity,
     recall_explorer_figure,
-    seconds_per_step,
 )
 
 use_style()

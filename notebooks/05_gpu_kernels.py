@@ -53,7 +53,7 @@ import torch
 from ipywidgets import fixed, interact
 
 from hyena_lab import bench, roofline
-from hyena_lab.paper import PAPER_FIGURE_4_3_MS
+from hyena_lab.paper import PAPER_CLAIMS, PAPER_FIGURE_4_3_MS, paper_speedups
 from hyena_lab.viz import kernels as kviz
 from hyena_lab.viz import records_dir, savefig, use_style
 
@@ -511,7 +511,7 @@ assert round(lp["mha/fwd"]["total_ms"], 1) == 8.6
 # NBVAL_CHECK_OUTPUT
 fig43 = PAPER_FIGURE_4_3_MS
 print(f"{'L':>6} | {'Hyena':>6} | {'Flash':>6} | {'standard':>8} | {'vs Flash':>8} | {'vs std':>6}")
-vs_flash, vs_std = kviz.paper_speedups(), kviz.paper_speedups("standard_attention")
+vs_flash, vs_std = paper_speedups(), paper_speedups("standard_attention")
 for i, n in enumerate(fig43["lengths"]):
     t_std = fig43["standard_attention"][i]
     print(f"{n:>6} | {fig43['hyena'][i]:>6} | {fig43['flash_attention'][i]:>6} | "
@@ -553,7 +553,7 @@ assert round(fig43["standard_attention"][-2] / fig43["standard_attention"][-3]) 
 assert round(4 * fig43["standard_attention"][-2] / fig43["hyena"][-1]) == 32  # extrapolated
 paper_steps = [vs_flash[2 * n] / vs_flash[n] for n in (8192, 16384, 32768)]  # per doubling
 assert all(1.8 < r < 2.2 for r in paper_steps)  # "roughly doubles per doubling", as ours
-assert kviz.PAPER["fused_max_fft_size"] == 16384 == 2 * kviz.PAPER["fused_max_L"]  # L <= 8K
+assert PAPER_CLAIMS["fused_max_fft_size"] == 16384 == 2 * PAPER_CLAIMS["fused_max_L"]  # L <= 8K
 assert [n for n in fig43["lengths"] if 2 * n > 16384] == [16384, 32768, 65536]  # not fused
 assert round(sp["kernel/fwd"]["8192"], 2) == 0.82  # the table's "0.82x kernel fwd"
 
@@ -593,7 +593,7 @@ assert round(sp["kernel/fwd"]["8192"], 2) == 0.82  # the table's "0.82x kernel f
 # asymptotics.
 
 # %%
-shift = [kviz.PAPER["figure_speedup"][n] / sp["layer/fwd"][str(n)] for n in (8192, 65536)]
+shift = [PAPER_CLAIMS["figure_speedup"][n] / sp["layer/fwd"][str(n)] for n in (8192, 65536)]
 assert all(5 < f < 11 for f in shift), shift  # "shifted by a factor of about 5 to 10"
 A100 = {"bf16_tflops": 312.0, "hbm_tbs": 2.039}  # NVIDIA A100 SXM4 80GB datasheet, dense
 H100 = {"bf16_tflops": 989.0, "hbm_tbs": 3.35}  # NVIDIA H100 SXM5 80GB datasheet, dense

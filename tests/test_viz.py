@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
+from hyena_lab.measure import environment
 from hyena_lab.viz import cpu_record, matrix_heatmap, run_info, save_data, savefig
 
 
@@ -31,7 +32,8 @@ def test_save_data_adds_run_info(figdir):
     rec = json.loads(path.read_text())
     assert rec["x"] == [1, 2] and rec["run"]["torch"] == torch.__version__
     assert rec["schema"] == {"name": "00_test-data", "version": 1}  # measure.save_record's
-    assert {"device", "cpu", "date", "num_threads", "git_commit"} <= set(run_info())
+    assert {"device", "cpu", "date", "num_threads", "git_commit"} <= set(environment())
+    assert run_info is environment  # the old name
     kept = json.loads(save_data({"run": {"device": "H100"}}, "00_test-gpu", schema="s").read_text())
     assert kept["run"] == {"device": "H100"} and kept["schema"]["name"] == "s"
 

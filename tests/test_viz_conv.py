@@ -1,6 +1,7 @@
-"""Chapter 1's drawing (hyena_lab.viz.conv): example filters, impulse-probed matrices, figures
-and widget controls, including their errors for bad (widget) values; the names that moved out
-stay importable. The timing itself is tested in test_conv_costs.py."""
+"""Chapter 1's drawing (hyena_lab.viz.conv) and the examples it draws
+(hyena_lab.experiments.examples): example filters, impulse-probed matrices, figures and widget
+controls, including their errors for bad (widget) values; the names that moved out stay
+importable. The timing itself is tested in test_conv_costs.py."""
 
 import json
 import warnings
@@ -14,18 +15,20 @@ from matplotlib.figure import Figure
 
 from hyena_lab import circular_fftconv, direct_conv, fftconv, toeplitz
 from hyena_lab.checks import F64_FFT_CHAIN, F64_SAME_ALGEBRA
+from hyena_lab.experiments.examples import (
+    FILTER_KINDS,
+    PARAM_MEANING,
+    example_filter,
+    matrix_of,
+    probe_input,
+)
 from hyena_lab.viz.conv import (
     CONV_METHODS,
     EXPLORER_START,
-    FILTER_KINDS,
-    PARAM_MEANING,
     ConvExplorer,
     conv_cost_figure,
     conv_explorer_figure,
     describe_machine,
-    example_filter,
-    matrix_of,
-    probe_input,
     toeplitz_figure,
     wraparound_figure,
 )
@@ -416,13 +419,17 @@ def test_make_filter_is_a_deprecated_alias_of_example_filter():
 
 def test_moved_names_stay_importable_from_viz_conv():
     import hyena_lab.experiments.conv_costs as cc
+    import hyena_lab.experiments.examples as ex
     import hyena_lab.roofline as roofline
     import hyena_lab.viz.conv as vc
 
-    for name in ("measure_conv_costs", "time_interleaved", "loglog_slope", "fitted_slopes",
-                 "speedup_at_largest_common_length"):  # fmt: skip
-        with pytest.warns(DeprecationWarning, match=f"moved to {cc.__name__}.{name}"):
-            assert getattr(vc, name) is getattr(cc, name), name
+    for module, names in ((cc, ("measure_conv_costs", "time_interleaved", "loglog_slope",
+                                "fitted_slopes", "speedup_at_largest_common_length")),
+                          (ex, ("example_filter", "probe_input", "matrix_of", "FILTER_KINDS",
+                                "PARAM_MEANING"))):  # fmt: skip
+        for name in names:
+            with pytest.warns(DeprecationWarning, match=f"moved to {module.__name__}.{name}"):
+                assert getattr(vc, name) is getattr(module, name), name
     with pytest.raises(AttributeError):
         vc.no_such_name  # noqa: B018
     for name in ("CONV_METHODS", "counted_conv_work", "counted_crossover"):
@@ -430,7 +437,8 @@ def test_moved_names_stay_importable_from_viz_conv():
 
 
 def test_viz_conv_only_draws():
-    """No clock, no timer, no progress bar: the measuring moved to the experiment."""
+    """No clock, no timer, no progress bar: the measuring moved to the experiment (viz.conv
+    imports only the examples it draws from the experiments)."""
     import ast
     import inspect
 
@@ -442,4 +450,7 @@ def test_viz_conv_only_draws():
     modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not names & {"time", "perf_counter", "time_calls", "time_fn", "progress_bar"}
     assert "measure" not in modules and "progress" not in modules
-    assert not any("experiments" in (m or "") for m in modules)  # imports no measuring module
+    assert not any("conv_costs" in (m or "") for m in modules)  # imports no measuring module
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                and (n.module or "").endswith("experiments") for a in n.names}  # fmt: skip
+    assert imported <= {"examples"}

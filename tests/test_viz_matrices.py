@@ -1,6 +1,6 @@
-"""Chapter 2 helpers (hyena_lab.viz.matrices): inputs, the attention matrix, the figures that
-show D_x, S_h and A(u), the widget's errors for bad values, and the tables and figure of the
-cost records (the measurement itself: tests/test_matrix_costs.py)."""
+"""Chapter 2: the inputs and the attention matrix (hyena_lab.experiments.examples), the figures
+that show D_x, S_h and A(u) (hyena_lab.viz.matrices), the widget's errors for bad values, and the
+tables and figure of the cost records (the measurement itself: tests/test_matrix_costs.py)."""
 
 import json
 import math
@@ -14,27 +14,29 @@ from matplotlib.figure import Figure
 
 from hyena_lab import toeplitz
 from hyena_lab.checks import F64_SAME_ALGEBRA
+from hyena_lab.experiments.examples import (
+    DEMO_D_MODEL,
+    DEMO_L_MAX,
+    PATTERNS,
+    causal_attention_matrix,
+    demo_operator,
+    make_input,
+    random_qk_weights,
+    toeplitz_deviation,
+)
 from hyena_lab.roofline import fft_flops
 from hyena_lab.viz import load_data
 from hyena_lab.viz.matrices import (
-    DEMO_D_MODEL,
-    DEMO_L_MAX,
     MAX_ORDER,
-    PATTERNS,
     RECORD_LENGTHS,
     RECORD_NAME,
-    causal_attention_matrix,
     complexity_figure,
     complexity_table,
     count_matrix_costs,
-    demo_operator,
     hyena_matrices_controls,
     hyena_matrices_figure,
-    make_input,
     matrices_figure,
     patterns_figure,
-    random_qk_weights,
-    toeplitz_deviation,
 )
 
 from .helpers import rel_err
@@ -114,16 +116,22 @@ def test_demo_operator_is_seeded_float64_and_leaves_the_global_rng_alone():
     assert (a.d_model, a.l_max) == (DEMO_D_MODEL, DEMO_L_MAX)  # the widget's width and length
 
 
-def test_the_moved_cost_names_are_still_importable_from_here():
-    """The measurement moved to hyena_lab.experiments.matrix_costs; its names stay here too."""
-    from hyena_lab.experiments import matrix_costs
+def test_the_moved_names_are_still_importable_from_here():
+    """The measurement moved to hyena_lab.experiments.matrix_costs, the inputs, operator and
+    attention matrix to hyena_lab.experiments.examples; their names stay here too."""
+    from hyena_lab.experiments import examples, matrix_costs
     from hyena_lab.viz import matrices
 
     for name in ("RECORD_NAME", "RECORD_LENGTHS", "DEMO_FILTER_ARGS", "count_matrix_costs"):
         assert getattr(matrices, name) is getattr(matrix_costs, name), name
-    for name in ("measure_matrix_costs", "record_matrix_costs"):  # measuring: deprecated here
-        with pytest.warns(DeprecationWarning, match="moved to"):
-            assert getattr(matrices, name) is getattr(matrix_costs, name), name
+    moved = [(matrix_costs, ("measure_matrix_costs", "record_matrix_costs")),
+             (examples, ("DEMO_D_MODEL", "DEMO_L_MAX", "PATTERNS", "causal_attention_matrix",
+                         "demo_operator", "make_input", "random_qk_weights",
+                         "toeplitz_deviation"))]  # fmt: skip
+    for module, names in moved:  # not drawing: deprecated here
+        for name in names:
+            with pytest.warns(DeprecationWarning, match=f"moved to {module.__name__}.{name}"):
+                assert getattr(matrices, name) is getattr(module, name), name
 
 
 # ----------------------------------------------------------------------- the attention matrix

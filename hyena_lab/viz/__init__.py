@@ -1,13 +1,8 @@
-"""Plotting helpers shared by every chapter: one figure style and one way to save figures.
+"""The handbook's figure style, ``savefig`` and the helpers every chapter's figures share.
 
-Chapter-specific figures (the pure functions that widgets call) live in submodules named after
-the package module they illustrate: ``viz.conv``, ``viz.filters``, ``viz.matrices`` ...
-
-``use_style()`` is applied once per notebook; ``savefig(fig, name)`` writes ``<name>.png`` (and
-``.svg`` when asked) into :func:`figures_dir`, without timestamps in the metadata, so that
-re-running the handbook reproduces identical files. Only ``make handbook`` points
-:func:`figures_dir` at the repository's ``figures/``; an interactive run writes to a cache folder.
-Committed measurements are read with :func:`load_data` from :func:`records_dir`.
+Each chapter's figures (pure functions that widgets call) live in the submodule named after the
+package module they draw (``viz.conv``, ``viz.matrices``, ``viz.filters`` ...). Records are read
+and written by :mod:`hyena_lab.measure`; ``load_data`` and ``save_data`` are thin wrappers.
 """
 
 from __future__ import annotations
@@ -15,16 +10,19 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..files import write_atomic
 from ..measure import (
     check_name,
     cpu_name,
+    cpu_record,
     environment,
     figures_dir,
     load_record,
@@ -33,19 +31,9 @@ from ..measure import (
 )
 
 __all__ = [
-    "STYLE",
-    "cpu_name",
-    "cpu_record",
-    "figures_dir",
-    "load_data",
-    "matrix_heatmap",
-    "records_dir",
-    "run_info",
-    "save_data",
-    "savefig",
-    "use_style",
-    "write_atomic",
-]
+    "STYLE", "cpu_name", "cpu_record", "figures_dir", "load_data", "matrix_heatmap",
+    "records_dir", "run_info", "save_data", "savefig", "use_style", "write_atomic",
+]  # fmt: skip
 
 #: rcParams of the handbook: readable on a web page and in a slide, colour-blind safe cycle.
 STYLE: dict[str, object] = {
@@ -68,15 +56,11 @@ STYLE: dict[str, object] = {
     "svg.hashsalt": "hyena-lab",
 }
 
+
 def use_style() -> None:
-    """Apply the handbook's matplotlib style to every later figure (and show figures inline)."""
+    """Apply the handbook's style to every later figure; in a Jupyter kernel also switch on the
+    inline backend, so that a returned ``Figure`` (built without pyplot) displays as an image."""
     mpl.rcParams.update(STYLE)
-    _show_figures_inline()
-
-
-def _show_figures_inline() -> None:
-    """In a Jupyter kernel, switch on the inline backend so that a returned ``Figure`` displays
-    as an image: figures built without pyplot never switch it on by themselves."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython ships with the handbook's dependencies
@@ -87,17 +71,13 @@ def _show_figures_inline() -> None:
 
 
 def load_data(name: str) -> dict:
-    """Read the committed record ``figures/data/<name>.json`` (:func:`hyena_lab.measure.load_record`
-    from :func:`records_dir`)."""
+    """Read the committed record ``<records_dir()>/<name>.json``."""
     return load_record(check_name(name))
 
 
 def savefig(fig: Figure, name: str, formats: Iterable[str] = ("png",)) -> list[Path]:
-    """Save ``fig`` as ``figures/<name>.<fmt>`` for each format; return the paths written.
-
-    ``name`` should start with the chapter number, e.g. ``"01_long_convolutions-toeplitz"``.
-    Metadata that would change between runs (software version, dates) is left out.
-    """
+    """Save ``fig`` as ``<figures_dir()>/<name>.<fmt>`` per format, without metadata that would
+    change between runs; return the paths. ``name`` starts with the chapter number."""
     check_name(name, "figure")
     paths = []
     for fmt in formats:
@@ -110,52 +90,55 @@ def savefig(fig: Figure, name: str, formats: Iterable[str] = ("png",)) -> list[P
     return paths
 
 
-def cpu_record(num_threads: int) -> dict[str, object]:
-    """The context of a CPU measurement, as its record's top-level fields: ``device`` ("cpu"),
-    ``processor``, ``machine``, ``torch_version``, ``date`` (UTC) and ``num_threads``; from
-    :func:`hyena_lab.measure.environment`."""
-    env = environment("cpu")
-    return {"device": "cpu", "processor": env["cpu"], "machine": env["machine"],
-            "torch_version": env["torch"], "date": env["date"], "num_threads": num_threads}
-
-
-def run_info() -> dict[str, object]:
-    """Where and when a measurement ran: :func:`hyena_lab.measure.environment` (device,
-    processor, versions, threads, UTC date, git commit)."""
-    return environment()
+#: The old name of :func:`hyena_lab.measure.environment`: where and when a run ran.
+run_info = environment
 
 
 def save_data(data: dict, name: str, *, schema: str | None = None) -> Path:
-    """Write a measurement as ``<figures_dir()>/data/<name>.json``, with ``run_info()`` as
-    ``"run"`` (a ``"run"`` already in ``data`` is kept, e.g. numbers recorded on a GPU machine)
-    and a ``"schema"`` named ``schema`` (default: ``name``), through
-    :func:`hyena_lab.measure.save_record`."""
-    record = {"run": run_info(), **data} if "run" not in data else dict(data)
+    """:func:`hyena_lab.measure.save_record` of ``data`` as ``<figures_dir()>/data/<name>.json``
+    with :func:`~hyena_lab.measure.environment` as ``"run"`` (unless ``data`` has one) and the
+    schema ``schema`` (default: ``name``)."""
+    record = dict(data) if "run" in data else {"run": environment(), **data}
     return save_record(record, check_name(name), schema=schema or name)
 
 
-def matrix_heatmap(
-    ax: plt.Axes,
-    M: torch.Tensor,
-    title: str,
-    *,
-    symmetric: bool = True,
-    colorbar: bool = True,
-) -> None:
-    """Draw a square matrix (e.g. ``S_h``, ``D_x``, ``A(u)``) with time on both axes.
+# ------------------------------------------------------------- helpers of the chapter figures
 
-    With ``symmetric`` the colour scale is centred on 0 (a diverging map), so that positive and
-    negative weights read alike; row index = output time t, column = input time s.
-    """
+
+def new_figure(figsize: tuple[float, float], *grid: int, **kw: Any) -> tuple[Figure, Any]:
+    """A constrained-layout figure outside pyplot (nothing accumulates between widget calls)
+    and its axes, ``Figure.subplots(*grid, **kw)``."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(*grid, **kw)
+
+
+def loglog(ax: Axes, ylabel: str, title: str, xlabel: str = "sequence length L (tokens)") -> None:
+    """Label ``ax`` and make both axes logarithmic, x in base 2."""
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+
+
+def thread_label(rec: dict[str, Any], processor: str) -> str:
+    """``"<processor>, 1 thread, <date>"``: where and when a CPU record was measured."""
+    threads = rec.get("num_threads", "?")
+    return f"{processor}, {threads} thread{'' if threads == 1 else 's'}, {rec.get('date', '?')}"
+
+
+def matrix_heatmap(ax: Axes, M: torch.Tensor, title: str, *, symmetric: bool = True,
+                   colorbar: bool = True, integer_ticks: bool = False) -> None:  # fmt: skip
+    """Draw a square matrix (``S_h``, ``D_x``, ``A(u)``): row = output time t, column = input
+    time s. ``symmetric`` centres a diverging colour scale on 0; ``integer_ticks`` for steps."""
     M = M.detach().to("cpu", torch.float64)
     if symmetric:
         vmax = float(M.abs().max()) or 1.0
         im = ax.imshow(M.numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
     else:
         im = ax.imshow(M.numpy(), cmap="viridis", interpolation="nearest")
-    ax.set_title(title)
-    ax.set_xlabel("input position s")
-    ax.set_ylabel("output position t")
+    ax.set(title=title, xlabel="input position s", ylabel="output position t")
     ax.grid(False)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    if integer_ticks:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
