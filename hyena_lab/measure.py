@@ -1,14 +1,9 @@
 """The one place that reads a clock: timers, peak memory, the machine a run used, and records.
 
-Every measurement of the handbook goes through here, so that it is made one way: a timer for
-the CPU (``time.perf_counter``) and for CUDA (events recorded on the stream, then one
-synchronisation) with warm-up, interleaved rounds over several callables (two methods compared
-see the same machine state), rotation over input sets, adaptive repeats and percentiles
-(:func:`time_calls`, :class:`Timing`); peak CUDA memory (:func:`peak_memory`); a
-:class:`Stopwatch` for loops that need "seconds so far"; :func:`environment`, the device, CPU,
-threads, versions, date and git commit of a run; and :func:`save_record` / :func:`load_record`,
-atomic JSON records with a ``"schema"`` field (records written before schemas existed are read
-as they are). A test checks that no other module of the package reads a clock.
+CPU (``time.perf_counter``) and CUDA-event timers with warm-up, interleaved rounds and adaptive
+repeats (:func:`time_calls`), peak CUDA memory, a :class:`Stopwatch`, the machine of a run
+(:func:`environment`) and atomic JSON records with a ``"schema"`` field (:func:`save_record`,
+:func:`load_record`). A test checks that no other module of the package reads a clock.
 """
 
 from __future__ import annotations
@@ -34,13 +29,14 @@ from .checks import check_positive_float, check_positive_int
 from .files import write_atomic
 
 __all__ = [
-    "NAME", "Stopwatch", "Timing", "check_name", "cpu_name", "device_name", "environment",
-    "figures_dir", "json_safe", "load_record", "peak_memory", "records_dir", "repeats_for",
-    "rotating", "save_record", "time_calls", "time_fn", "today",
+    "NAME", "Stopwatch", "Timing", "check_name", "cpu_name", "cpu_record", "device_name",
+    "environment", "figures_dir", "json_safe", "load_record", "peak_memory", "records_dir",
+    "repeats_for", "rotating", "save_record", "time_calls", "time_fn", "today",
 ]  # fmt: skip
 
 K = TypeVar("K", bound=Hashable)
 X = TypeVar("X")
+_ROOT = Path(__file__).resolve().parents[1]  # the repository, for an editable install
 
 # ---------------------------------------------------------------------------------- timers
 
@@ -81,18 +77,11 @@ class Timing:
 
 
 def _time_batch(fn: Callable[[], object], repeats: int, dev: torch.device) -> tuple[float, ...]:
-    """Seconds of each of ``repeats`` consecutive calls of ``fn()``.
-
-    On a GPU each call sits between two CUDA events recorded on the stream, with no host
-    synchronisation in between (device work is asynchronous: a host clock would time the
-    launch), and one synchronisation at the end; on the CPU ``time.perf_counter``.
-    """
+    """Seconds of each of ``repeats`` consecutive calls of ``fn()``: on a GPU between CUDA
+    events on the stream (a host clock would time the launch), one synchronisation at the end."""
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
-        events = [
-            (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
-            for _ in range(repeats)
-        ]
+        events = [[torch.cuda.Event(enable_timing=True) for _ in range(2)] for _ in range(repeats)]
         for start, end in events:
             start.record()
             fn()
@@ -114,27 +103,17 @@ def repeats_for(estimate_s: float, target_s: float, min_repeats: int, max_repeat
 
 
 def time_calls(
-    calls: Mapping[K, Callable[[], object]],
-    *,
-    device: str | torch.device = "cpu",
-    warmup: int = 1,
-    rounds: int = 1,
-    repeats: int | Mapping[K, int] | None = None,
-    target_s: float = 0.3,
-    min_repeats: int = 1,
-    max_repeats: int = 50,
-) -> dict[K, Timing]:
+    calls: Mapping[K, Callable[[], object]], *, device: str | torch.device = "cpu",
+    warmup: int = 1, rounds: int = 1, repeats: int | Mapping[K, int] | None = None,
+    target_s: float = 0.3, min_repeats: int = 1, max_repeats: int = 50,
+) -> dict[K, Timing]:  # fmt: skip
     """Time zero-argument callables side by side; return a :class:`Timing` for each.
 
-    1. *Warm-up*: ``warmup`` untimed calls of each, in turn (FFT plans, allocator, caches).
-    2. *Repeats*: ``repeats`` (one number, or one per key), else adaptive: one timed call of
-       each estimates its cost and it gets as many calls as fill ``target_s`` over all rounds
-       (:func:`repeats_for`, within ``[min_repeats, max_repeats]``).
-    3. *Rounds*: each round times every callable ``repeats`` times, one callable after the
-       other, so that a burst of load falls on all of them, not on one side of a comparison.
-
-    ``device`` picks the clock (CUDA events on a CUDA device). For inputs that should change
-    from call to call, wrap the call with :func:`rotating`.
+    After ``warmup`` untimed calls of each in turn, each round times every callable
+    ``repeats`` times, one after the other, so that a burst of load falls on all of them.
+    ``repeats`` is one number, one per key, or ``None``: one timed call estimates the cost and
+    :func:`repeats_for` fills ``target_s`` over all rounds. ``device`` picks the clock (CUDA
+    events on a CUDA device); wrap a call with :func:`rotating` to change its inputs.
     """
     if not calls:
         raise ValueError("calls must name at least one zero-argument function")
@@ -164,15 +143,9 @@ def time_calls(
     return {k: Timing(tuple(s)) for k, s in samples.items()}
 
 
-def time_fn(
-    fn: Callable[[], object],
-    *,
-    repeats: int = 20,
-    warmup: int = 3,
-    device: str | torch.device = "cpu",
-) -> float:
-    """Median seconds of ``fn()`` over ``repeats`` calls after ``warmup`` (one callable's
-    :func:`time_calls`)."""
+def time_fn(fn: Callable[[], object], *, repeats: int = 20, warmup: int = 3,
+            device: str | torch.device = "cpu") -> float:
+    """Median seconds of ``fn()`` over ``repeats`` calls after ``warmup`` (:func:`time_calls`)."""
     return time_calls({0: fn}, device=device, warmup=warmup, repeats=repeats)[0].median
 
 
@@ -186,8 +159,7 @@ def rotating(call: Callable[[X], object], inputs: Sequence[X]) -> Callable[[], o
 
 
 class Stopwatch:
-    """Seconds since it was made (``time.perf_counter``), plus ``offset`` seconds spent before
-    (a resumed run): the clock of loops with a time budget and of the handbook's chapter times."""
+    """Seconds since it was made, plus ``offset`` seconds spent before (a resumed run)."""
 
     def __init__(self, offset: float = 0.0) -> None:
         self._start = time.perf_counter() - offset
@@ -198,23 +170,18 @@ class Stopwatch:
 
 
 def peak_memory(fn: Callable[[], object], device: str | torch.device) -> int | None:
-    """Bytes that one ``fn()`` allocates at its peak beyond what was allocated before.
-
-    Outputs (and in a forward+backward call the saved activations and gradients) count;
-    tensors allocated before, such as inputs and parameters, do not. ``None`` on the CPU
-    (no allocator statistics).
-    """
+    """Bytes that one ``fn()`` allocates at its peak beyond what was allocated before
+    (outputs, saved activations and gradients count; inputs and parameters do not); ``None``
+    on the CPU, which has no allocator statistics."""
     dev = torch.device(device)
     if dev.type != "cuda":
         return None
     torch.cuda.synchronize(dev)
     torch.cuda.reset_peak_memory_stats(dev)
     base = torch.cuda.memory_allocated(dev)
-    out = fn()
+    fn()
     torch.cuda.synchronize(dev)
-    peak = torch.cuda.max_memory_allocated(dev) - base
-    del out
-    return int(peak)
+    return int(torch.cuda.max_memory_allocated(dev) - base)
 
 
 # ----------------------------------------------------------------------------- the machine
@@ -235,13 +202,12 @@ def cpu_name() -> str:
 
 
 def _git_commit() -> str | None:
-    """The commit of the package's own git checkout (``-dirty`` with uncommitted changes), or
-    ``None`` for an installed copy, which may sit inside another project's repository."""
-    root = Path(__file__).resolve().parents[1]
-    if not (root / ".git").exists() or not (root / "pyproject.toml").exists():
+    """The package checkout's commit (``-dirty`` with uncommitted changes); ``None`` for an
+    installed copy, which may sit inside another project's repository."""
+    if not (_ROOT / ".git").exists() or not (_ROOT / "pyproject.toml").exists():
         return None
     try:
-        run = {"cwd": root, "capture_output": True, "text": True, "timeout": 10}
+        run = {"cwd": _ROOT, "capture_output": True, "text": True, "timeout": 10}
         head = subprocess.run(["git", "rev-parse", "HEAD"], check=True, **run).stdout.strip()
         dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], **run).returncode
     except (OSError, subprocess.SubprocessError):
@@ -250,35 +216,34 @@ def _git_commit() -> str | None:
 
 
 def environment(device: str | torch.device | None = None) -> dict[str, Any]:
-    """Where and when a measurement runs, as a record's fields.
-
-    ``device`` (the GPU's name, or ``"cpu"``), ``device_type``, ``gpu_memory_gb`` and
-    ``multiprocessors`` (``None`` on the CPU), ``cpu`` (the model name), ``machine``,
-    ``num_threads`` (torch's), ``torch``, ``cuda`` and ``cudnn`` versions, ``python``, ``date``
-    (UTC, ``YYYY-MM-DD``), ``time`` (UTC, ISO 8601) and ``git_commit`` (``None`` outside a git
-    checkout). ``device=None`` means the first GPU if there is one.
-    """
+    """Where and when a measurement runs, as a record's fields: the device (GPU name or
+    ``"cpu"``, its memory and multiprocessors), CPU, threads, torch/CUDA/cuDNN/Python versions,
+    UTC ``date`` and ``time`` and ``git_commit``. ``device=None``: the first GPU if any."""
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
     props = torch.cuda.get_device_properties(dev) if dev.type == "cuda" else None
     now = datetime.datetime.now(datetime.timezone.utc)
     return {
-        "device": props.name if props else "cpu",
-        "device_type": dev.type,
+        "device": props.name if props else "cpu", "device_type": dev.type,
         "gpu_memory_gb": props.total_memory / 1e9 if props else None,
         "multiprocessors": props.multi_processor_count if props else None,
-        "cpu": cpu_name(),
-        "machine": platform.machine(),
-        "num_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
+        "cpu": cpu_name(), "machine": platform.machine(), "num_threads": torch.get_num_threads(),
+        "torch": torch.__version__, "cuda": torch.version.cuda,
         "cudnn": torch.backends.cudnn.version() if props else None,
-        "python": platform.python_version(),
-        "date": now.strftime("%Y-%m-%d"),
-        "time": now.isoformat(timespec="seconds"),
-        "git_commit": _git_commit(),
-    }
+        "python": platform.python_version(), "date": now.strftime("%Y-%m-%d"),
+        "time": now.isoformat(timespec="seconds"), "git_commit": _git_commit(),
+    }  # fmt: skip
+
+
+def cpu_record(num_threads: int | None = None, env: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A CPU measurement's flat fields: ``device`` ("cpu"), ``processor``, ``machine``,
+    ``torch_version``, ``date``, ``num_threads`` (default: those of ``env``), from ``env``
+    (default: :func:`environment` now)."""
+    env = environment("cpu") if env is None else env
+    threads = env["num_threads"] if num_threads is None else num_threads
+    return {"device": "cpu", "processor": env["cpu"], "machine": env["machine"],
+            "torch_version": env["torch"], "date": env["date"], "num_threads": threads}
 
 
 def device_name(device: str | torch.device = "cpu") -> str:
@@ -300,20 +265,10 @@ def check_name(name: object, what: str = "data") -> str:
     return name
 
 
-def _repo_figures() -> Path:
-    """The repository's own ``figures/`` (an editable install), else ``./figures``."""
-    root = Path(__file__).resolve().parents[1]
-    return root / "figures" if (root / "pyproject.toml").exists() else Path("figures")
-
-
 def figures_dir() -> Path:
-    """Where figures and measurements are *written*; nothing is created by asking.
-
-    ``$HYENA_LAB_FIGURES`` if set (``make handbook`` sets it to the repository's ``figures/``,
-    the only run that rewrites tracked files); otherwise a cache folder,
-    ``$XDG_CACHE_HOME/hyena-lab/figures`` (``~/.cache/hyena-lab/figures``), so that running a
-    chapter in JupyterLab or under the tests leaves the git tree clean.
-    """
+    """Where figures and measurements are *written* (nothing is created by asking):
+    ``$HYENA_LAB_FIGURES`` (``make handbook`` sets the repository's ``figures/``), else
+    ``$XDG_CACHE_HOME/hyena-lab/figures``, so chapters and tests leave the git tree clean."""
     env = os.environ.get("HYENA_LAB_FIGURES")
     if env:
         return Path(env)
@@ -322,13 +277,12 @@ def figures_dir() -> Path:
 
 
 def records_dir() -> Path:
-    """Where the committed measurements are *read* from: the repository's ``figures/data``.
-
-    ``$HYENA_LAB_RECORDS`` overrides it (tests). Chapters assert on these records (which name
-    their machine), never on a measurement they have just made: see CONTRIBUTING.md.
-    """
+    """Where the committed measurements are *read* from: the repository's ``figures/data``
+    (``./figures/data`` for an installed copy), or ``$HYENA_LAB_RECORDS`` (tests)."""
     env = os.environ.get("HYENA_LAB_RECORDS")
-    return Path(env) if env else _repo_figures() / "data"
+    if env:
+        return Path(env)
+    return (_ROOT / "figures" if (_ROOT / "pyproject.toml").exists() else Path("figures")) / "data"
 
 
 def _record_path(name_or_path: str | os.PathLike, folder: Path) -> Path:
@@ -357,13 +311,9 @@ def json_safe(obj: object) -> object:
 def save_record(
     data: Mapping[str, Any], name_or_path: str | os.PathLike, *, schema: str, version: int = 1
 ) -> Path:
-    """Write ``data`` as an indented JSON record, atomically (:func:`hyena_lab.files.write_atomic`).
-
-    A name (a ``str``) goes to ``<figures_dir()>/data/<name>.json``, a path (``pathlib.Path``)
-    where it says. The record starts with ``"schema": {"name": schema, "version": version}``
-    (replacing any ``"schema"`` in ``data``); non-finite floats are written as ``null``.
-    Returns the path written.
-    """
+    """Write ``data`` as indented JSON, atomically, to ``<figures_dir()>/data/<name>.json`` or
+    a given ``pathlib.Path``; return the path. The record starts with ``"schema": {"name":
+    schema, "version": version}`` (replacing any in ``data``); non-finite floats become null."""
     path = _record_path(name_or_path, figures_dir() / "data")
     body = {k: v for k, v in data.items() if k != "schema"}
     record = {"schema": {"name": schema, "version": check_positive_int(version, "version")}}
@@ -374,12 +324,9 @@ def save_record(
 def load_record(
     name_or_path: str | os.PathLike, *, schema: str | None = None, version: int | None = None
 ) -> Any:
-    """Read a record: a name from :func:`records_dir` (the committed ones), a path as given.
-
-    A record without a ``"schema"`` field (written before schemas existed) is read as it is.
-    With ``schema``, a record naming another schema is refused, and with ``version`` one of a
-    newer version than this code reads.
-    """
+    """Read a record: a name from :func:`records_dir` (the committed ones), a path as given. One
+    without a ``"schema"`` field is read as it is; with ``schema``, one naming another schema
+    is refused, and with ``version`` a newer version."""
     path = _record_path(name_or_path, records_dir())
     if isinstance(name_or_path, str) and not path.exists():
         raise FileNotFoundError(

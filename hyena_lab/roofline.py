@@ -1,38 +1,10 @@
 """FLOP and byte counts of the benchmarked operators, and the roofline model (paper Sec. 4.4).
 
-The roofline model bounds the run time of an operator from below by two numbers:
-
-* its floating-point work ``F`` (FLOP) over the rate ``P`` of the unit that does it, and
-* the fewest bytes ``Q`` it must move through device memory (each input read once, each output
-  written once) over the memory bandwidth ``B``.
-
-``floor = max(F / P, Q / B)``. The ratio ``I = F / Q`` (FLOP per byte) is the *arithmetic
-intensity*; the operator is memory-bound when ``I`` is below the *ridge point* ``P / B``. The
-ceilings ``P`` and ``B`` are measured once on the device (:func:`measure_ceilings`): a large
-device-to-device copy (bytes read plus bytes written) for ``B``, a large matrix product for the
-tensor-core rate, and a float32 matrix product with TF32 off for the rate of the ordinary
-(non-tensor-core) float32 units that an FFT runs on.
-
-Counts used by the benchmark (``N`` = batch, ``L`` = sequence length, ``d`` = d_model, ``H`` heads
-of width ``d / H``, ``e`` bytes per element):
-
-* causal attention (paper Sec. 2.2): ``QK^T`` and ``PV`` are two ``(L x L) x (L x d/H)`` products
-  per head, halved by the causal mask: ``F = 2 N L^2 d`` (matrix products only); the floor reads
-  ``q, k, v`` and writes ``o``: ``Q = 4 N L d e``.
-* causal FFT convolution (Sec. 2.1, 3.3): a real FFT of length ``n = 2L`` costs about
-  ``2.5 n log2 n`` FLOP (half the classic ``5 n log2 n`` of a complex FFT: :func:`fft_flops`,
-  the handbook's one FFT count); per channel: one
-  forward FFT of ``u``, one inverse FFT, a pointwise complex product (6 FLOP a bin), plus one FFT
-  of the filter per channel shared by the batch. The floor reads ``u`` and ``k`` and writes ``y``.
-* projections: ``2 N L d_in d_out`` FLOP on the tensor cores.
-* chapter 1's three ways of one causal convolution (:data:`CONV_METHODS`): the FFT as above, the
-  definition (``L (L + 1)`` FLOP a row) and the dense Toeplitz mat-vec (``2 L^2``), compared by
-  :func:`counted_conv_work` and :func:`counted_crossover`.
-
-Backward passes are modelled as: matrix products x2 (grad of both operands), attention x2.5
-(FlashAttention's backward does five ``L x L`` products to the forward's two), FFT convolution
-x1.5 (one FFT of the output gradient and two inverse FFTs, against two FFTs forward).
-These are *models*: good to a small factor, stated so that the notebook can reason with them.
+An operator's run time is at least ``max(F / P, Q / B)``: its work ``F`` (FLOP) at the rate
+``P`` of the unit that does it, and the fewest bytes ``Q`` it moves through device memory (each
+input read once, each output written once) at the bandwidth ``B``. Each ``*_cost`` function
+states its ``F`` and ``Q``; :func:`measure_ceilings` measures ``P`` and ``B``. These are models,
+good to a small factor.
 """
 
 from __future__ import annotations
@@ -47,49 +19,31 @@ from .checks import check_lengths, check_positive_float, check_positive_int
 from .measure import environment, time_fn
 
 __all__ = [
-    "CONV_COSTS",
-    "CONV_METHODS",
-    "Ceilings",
-    "Cost",
-    "attention_cost",
-    "copy_bandwidth",
-    "counted_conv_work",
-    "counted_crossover",
-    "direct_conv_cost",
-    "fft_flops",
-    "fftconv_cost",
-    "fftconv_unfused_bytes",
-    "hyena_layer_cost",
-    "layer_time_model",
-    "matmul_rate",
-    "measure_ceilings",
-    "mha_layer_cost",
-    "projection_cost",
-    "toeplitz_matvec_cost",
-]
+    "CONV_COSTS", "CONV_METHODS", "Ceilings", "Cost", "attention_cost", "copy_bandwidth",
+    "counted_conv_work", "counted_crossover", "direct_conv_cost", "fft_flops", "fftconv_cost",
+    "fftconv_unfused_bytes", "hyena_layer_cost", "layer_time_model", "matmul_rate",
+    "measure_ceilings", "mha_layer_cost", "projection_cost", "toeplitz_matvec_cost",
+]  # fmt: skip
 
-#: Multipliers that turn a forward cost into a forward+backward cost (see module docstring).
+#: Forward+backward FLOPs over forward FLOPs: matrix products x3 (the grads of both operands),
+#: attention x3.5 (FlashAttention's backward does five ``L x L`` products to the forward's two),
+#: the FFT convolution x2.5 (an FFT of the output gradient and two inverse FFTs).
 BACKWARD_FACTOR = {"matmul": 3.0, "attention": 3.5, "fft": 2.5}
 
 
 @dataclass(frozen=True)
 class Cost:
-    """Work of one operator call: ``flops`` (FLOP) and the fewest device-memory ``bytes``.
-
-    ``matmul_flops`` is the part of ``flops`` that runs on matrix units (tensor cores); the rest
-    (FFTs, element-wise) runs on the ordinary float32 units.
-    """
+    """Work of one operator call: ``flops`` (FLOP) and the fewest device-memory ``bytes``;
+    ``matmul_flops`` is the part of ``flops`` on matrix units (tensor cores), the rest (FFTs,
+    element-wise) runs on the ordinary float32 units."""
 
     flops: float
     bytes: float
     matmul_flops: float = 0.0
 
     def __add__(self, other: Cost) -> Cost:
-        return Cost(
-            self.flops + other.flops,
-            self.bytes + other.bytes,
-            self.matmul_flops + other.matmul_flops,
-        )
+        return Cost(self.flops + other.flops, self.bytes + other.bytes,
+                    self.matmul_flops + other.matmul_flops)  # fmt: skip
 
     def scaled(self, factor: float) -> Cost:
         """The same cost multiplied by ``factor`` (e.g. a forward+backward model)."""
@@ -103,15 +57,9 @@ class Cost:
 
 @dataclass(frozen=True)
 class Ceilings:
-    """Measured ceilings of one device.
-
-    Attributes:
-        bandwidth: device-memory bandwidth in byte/s (a copy, bytes read + bytes written).
-        matmul_flops: rate of a large low-precision matrix product in FLOP/s (tensor cores).
-        fp32_flops: rate of a large float32 matrix product with TF32 off in FLOP/s (the
-            ordinary float32 units, which also run cuFFT).
-        device: the device's name, for the record.
-    """
+    """Measured ceilings of one device: ``bandwidth`` (byte/s, a copy's bytes read + written),
+    ``matmul_flops`` (FLOP/s of a large low-precision matrix product, tensor cores),
+    ``fp32_flops`` (float32 with TF32 off: the ordinary units, which also run cuFFT)."""
 
     bandwidth: float
     matmul_flops: float
@@ -124,7 +72,9 @@ class Ceilings:
 
     def ridge(self, unit: str = "matmul") -> float:
         """Ridge point ``P / B`` in FLOP/byte of ``unit`` (``"matmul"`` or ``"fp32"``)."""
-        return self._rate(unit) / self.bandwidth
+        if unit not in ("matmul", "fp32"):
+            raise ValueError(f"unit must be 'matmul' or 'fp32', got {unit!r}")
+        return getattr(self, f"{unit}_flops") / self.bandwidth
 
     def memory_floor(self, cost: Cost) -> float:
         """Seconds to move ``cost.bytes`` at full bandwidth (the HBM floor)."""
@@ -139,56 +89,33 @@ class Ceilings:
         """Roofline floor ``max(compute floor, memory floor)`` in seconds."""
         return max(self.compute_floor(cost), self.memory_floor(cost))
 
-    def _rate(self, unit: str) -> float:
-        if unit == "matmul":
-            return self.matmul_flops
-        if unit == "fp32":
-            return self.fp32_flops
-        raise ValueError(f"unit must be 'matmul' or 'fp32', got {unit!r}")
-
     def to_dict(self) -> dict[str, float | str]:
         """JSON-ready dict with readable units (GB/s, TFLOP/s)."""
-        return {
-            "device": self.device,
-            "copy_bandwidth_gbs": self.bandwidth / 1e9,
-            "matmul_tflops": self.matmul_flops / 1e12,
-            "fp32_tflops": self.fp32_flops / 1e12,
-        }
+        return {"device": self.device, "copy_bandwidth_gbs": self.bandwidth / 1e9,
+                "matmul_tflops": self.matmul_flops / 1e12, "fp32_tflops": self.fp32_flops / 1e12}
 
     @classmethod
     def from_dict(cls, d: dict) -> Ceilings:
         """Inverse of :meth:`to_dict`."""
-        return cls(
-            bandwidth=float(d["copy_bandwidth_gbs"]) * 1e9,
-            matmul_flops=float(d["matmul_tflops"]) * 1e12,
-            fp32_flops=float(d["fp32_tflops"]) * 1e12,
-            device=str(d.get("device", "")),
-        )
+        return cls(bandwidth=float(d["copy_bandwidth_gbs"]) * 1e9,
+                   matmul_flops=float(d["matmul_tflops"]) * 1e12,
+                   fp32_flops=float(d["fp32_tflops"]) * 1e12, device=str(d.get("device", "")))
 
 
 def fft_flops(n: int, *, real: bool = True) -> float:
     """FLOPs of one FFT (or inverse) of length ``n``: ``2.5 n log2 n`` real, ``5 n log2 n`` complex.
 
-    The handbook's one FFT counting convention. A complex radix-2 FFT of ``n`` points makes
-    ``(n / 2) log2 n`` butterflies of one complex multiply (6 real FLOP) and two complex adds
-    (4 FLOP): ``5 n log2 n`` (``real=False``). A real input (``torch.fft.rfft``) is transformed
-    as a complex FFT of ``n / 2`` points plus ``O(n)`` post-processing, about half:
-    ``2.5 n log2 n`` (``real=True``, the default; what ``fftconv`` runs). These are the two
-    counts of FFTW's benchmark methodology (benchFFT) for complex and real-data transforms; true
-    operation counts of split-radix codes are ~20% lower, which no claim here depends on.
-    Chapter 2 counts with the complex formula, chapter 5 with the real one;
-    they agree: ``fft_flops(n, real=False) == 2 * fft_flops(n)``. 0 for ``n = 1``.
+    The handbook's one FFT count (benchFFT's): ``(n / 2) log2 n`` radix-2 butterflies of one
+    complex multiply (6 FLOP) and two complex adds (4); a real input (``torch.fft.rfft``, what
+    ``fftconv`` runs) is a complex FFT of ``n / 2`` points plus ``O(n)`` work, about half.
     """
     check_positive_int(n, "n")
-    per_point = 2.5 if real else 5.0
-    return per_point * n * math.log2(n)
+    return (2.5 if real else 5.0) * n * math.log2(n)
 
 
-def _check_shape(batch: int, channels: int, L: int, elt_bytes: int) -> None:
-    check_positive_int(batch, "batch")
-    check_positive_int(channels, "channels")
-    check_positive_int(L, "L")
-    check_positive_int(elt_bytes, "elt_bytes")
+def _check_sizes(names: str, *sizes: int) -> None:
+    for name, value in zip(names.split(), sizes, strict=True):
+        check_positive_int(value, name)
 
 
 def fftconv_cost(
@@ -196,72 +123,50 @@ def fftconv_cost(
 ) -> Cost:
     """Cost of :func:`hyena_lab.fftconv` on ``u`` (batch, channels, L) with ``k`` (channels, L).
 
-    FLOPs: per (batch, channel) row one forward and one inverse real FFT of length ``2L`` and
-    ``L + 1`` complex products; plus one FFT per filter channel. Floor bytes: read ``u``, ``k``,
-    write ``y``. With ``backward`` the forward+backward model (module docstring).
+    ``F``: per (batch, channel) row a forward and an inverse real FFT of length ``2L`` and
+    ``L + 1`` complex products (6 FLOP), plus one FFT per filter channel. ``Q``: read ``u``,
+    ``k``, write ``y`` (and in the backward read ``dy``, write ``du``, ``dk``).
     """
-    _check_shape(batch, channels, L, elt_bytes)
+    _check_sizes("batch channels L elt_bytes", batch, channels, L, elt_bytes)
     n = 2 * L
     flops = batch * channels * (2 * fft_flops(n) + 6 * (L + 1)) + channels * fft_flops(n)
     nbytes = (2 * batch * channels * L + channels * L) * elt_bytes
-    cost = Cost(flops, nbytes)
-    if backward:  # the backward reads dy, u, k and writes du, dk
+    if backward:
         extra = (3 * batch * channels * L + 2 * channels * L) * elt_bytes
         return Cost(flops * BACKWARD_FACTOR["fft"], nbytes + extra)
-    return cost
+    return Cost(flops, nbytes)
 
 
 def fftconv_unfused_bytes(batch: int, channels: int, L: int, elt_bytes: int = 2) -> float:
-    """Bytes that the *unfused* PyTorch ``fftconv`` moves at least (one pass per kernel).
-
-    A model of the kernels :func:`hyena_lab.fftconv` launches for half-precision inputs, per
-    element of ``u`` (batch x channels x L), each kernel reading its inputs and writing its
-    output once through device memory (a large cuFFT may take several passes: not counted):
-
-    1. cast to float32: read ``e``, write 4;
-    2. zero-pad to ``2L``: read 4, write 8;
-    3. forward real FFT: read 8, write 8 (``L + 1`` complex64);
-    4. product with the filter's spectrum: read 8, write 8;
-    5. inverse FFT (cuFFT's complex-to-real overwrites its input, so PyTorch clones it first:
-       read 8, write 8), then the transform: read 8, write 8 (``2L`` float32);
-    6. keep the first ``L`` outputs and cast back: read 4, write ``e``.
-
-    The filter's own FFT (``channels x L`` elements) is added likewise. Compare with the floor of
-    :func:`fftconv_cost` (``2e`` bytes per element): the gap that kernel fusion would close.
-    """
-    _check_shape(batch, channels, L, elt_bytes)
+    """Bytes that the *unfused* PyTorch ``fftconv`` of half-precision inputs moves at least:
+    each kernel reads its inputs and writes its output once (a large cuFFT may take several
+    passes: not counted), against the ``2e`` bytes per element of :func:`fftconv_cost`."""
+    _check_sizes("batch channels L elt_bytes", batch, channels, L, elt_bytes)
+    # bytes read + written per element: cast to float32, zero-pad to 2L, real FFT, product with
+    # the filter's spectrum, a clone (cuFFT's inverse overwrites its input), inverse FFT, slice
+    # and cast back; the filter: cast, pad, FFT
     per_u = (elt_bytes + 4) + 12 + 16 + 16 + 16 + 16 + (4 + elt_bytes)
     per_k = (elt_bytes + 4) + 12 + 16
     return float(batch * channels * L * per_u + channels * L * per_k)
 
 
 def direct_conv_cost(batch: int, channels: int, L: int, elt_bytes: int = 2) -> Cost:
-    """Cost of :func:`hyena_lab.direct_conv` (the definition) on ``u`` (batch, channels, L).
-
-    Output ``t`` sums ``t + 1`` products ``k[j] u[t - j]``: ``L (L + 1) / 2`` multiply-adds per
-    (batch, channel) row, ``F = batch channels L (L + 1)`` FLOP (a multiply and an add each),
-    O(L^2) against the O(L log L) of :func:`fftconv_cost`. Floor bytes as for ``fftconv``: read
-    ``u`` and ``k``, write ``y`` (the lag-by-lag loop moves far more; not counted).
-    """
-    _check_shape(batch, channels, L, elt_bytes)
+    """Cost of :func:`hyena_lab.direct_conv` on ``u`` (batch, channels, L): output ``t`` sums
+    ``t + 1`` products, ``F = L (L + 1)`` per (batch, channel) row; ``Q`` as for ``fftconv``."""
+    _check_sizes("batch channels L elt_bytes", batch, channels, L, elt_bytes)
     flops = float(batch * channels * L * (L + 1))
     return Cost(flops, float((2 * batch * channels * L + channels * L) * elt_bytes))
 
 
 def toeplitz_matvec_cost(batch: int, channels: int, L: int, elt_bytes: int = 2) -> Cost:
-    """Cost of ``S_h @ u`` with the dense Toeplitz matrices ``S_h`` (channels, L, L) built.
-
-    A dense mat-vec multiplies the zeros above the diagonal too: ``2 L^2`` FLOP per (batch,
-    channel) row. Floor bytes: read ``S_h`` (``channels L^2`` elements: O(L^2) memory traffic, not
-    just work) and ``u``, write ``y``.
-    """
-    _check_shape(batch, channels, L, elt_bytes)
+    """Cost of ``S_h @ u`` with the dense Toeplitz ``S_h`` (channels, L, L): ``F = 2 L^2`` per
+    (batch, channel) row (zeros included); ``Q``: read ``S_h`` (O(L^2)) and ``u``, write ``y``."""
+    _check_sizes("batch channels L elt_bytes", batch, channels, L, elt_bytes)
     flops = 2.0 * batch * channels * L * L
     return Cost(flops, float((channels * L * L + 2 * batch * channels * L) * elt_bytes))
 
 
-#: The three ways of computing one causal convolution that chapter 1 counts and times, and the
-#: cost model of each.
+#: Chapter 1's three ways of computing one causal convolution, and the cost model of each.
 CONV_COSTS: dict[str, Callable[..., Cost]] = {
     "fftconv": fftconv_cost,
     "direct_conv": direct_conv_cost,
@@ -274,16 +179,9 @@ CONV_METHODS: tuple[str, ...] = tuple(CONV_COSTS)
 def counted_conv_work(
     lengths: Sequence[int], channels: int = 1, *, batch: int = 1, elt_bytes: int = 4
 ) -> dict[str, dict[str, list[float]]]:
-    """FLOPs and floor bytes of one call of each of :data:`CONV_METHODS`, by counting.
-
-    ``{method: {"L": [...], "flops": [...], "bytes": [...]}}`` for ``u (batch, channels, L)``:
-    ``direct_conv`` ``L (L + 1)`` FLOP per row (a multiply and an add for each of the
-    ``L (L + 1) / 2`` pairs ``s <= t``), the dense Toeplitz mat-vec ``2 L^2`` (it multiplies the
-    zeros too) and ``fftconv`` three real FFTs of length ``2L`` at ``2.5 n log2 n`` FLOP each plus
-    ``L + 1`` complex products: ``15 L log2(2L) + 6 (L + 1)`` per row with ``batch = 1`` (the
-    filter's FFT is shared by the batch). The same on every machine: chapter 1 asserts its growth
-    claims on these numbers.
-    """
+    """``{method: {"L": [...], "flops": [...], "bytes": [...]}}`` of one call of each of
+    :data:`CONV_METHODS` on ``u (batch, channels, L)``, by counting: the same on every machine,
+    so chapter 1 asserts its growth claims on these numbers."""
     Ls = check_lengths(lengths)
     out: dict[str, dict[str, list[float]]] = {}
     for method, model in CONV_COSTS.items():
@@ -297,8 +195,7 @@ def counted_crossover(
     fast: str = "fftconv", slow: str = "direct_conv", *, batch: int = 1, max_length: int = 2**14
 ) -> int | None:
     """The smallest ``L`` from which ``fast`` counts fewer FLOPs than ``slow`` at every length up
-    to ``max_length`` (``None`` if it does not at ``max_length``); ``batch`` as in
-    :func:`counted_conv_work`. Both counts scale with the channels, so they do not move it."""
+    to ``max_length`` (``None`` if it does not at ``max_length``), for any number of channels."""
     for m in (fast, slow):
         if m not in CONV_COSTS:
             raise ValueError(f"method must be one of {list(CONV_METHODS)}, got {m!r}")
@@ -312,39 +209,27 @@ def counted_crossover(
 
 
 def attention_cost(
-    batch: int,
-    heads: int,
-    L: int,
-    head_dim: int,
-    elt_bytes: int = 2,
-    *,
-    causal: bool = True,
+    batch: int, heads: int, L: int, head_dim: int, elt_bytes: int = 2, *, causal: bool = True,
     backward: bool = False,
-) -> Cost:
-    """Cost of scaled dot-product attention on ``q, k, v`` (batch, heads, L, head_dim).
+) -> Cost:  # fmt: skip
+    """Cost of scaled dot-product attention on ``q, k, v`` (batch, heads, L, head_dim), Sec. 2.2.
 
-    FLOPs of the two products ``QK^T`` and ``PV``: ``4 N H L^2 d_h``, times ``(L+1)/(2L)`` when
-    causal (only the lower triangle is computed by a causal kernel); the softmax is left out.
-    Floor bytes: read ``q, k, v``, write ``o`` (plus ``do`` read and ``dq, dk, dv`` written in
-    the backward).
+    ``F``: ``QK^T`` and ``PV``, ``4 N H L^2 d_h``, times ``(L+1)/(2L)`` when causal (the lower
+    triangle only; no softmax). ``Q``: read ``q, k, v``, write ``o`` (and ``do``, ``dq, dk, dv``).
     """
-    _check_shape(batch, heads, L, elt_bytes)
-    check_positive_int(head_dim, "head_dim")
+    _check_sizes("batch heads L elt_bytes head_dim", batch, heads, L, elt_bytes, head_dim)
     pairs = L * (L + 1) / 2 if causal else float(L * L)
     flops = 4.0 * batch * heads * head_dim * pairs
-    one = batch * heads * L * head_dim * elt_bytes
     if backward:
-        return Cost(flops * BACKWARD_FACTOR["attention"], 9 * one, flops * 3.5)
-    return Cost(flops, 4 * one, flops)
+        flops *= BACKWARD_FACTOR["attention"]
+    return Cost(flops, (9 if backward else 4) * batch * heads * L * head_dim * elt_bytes, flops)
 
 
 def projection_cost(tokens: int, d_in: int, d_out: int, elt_bytes: int = 2) -> Cost:
     """A dense ``Linear(d_in, d_out)`` on ``tokens`` vectors: ``2 tokens d_in d_out`` FLOP."""
-    for v, n in ((tokens, "tokens"), (d_in, "d_in"), (d_out, "d_out")):
-        check_positive_int(v, n)
+    _check_sizes("tokens d_in d_out", tokens, d_in, d_out)
     flops = 2.0 * tokens * d_in * d_out
-    nbytes = (tokens * (d_in + d_out) + d_in * d_out) * elt_bytes
-    return Cost(flops, nbytes, flops)
+    return Cost(flops, (tokens * (d_in + d_out) + d_in * d_out) * elt_bytes, flops)
 
 
 def mha_layer_cost(
@@ -360,22 +245,12 @@ def mha_layer_cost(
 
 
 def hyena_layer_cost(
-    batch: int,
-    L: int,
-    d_model: int,
-    order: int = 2,
-    elt_bytes: int = 2,
-    *,
-    filter_order: int = 64,
-    backward: bool = False,
-) -> Cost:
-    """An order-``N`` Hyena operator (paper Def. 3.1): projections, ``N`` FFT convolutions.
-
-    ``in_proj`` makes ``N + 1`` streams (``x^1..x^N, v``), a width-3 short depthwise convolution
-    runs over all of them, ``N`` long convolutions and ``N`` gates follow, then ``out_proj``.
-    The implicit filter is an FFN of width ``filter_order`` evaluated at ``L`` positions with
-    ``N d`` outputs. Element-wise work (short conv, gates) is counted as FLOPs and bytes.
-    """
+    batch: int, L: int, d_model: int, order: int = 2, elt_bytes: int = 2, *,
+    filter_order: int = 64, backward: bool = False,
+) -> Cost:  # fmt: skip
+    """An order-``N`` Hyena operator (paper Def. 3.1): ``in_proj`` to ``N + 1`` streams, a
+    width-3 short convolution over them, ``N`` FFT convolutions and gates, ``out_proj``, and
+    the implicit filter (an FFN of width ``filter_order`` at ``L`` positions, ``N d`` outputs)."""
     check_positive_int(order, "order")
     tokens = batch * L
     proj = projection_cost(tokens, d_model, (order + 1) * d_model, elt_bytes) + projection_cost(
@@ -387,36 +262,19 @@ def hyena_layer_cost(
     stream = tokens * (order + 1) * d_model
     short = Cost(2.0 * 3 * stream, 2.0 * stream * elt_bytes)
     gates = Cost(float(order * tokens * d_model), 3.0 * order * tokens * d_model * elt_bytes)
-    convs = fftconv_cost(batch, d_model, L, elt_bytes).scaled(order)
-    fwd = proj + filt + short + gates + convs
+    convs = fftconv_cost(batch, d_model, L, elt_bytes, backward=backward).scaled(order)
     if not backward:
-        return fwd
-    return (
-        (proj + filt).scaled(BACKWARD_FACTOR["matmul"])
-        + (short + gates).scaled(3.0)
-        + fftconv_cost(batch, d_model, L, elt_bytes, backward=True).scaled(order)
-    )
+        return proj + filt + short + gates + convs
+    return (proj + filt).scaled(BACKWARD_FACTOR["matmul"]) + (short + gates).scaled(3.0) + convs
 
 
 def layer_time_model(
-    L: int,
-    tokens: int,
-    d_model: int,
-    heads: int,
-    ceilings: Ceilings,
-    *,
-    order: int = 2,
-    elt_bytes: int = 2,
-    fft_bytes_factor: float = 1.0,
-) -> tuple[float, float]:
-    """Roofline time model ``(attention layer, Hyena operator)`` in seconds at length ``L``.
-
-    ``batch = max(1, tokens // L)``. Each layer's time is the sum of its parts' floors: matrix
-    products at the matrix rate (attention is compute-bound), the FFT convolutions at
-    ``max(fp32 FLOP floor, bytes / bandwidth)`` with the bytes multiplied by
-    ``fft_bytes_factor`` (1 = a perfectly fused kernel; about 20 = unfused PyTorch, see
-    :func:`fftconv_unfused_bytes`). This is the complexity argument with the device's numbers.
-    """
+    L: int, tokens: int, d_model: int, heads: int, ceilings: Ceilings, *, order: int = 2,
+    elt_bytes: int = 2, fft_bytes_factor: float = 1.0,
+) -> tuple[float, float]:  # fmt: skip
+    """Roofline times ``(attention layer, Hyena operator)`` in seconds at length ``L`` and batch
+    ``max(1, tokens // L)``: the sum of the parts' floors, the FFT convolutions' bytes times
+    ``fft_bytes_factor`` (1: a fused kernel; about 20: unfused PyTorch)."""
     check_positive_int(tokens, "tokens")
     check_positive_float(fft_bytes_factor, "fft_bytes_factor")
     batch = max(1, tokens // L)
@@ -456,26 +314,17 @@ def matmul_rate(
 
 
 def measure_ceilings(
-    device: str | torch.device = "cpu",
-    *,
-    copy_mib: int | None = None,
-    matmul_n: int | None = None,
-    dtype: torch.dtype = torch.bfloat16,
-    repeats: int = 10,
-) -> Ceilings:
-    """Measure the copy bandwidth, the ``dtype`` matmul rate and the fp32 (no TF32) matmul rate.
-
-    Defaults: a 1 GiB copy, an ``8192^3`` product and a ``4096^3`` float32 one on a GPU;
-    64 MiB and ``512^3`` on the CPU (where ``dtype`` falls back to float32: CPU half-precision
-    products are emulated). Inputs are random (never zeros, which can run faster).
-    """
+    device: str | torch.device = "cpu", *, copy_mib: int | None = None,
+    matmul_n: int | None = None, dtype: torch.dtype = torch.bfloat16, repeats: int = 10,
+) -> Ceilings:  # fmt: skip
+    """Measure the copy bandwidth, the ``dtype`` matmul rate and the fp32 (no TF32) matmul rate
+    on random inputs: a 1 GiB copy, an ``8192^3`` product and a ``4096^3`` float32 one on a GPU;
+    64 MiB and ``512^3`` float32 products on the CPU (whose half precision is emulated)."""
     dev = torch.device(device)
     gpu = dev.type == "cuda"
-    copy_mib = copy_mib if copy_mib is not None else (1024 if gpu else 64)
-    matmul_n = matmul_n if matmul_n is not None else (8192 if gpu else 512)
-    check_positive_int(copy_mib, "copy_mib")
-    check_positive_int(matmul_n, "matmul_n")
-    check_positive_int(repeats, "repeats")
+    copy_mib = (1024 if gpu else 64) if copy_mib is None else copy_mib
+    matmul_n = (8192 if gpu else 512) if matmul_n is None else matmul_n
+    _check_sizes("copy_mib matmul_n repeats", copy_mib, matmul_n, repeats)
     n32 = max(1, matmul_n // 2) if gpu else matmul_n  # fp32 without tensor cores is ~10x slower
     return Ceilings(
         bandwidth=copy_bandwidth(dev, copy_mib, repeats),

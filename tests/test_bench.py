@@ -10,7 +10,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hyena_lab import bench
+from hyena_lab import bench, paper
 from hyena_lab.checks import F64_SAME_ALGEBRA
 from hyena_lab.roofline import (
     Ceilings,
@@ -620,17 +620,17 @@ def test_zero_means_none_only_where_the_option_says_so():
 
 def test_paper_speedups_and_claims():
     from hyena_lab.exercises import PAPER_FIGURE_4_3_MS
-    from hyena_lab.viz import kernels as kviz
 
-    flash, std = kviz.paper_speedups(), kviz.paper_speedups("standard_attention")
+    flash, std = paper.paper_speedups(), paper.paper_speedups("standard_attention")
     assert flash[8192] == pytest.approx(2.1 / 1.5) and flash[65536] == pytest.approx(129.07 / 11.32)
-    assert kviz.PAPER["figure_speedup"] == {8192: 1.4, 65536: 11.4}
+    assert paper.PAPER_CLAIMS["figure_speedup"] == {8192: 1.4, 65536: 11.4}
     assert 65536 not in std and std[32768] == pytest.approx(90.71 / 5.41)  # no 64K point
     assert max(*flash.values(), *std.values()) < 20  # "100x at 64K" is in no pair of series
-    assert kviz.PAPER["fused_max_L"] == 8192 and kviz.PAPER["blog_crossover_L"] == 6000
+    claims = paper.PAPER_CLAIMS
+    assert claims["fused_max_L"] == 8192 and claims["blog_crossover_L"] == 6000
     assert len(PAPER_FIGURE_4_3_MS["standard_attention"]) == len(PAPER_FIGURE_4_3_MS["lengths"])
     with pytest.raises(ValueError, match="attention must be one of"):
-        kviz.paper_speedups("naive")
+        paper.paper_speedups("naive")
 
 
 def _labelled_lines(ax) -> list[str]:

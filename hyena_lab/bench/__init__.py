@@ -1,36 +1,11 @@
 """Benchmarks: the FFT long convolution and the Hyena operator against attention (paper Sec. 4.4).
 
-The paper's efficiency claim (Sec. 4.4, Fig. 4.3) is about run time as the sequence grows: the
-attention matrix costs ``O(L^2)`` per sequence, Hyena's FFT convolutions ``O(L log L)``. This
-package measures both sides on the device at hand, at kernel level (:func:`hyena_lab.fftconv`
-on (batch, d_model, L) against causal attention on (batch, heads, L, d_model / heads): every SDPA
-backend, cuDNN, flash, memory-efficient, math, and the naive attention that materialises the
-``(L, L)`` scores) and at layer level (the order-2 :class:`hyena_lab.operator.HyenaOperator`
-against :class:`hyena_lab.mixers.CausalSelfAttention`, the attention layer that chapter 04
-trains, with the best SDPA backend measured at that length), forward and forward+backward, at a
-fixed number of tokens per batch (``batch = tokens // L``, at least 1). One idea per module:
-``config`` (the options), ``cases`` (one case timed), ``sweep`` (all of them, within bounds),
-``accuracy``, ``profile``, ``results`` (schema and analysis); here the command.
-
-Reproduce the recorded data (``figures/data/05_gpu_kernels-bench.json``, one H100, about
-3 minutes; the defaults are d_model 768, 12 heads, 2^18 tokens per batch, L = 2^10 .. 2^20)::
-
-    python -m hyena_lab.bench --device cuda --dtype bf16 --time-budget 420 --max-call-ms 1200 \\
-        --out figures/data/05_gpu_kernels-bench.json
-
-and the second run (``05_gpu_kernels-repeat.json``: the noise floor and layer profiles) with
-``--lengths 1024,8192,65536 --benches fftconv,sdpa,hyena,mha --backends cudnn,flash
---profile-length 8192 --profile-layers 8192 --time-budget 200``. A small CPU run:
-``python -m hyena_lab.bench --device cpu --dtype fp32 --d-model 64 --heads 4 --tokens 4096
---lengths 128,256,512 --threads 1``. The last line printed is one JSON object (the summary:
-crossover lengths, speedups at 8K/64K/256K, the FFT convolution's roofline gap).
-
-Recorded on an H100 (torch 2.11, bf16; chapter 5 discusses them): cuDNN is the fastest SDPA
-backend at every length; ``fftconv`` overtakes it at L = 10K forward (7K forward+backward),
-the Hyena operator overtakes the attention layer at 54K forward (39K forward+backward), with
-speedups of 0.26x / 1.1x / 3.7x at 8K / 64K / 256K forward. ``fftconv`` runs 30-50x above its
-HBM floor: the unfused PyTorch implementation moves 22x its minimal bytes. Two runs agree
-within 3%.
+Forward and forward+backward at a fixed number of tokens per batch, :func:`hyena_lab.fftconv`
+against every SDPA backend and the naive attention, and the Hyena operator against the
+attention layer :class:`hyena_lab.mixers.CausalSelfAttention`. Modules: ``config`` (options),
+``cases`` (one case timed), ``sweep`` (all of them, within bounds), ``accuracy``, ``profile``,
+``results`` (schema, analysis); here the command. Each results file records the command that
+made it (``meta.command``); the README says how to re-make the committed ones.
 """
 
 from __future__ import annotations
@@ -107,14 +82,13 @@ def _command(args: argparse.Namespace) -> dict:
     return json_safe(summary)  # JSON has no inf or NaN
 
 
-def _parser_kw() -> dict:
-    return {"description": __doc__.split("\n\n")[0], "formatter_class": HelpFormatter}
+_PARSER_KW = {"description": __doc__.split("\n\n")[0], "formatter_class": HelpFormatter}
 
 
 def add_bench_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``bench`` to the ``hyena-lab`` command line (its ``func`` returns the summary dict)."""
     p = subparsers.add_parser(
-        "bench", help="time fftconv/Hyena against attention (GPU or CPU)", **_parser_kw()
+        "bench", help="time fftconv/Hyena against attention (GPU or CPU)", **_PARSER_KW
     )
     _add_arguments(p)
     p.set_defaults(func=_command)
@@ -123,7 +97,7 @@ def add_bench_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m hyena_lab.bench``: run the sweep, print the summary as the last JSON line."""
-    parser = argparse.ArgumentParser(prog="python -m hyena_lab.bench", **_parser_kw())
+    parser = argparse.ArgumentParser(prog="python -m hyena_lab.bench", **_PARSER_KW)
     _add_arguments(parser)
     args = parser.parse_args(argv)
     try:

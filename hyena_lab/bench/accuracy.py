@@ -1,10 +1,5 @@
-"""How far each benchmarked function is from float64: the accuracy checks of a benchmark run.
-
-A timing means little if the kernel computes something else: :func:`accuracy_checks` runs every
-benchmarked function once in the run's dtype at its shortest length and compares it with a
-float64 reference (the definition of the convolution, the explicit masked-softmax attention
-:func:`hyena_lab.mixers.naive_causal_attention`, float64 copies of the layers).
-"""
+"""How far each benchmarked function is from float64: the accuracy checks of a benchmark run
+(a timing means little if the kernel computes something else)."""
 
 from __future__ import annotations
 
@@ -26,14 +21,9 @@ __all__ = ["accuracy_checks"]
 
 
 def accuracy_checks(cfg: BenchConfig) -> dict:
-    """Relative error of every benchmarked function in ``cfg.dtype`` against float64.
-
-    At the shortest length of the sweep and batch 1, on random inputs: ``fftconv`` against
-    :func:`hyena_lab.direct_conv`, each SDPA backend and the naive attention against the naive
-    attention in float64, the Hyena operator and the attention layer against float64 copies
-    of themselves. Expected: about 1e-3 to 1e-2 in bf16, far below in float32. A failure is
-    recorded as a string, not raised.
-    """
+    """Relative error of every benchmarked function in ``cfg.dtype`` at the sweep's shortest
+    length, batch 1, against float64: the definition of the convolution, the naive attention,
+    float64 copies of the layers. A failure is recorded as a string, not raised."""
     L, d, dev, dt = min(cfg.lengths), cfg.d_model, cfg.device, cfg.torch_dtype
     g = torch.Generator(device=dev).manual_seed(cfg.seed + 12345)
 
@@ -41,9 +31,10 @@ def accuracy_checks(cfg: BenchConfig) -> dict:
         return torch.randn(*shape, generator=g, device=dev, dtype=torch.float64)
 
     out: dict = {"L": L, "batch": 1, "dtype": cfg.dtype}
-    checks: dict[str, Callable[[], float]] = {}
     u, k = rand(1, d, L), rand(d, L) / math.sqrt(L)
-    checks["fftconv"] = lambda: rel_err(fftconv(u.to(dt), k.to(dt)), direct_conv(u, k))
+    checks: dict[str, Callable[[], float]] = {
+        "fftconv": lambda: rel_err(fftconv(u.to(dt), k.to(dt)), direct_conv(u, k))
+    }
     q, kk, v = (rand(1, cfg.heads, L, cfg.head_dim) for _ in range(3))
     ref_attn = naive_causal_attention(q, kk, v)
     for b in cfg.backends:
@@ -57,8 +48,7 @@ def accuracy_checks(cfg: BenchConfig) -> dict:
 
     def layer_err(module: nn.Module) -> float:
         ref = copy.deepcopy(module).double()
-        with torch.no_grad():
-            return rel_err(module(x.to(dt)), ref(x))
+        return rel_err(module(x.to(dt)), ref(x))
 
     checks["hyena"] = lambda: layer_err(build_hyena(cfg, L))
     checks["mha"] = lambda: layer_err(build_attention(cfg, L))

@@ -1,12 +1,8 @@
 """One benchmark case (a bench, a pass, a length, an SDPA backend): build it, time it, record it.
 
-:func:`run_case` turns a case into a results point: it builds the case's inputs and call
-(:class:`Workload`: ``fftconv``, causal attention by :func:`hyena_lab.mixers.causal_attention`,
-the Hyena operator or the attention layer :class:`hyena_lab.mixers.CausalSelfAttention`, each
-forward under ``torch.no_grad`` or forward+backward), times it by :func:`time_call` (rotating
-over enough input sets to defeat the L2 cache), measures its peak memory, and records an
-out-of-memory error, a missing kernel or any other failure as the point's ``status`` instead of
-raising. :func:`case_cost` is the case's FLOP/byte count from :mod:`hyena_lab.roofline`.
+:func:`run_case` times a case rotating over enough input sets to defeat the L2 cache, measures
+its peak memory, and records a failure (out of memory, a missing kernel, ...) as the point's
+``status`` instead of raising.
 """
 
 from __future__ import annotations
@@ -37,24 +33,16 @@ Inputs = tuple[torch.Tensor, ...]
 
 
 def time_call(
-    call: Callable[[Inputs], object],
-    inputs: Sequence[Inputs],
-    *,
-    device: str | torch.device = "cpu",
-    warmup: int = 2,
-    min_repeats: int = 5,
-    max_repeats: int = 50,
-    target_ms: float = 300.0,
-) -> Timing:
-    """:func:`hyena_lab.measure.time_calls` of ``call(inputs[i % n])``, rotating over the ``n``
-    input sets: after ``warmup`` calls, one call estimates the time, then as many calls as fit
-    in ``target_ms`` (clamped to ``[min_repeats, max_repeats]``) are timed, with CUDA events on
-    a GPU (no host synchronisation between calls) and ``time.perf_counter`` on the CPU.
-    """
+    call: Callable[[Inputs], object], inputs: Sequence[Inputs], *,
+    device: str | torch.device = "cpu", warmup: int = 2, min_repeats: int = 5,
+    max_repeats: int = 50, target_ms: float = 300.0,
+) -> Timing:  # fmt: skip
+    """:func:`hyena_lab.measure.time_calls` of ``call`` rotating over the input sets: after
+    ``warmup`` calls, as many timed calls as fill ``target_ms``, within the repeat bounds."""
     check_positive_float(target_ms, "target_ms")
-    timed = rotating(call, inputs)
-    return time_calls({0: timed}, device=device, warmup=warmup, target_s=target_ms / 1e3,
-                      min_repeats=min_repeats, max_repeats=max_repeats)[0]
+    return time_calls({0: rotating(call, inputs)}, device=device, warmup=warmup,
+                      target_s=target_ms / 1e3, min_repeats=min_repeats,
+                      max_repeats=max_repeats)[0]  # fmt: skip
 
 
 def peak_memory_bytes(call: Callable[[Inputs], object], inputs: Inputs, device) -> int | None:
@@ -73,79 +61,34 @@ class Workload:
     call: Callable[[Inputs], object]
 
 
-def _randn(shape: Sequence[int], cfg: BenchConfig, seed: int, grad: bool = False) -> torch.Tensor:
-    """Random normal tensor on the benchmark's device and dtype (never zeros), seeded."""
-    g = torch.Generator(device=cfg.device).manual_seed(seed)
-    x = torch.randn(*shape, generator=g, device=cfg.device, dtype=cfg.torch_dtype)
-    return x.requires_grad_(grad)
+def _make_workload(
+    cfg: BenchConfig, pass_: str, fn: Callable[..., object], shapes: Sequence[tuple[int, ...]],
+    scales: Sequence[float] | None = None, params: Sequence[torch.Tensor] = (),
+) -> Workload:  # fmt: skip
+    """``fn(*xs)`` on seeded random inputs of ``shapes`` (each divided by its scale): under
+    ``torch.no_grad`` for ``"fwd"``; for ``"fwd+bwd"`` with the gradients of the inputs and
+    ``params`` for an output gradient ``dy`` (the input set's last tensor) by ``autograd.grad``."""
+    grad = pass_ == "fwd+bwd"
+    scales = scales or [1.0] * len(shapes)
 
+    def randn(shape: Sequence[int], seed: int, scale: float = 1.0) -> torch.Tensor:
+        g = torch.Generator(device=cfg.device).manual_seed(seed)  # never zeros
+        return torch.randn(*shape, generator=g, device=cfg.device, dtype=cfg.torch_dtype) / scale
 
-def _make_call(
-    fn: Callable[..., torch.Tensor], pass_: str, params: Sequence[torch.Tensor] = ()
-) -> Callable[[Inputs], object]:
-    """Wrap ``fn`` into a benchmark call for ``pass_``.
+    def make(i: int) -> Inputs:
+        s = cfg.seed + 10 * i
+        xs = [randn(shape, s + j, scale).requires_grad_(grad)
+              for j, (shape, scale) in enumerate(zip(shapes, scales, strict=True))]
+        return (*xs, randn(shapes[0], s + len(xs))) if grad else tuple(xs)
 
-    ``"fwd"``: ``fn(*xs)`` under ``torch.no_grad`` (inference). ``"fwd+bwd"``: the input set is
-    ``(*xs, dy)``; the call runs ``fn(*xs)`` and the gradients of every input that requires
-    them and of ``params``, through ``torch.autograd.grad`` (no accumulation into ``.grad``).
-    """
-    if pass_ == "fwd":
-
-        def forward(inputs: Inputs) -> object:
+    def call(inputs: Inputs) -> object:
+        if not grad:
             with torch.no_grad():
                 return fn(*inputs)
-
-        return forward
-
-    def forward_backward(inputs: Inputs) -> object:
         *xs, dy = inputs
-        wrt = [x for x in xs if x.requires_grad] + list(params)
-        return torch.autograd.grad(fn(*xs), wrt, dy)
+        return torch.autograd.grad(fn(*xs), [*xs, *params], dy)
 
-    return forward_backward
-
-
-def _fftconv_workload(cfg: BenchConfig, L: int, pass_: str) -> Workload:
-    """``fftconv(u, k)`` with ``u`` (batch, d_model, L) and ``k`` (d_model, L)."""
-    batch, d, grad = cfg.batch_for(L), cfg.d_model, pass_ == "fwd+bwd"
-
-    def make(i: int) -> Inputs:
-        s = cfg.seed + 10 * i
-        u = _randn((batch, d, L), cfg, s, grad)
-        k = _randn((d, L), cfg, s + 1, grad) / math.sqrt(L)  # a decaying-size filter
-        k = k.detach().requires_grad_(grad)
-        return (u, k, _randn((batch, d, L), cfg, s + 2)) if grad else (u, k)
-
-    return Workload(make, _make_call(fftconv, pass_))
-
-
-def _attention_workload(cfg: BenchConfig, L: int, pass_: str, backend: str | None) -> Workload:
-    """SDPA (``backend``) or, with ``backend=None``, the naive attention on (b, h, L, d_h)."""
-    shape = (cfg.batch_for(L), cfg.heads, L, cfg.head_dim)
-    grad = pass_ == "fwd+bwd"
-
-    def make(i: int) -> Inputs:
-        s = cfg.seed + 10 * i
-        qkv = tuple(_randn(shape, cfg, s + j, grad) for j in range(3))
-        return (*qkv, _randn(shape, cfg, s + 3)) if grad else qkv
-
-    if backend is None:
-        return Workload(make, _make_call(naive_causal_attention, pass_))
-    return Workload(make, _make_call(functools.partial(causal_attention, backend=backend), pass_))
-
-
-def _layer_workload(module: nn.Module, cfg: BenchConfig, L: int, pass_: str) -> Workload:
-    """A layer on ``x`` (batch, L, d_model); forward+backward also differentiates its weights."""
-    shape = (cfg.batch_for(L), L, cfg.d_model)
-    grad = pass_ == "fwd+bwd"
-    params = [p for p in module.parameters() if p.requires_grad] if grad else []
-
-    def make(i: int) -> Inputs:
-        s = cfg.seed + 10 * i
-        x = _randn(shape, cfg, s, grad)
-        return (x, _randn(shape, cfg, s + 1)) if grad else (x,)
-
-    return Workload(make, _make_call(module, pass_, params))
+    return Workload(make, call)
 
 
 def build_hyena(cfg: BenchConfig, L: int) -> nn.Module:
@@ -165,16 +108,22 @@ def build_attention(cfg: BenchConfig, L: int, backend: str | None = None) -> nn.
 
 
 def workload(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | None) -> Workload:
-    """Build the workload of one case (may raise OOM or ImportError: handled by the caller)."""
-    if bench == "fftconv":
-        return _fftconv_workload(cfg, L, pass_)
+    """Build the workload of one case (may raise OOM or ImportError: handled by the caller):
+    ``fftconv`` on ``u`` (batch, d_model, L) and ``k`` (d_model, L), attention on ``q, k, v``
+    (batch, heads, L, head_dim), a layer on ``x`` (batch, L, d_model) and its weights."""
+    batch, d = cfg.batch_for(L), cfg.d_model
+    if bench == "fftconv":  # a filter of decaying size
+        return _make_workload(cfg, pass_, fftconv, [(batch, d, L), (d, L)], [1.0, math.sqrt(L)])
     if bench in ("sdpa", "naive"):
-        return _attention_workload(cfg, L, pass_, backend if bench == "sdpa" else None)
-    if bench == "hyena":
-        return _layer_workload(build_hyena(cfg, L), cfg, L, pass_)
-    if bench == "mha":
-        return _layer_workload(build_attention(cfg, L, backend), cfg, L, pass_)
-    raise ValueError(f"bench must be one of {BENCHES}, got {bench!r}")
+        fn = naive_causal_attention  # also for sdpa without a backend
+        if bench == "sdpa" and backend is not None:
+            fn = functools.partial(causal_attention, backend=backend)
+        return _make_workload(cfg, pass_, fn, [(batch, cfg.heads, L, cfg.head_dim)] * 3)
+    if bench not in ("hyena", "mha"):
+        raise ValueError(f"bench must be one of {BENCHES}, got {bench!r}")
+    layer = build_hyena(cfg, L) if bench == "hyena" else build_attention(cfg, L, backend)
+    params = [p for p in layer.parameters() if p.requires_grad] if pass_ == "fwd+bwd" else []
+    return _make_workload(cfg, pass_, layer, [(batch, L, d)], params=params)
 
 
 def case_cost(cfg: BenchConfig, bench: str, L: int, pass_: str) -> Cost:
@@ -194,14 +143,14 @@ def case_cost(cfg: BenchConfig, bench: str, L: int, pass_: str) -> Cost:
 def _input_sets(work: Workload, cfg: BenchConfig) -> list[Inputs]:
     """As many input sets as rotation needs: enough to overflow L2 twice, at most max_sets."""
     first = work.make_inputs(0)
-    nbytes = sum(t.numel() * t.element_size() for t in first)
+    nbytes = max(1, sum(t.numel() * t.element_size() for t in first))
     n = cfg.max_sets
-    if torch.device(cfg.device).type == "cuda":
-        props = torch.cuda.get_device_properties(torch.device(cfg.device))
-        l2 = getattr(props, "L2_cache_size", 50 * 2**20)
-        free, _ = torch.cuda.mem_get_info(torch.device(cfg.device))
-        n = min(cfg.max_sets, max(2, math.ceil(2 * l2 / max(nbytes, 1)) + 1))
-        n = max(1, min(n, int(0.3 * free // max(nbytes, 1)) + 1))
+    dev = torch.device(cfg.device)
+    if dev.type == "cuda":
+        l2 = getattr(torch.cuda.get_device_properties(dev), "L2_cache_size", 50 * 2**20)
+        free, _ = torch.cuda.mem_get_info(dev)
+        n = min(cfg.max_sets, max(2, math.ceil(2 * l2 / nbytes) + 1))
+        n = max(1, min(n, int(0.3 * free // nbytes) + 1))
     return [first] + [work.make_inputs(i) for i in range(1, n)]
 
 
@@ -238,13 +187,10 @@ def run_case(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | No
             first = inputs[0]
             peak = peak_memory(lambda: work.call(first), cfg.device)
         point.update(
-            time_ms=timing.median * 1e3,
-            time_ms_p20=timing.percentile(20) * 1e3,
-            time_ms_p80=timing.percentile(80) * 1e3,
-            repeats=timing.repeats,
-            peak_mem_mb=None if peak is None else peak / 2**20,
-            input_sets=len(inputs),
-        )
+            time_ms=timing.median * 1e3, time_ms_p20=timing.percentile(20) * 1e3,
+            time_ms_p80=timing.percentile(80) * 1e3, repeats=timing.repeats,
+            peak_mem_mb=None if peak is None else peak / 2**20, input_sets=len(inputs),
+        )  # fmt: skip
     except ImportError as err:
         status, note = "unavailable", f"{type(err).__name__}: {err}"
     except Exception as err:  # a sweep records every failure as a point

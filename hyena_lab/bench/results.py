@@ -1,15 +1,7 @@
 """The results file of a benchmark run: its schema, its validation, and its analysis.
 
-A results file is a :func:`hyena_lab.measure.save_record` record (``"schema"``
-:data:`RECORD_SCHEMA` version 1) checked by :func:`validate_results`: ``meta`` (:data:`SCHEMA`,
-the machine from :func:`hyena_lab.measure.environment`, dtype, d_model, heads,
-tokens_per_batch, lengths, command, timing settings), ``ceilings``
-(:meth:`hyena_lab.roofline.Ceilings.to_dict`), ``points`` (one per case: bench, pass, backend,
-L, batch, tokens, status, time_ms (median), time_ms_p20/p80, repeats, input_sets, peak_mem_mb,
-flops, bytes_floor, seconds spent, note), ``accuracy``, ``fftconv_profile`` and optionally
-``layer_profile`` and ``summary``. The analysis reads times per length (:func:`times`), finds
-where Hyena overtakes attention (:func:`crossover_length`), summarises speedups and roofline gaps
-(:func:`summarize`), prints tables and compares two runs (:func:`run_to_run`).
+A :func:`hyena_lab.measure.save_record` record with ``meta`` (machine, shapes, settings,
+command), ``ceilings``, ``points`` (one per case), ``accuracy``, profiles and ``summary``.
 """
 
 from __future__ import annotations
@@ -53,10 +45,9 @@ def crossover_length(
 ) -> float | None:
     """The length beyond which Hyena stays faster than attention, interpolated in log-log.
 
-    With ``r(L) = t_attention / t_hyena``, find the first measured length from which ``r >= 1``
-    holds at every longer length; interpolate ``log r`` linearly in ``log L`` between it and
-    the length before. Returns the smallest length if Hyena is faster everywhere, ``None`` if
-    attention is still faster at the longest length (no crossover in the measured range).
+    With ``r(L) = t_attention / t_hyena``: the first measured length from which ``r >= 1`` at
+    every longer length, ``log r`` interpolated linearly in ``log L`` from the length before.
+    The smallest length if Hyena is faster everywhere, ``None`` if it is not at the longest.
     """
     if not (len(lengths) == len(t_attention) == len(t_hyena)):
         raise ValueError("lengths, t_attention and t_hyena must have the same length")
@@ -79,9 +70,8 @@ def crossover_length(
 def summarize(results: dict) -> dict:
     """Crossover lengths, speedups at ``SPEEDUP_LENGTHS``, best SDPA backends, roofline gaps.
 
-    Keys ``"kernel/fwd"`` etc.: ``kernel`` compares best SDPA with ``fftconv``, ``layer`` the
-    attention layer with the Hyena operator. A speedup is attention time / Hyena time, measured
-    side by side in the same run (``None`` where either point is missing).
+    Keys ``"<level>/<pass>"`` of :data:`COMPARISONS`; a speedup is attention time / Hyena time
+    in the same run (``None`` where either point is missing).
     """
     passes = sorted({p["pass"] for p in results["points"]}, key=PASSES.index)
     out: dict = {"crossover_L": {}, "speedup": {}, "best_sdpa_backend": {}, "fftconv_roofline": {}}
@@ -113,11 +103,10 @@ def _fftconv_roofline(results: dict) -> dict:
         if p["bench"] != "fftconv" or p["status"] != "ok":
             continue
         floor_ms = p["bytes_floor"] / ceil.bandwidth * 1e3
-        compute_ms = p["flops"] / ceil.fp32_flops * 1e3
         table.setdefault(p["pass"], {})[str(p["L"])] = {
             "measured_ms": p["time_ms"],
             "hbm_floor_ms": floor_ms,
-            "fp32_compute_floor_ms": compute_ms,
+            "fp32_compute_floor_ms": p["flops"] / ceil.fp32_flops * 1e3,
             "gap": p["time_ms"] / floor_ms,
             "achieved_gbs": p["bytes_floor"] / (p["time_ms"] * 1e-3) / 1e9,
             "intensity_flop_per_byte": p["flops"] / p["bytes_floor"],
@@ -128,24 +117,18 @@ def _fftconv_roofline(results: dict) -> dict:
 def format_summary(results: dict) -> str:
     """A plain-text table of :func:`summarize`: crossover lengths and speedups at 8K/64K/256K."""
     s = summarize(results)
-    keys = list(s["crossover_L"])
     head = "".join(f"{n // 1024:>7}K" for n in SPEEDUP_LENGTHS)
     lines = [f"comparison       crossover L   {head}   (speedup)"]
-    for key in keys:
-        x = s["crossover_L"][key]
+    for key, x in s["crossover_L"].items():
         cross = "none" if x is None else f"{x / 1024:.1f}K"
-        sp = "".join(
-            "       -" if v is None else f"{v:8.2f}" for v in s["speedup"][key].values()
-        )
+        sp = "".join("       -" if v is None else f"{v:8.2f}" for v in s["speedup"][key].values())
         lines.append(f"{key:<16} {cross:>12}   {sp}")
     return "\n".join(lines)
 
 
 def format_times(results: dict, pass_: str = "fwd") -> str:
-    """A plain-text table of median times (ms) per length: one column per bench.
-
-    SDPA shows its best backend; ``-`` marks a case that did not run (skipped, OOM, ...).
-    """
+    """A plain-text table of median times (ms) per length, one column per bench (SDPA: its
+    best backend); ``-`` marks a case that did not run (skipped, OOM, ...)."""
     if pass_ not in PASSES:
         raise ValueError(f"pass_ must be one of {list(PASSES)}, got {pass_!r}")
     cols = {b: times(results, b, pass_) for b in BENCHES}
@@ -159,16 +142,13 @@ def format_times(results: dict, pass_: str = "fwd") -> str:
 
 
 def run_to_run(a: dict, b: dict) -> dict[str, float]:
-    """Relative difference ``|t_b - t_a| / t_a`` of every point measured ``ok`` in both runs.
+    """Relative difference ``|t_b - t_a| / t_a`` of every point measured ``ok`` in both runs,
+    keyed ``"bench/pass/backend/L"``: for two runs of the same code, the noise floor."""
+    def ok_times(r: dict) -> dict[str, float]:
+        return {f"{p['bench']}/{p['pass']}/{p['backend']}/{p['L']}": p["time_ms"]
+                for p in r["points"] if p["status"] == "ok"}  # fmt: skip
 
-    Keys ``"bench/pass/backend/L"``. Two runs of the same code on the same device: the spread
-    is the noise floor below which no difference between versions means anything.
-    """
-    def key(p: dict) -> str:
-        return f"{p['bench']}/{p['pass']}/{p['backend']}/{p['L']}"
-
-    ta = {key(p): p["time_ms"] for p in a["points"] if p["status"] == "ok"}
-    tb = {key(p): p["time_ms"] for p in b["points"] if p["status"] == "ok"}
+    ta, tb = ok_times(a), ok_times(b)
     return {k: abs(tb[k] - ta[k]) / ta[k] for k in sorted(set(ta) & set(tb))}
 
 

@@ -1,18 +1,12 @@
 """The sweep over lengths, benches, passes and SDPA backends, bounded by rules that skip cases.
 
-:func:`run_benchmarks` measures the device's roofline ceilings, then runs every case of the
-config in order of length (:func:`hyena_lab.bench.cases.run_case`), the attention layer with the
-fastest SDPA backend measured at that length, and keeps the whole run bounded: a case is
-skipped (recorded as ``"skipped"`` with the reason) when its predicted time per call (the last
-measured length scaled by the FLOP/byte model of :mod:`hyena_lab.roofline`) exceeds
-``max_call_ms``, when a materialised ``(L, L)`` score matrix would not fit in device memory, or
-when ``time_budget_s`` seconds are spent. It ends with the accuracy checks, the profiles and
-the summary, and writes the results file after every length.
+A case is skipped (recorded as ``"skipped"`` with the reason) when the FLOP/byte model scaled
+from the last length that ran predicts a call slower than ``max_call_ms``, when a materialised
+``(L, L)`` score matrix would not fit in device memory, or when ``time_budget_s`` is spent.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -39,48 +33,35 @@ Key = tuple[str, str, str | None]  # (bench, pass, backend) of the cases that pr
 
 def _plan(cfg: BenchConfig) -> list[tuple[int, str, str, str | None]]:
     """Every case in run order: ``(L, bench, pass, backend)``; mha's backend is chosen later."""
-    plan = []
-    for L in sorted(cfg.lengths):
-        for pass_ in cfg.passes:
-            for bench in BENCHES:
-                if bench not in cfg.benches:
-                    continue
-                if bench == "sdpa":
-                    plan += [(L, bench, pass_, b) for b in cfg.backends]
-                else:
-                    plan.append((L, bench, pass_, None))
-    return plan
-
-
-def _device_memory(cfg: BenchConfig) -> float:
-    """Total device memory in bytes (``inf`` on the CPU: no pre-emptive memory skips there)."""
-    dev = torch.device(cfg.device)
-    if dev.type != "cuda":
-        return math.inf
-    return float(torch.cuda.get_device_properties(dev).total_memory)
+    return [
+        (L, bench, pass_, backend)
+        for L in sorted(cfg.lengths)
+        for pass_ in cfg.passes
+        for bench in BENCHES if bench in cfg.benches
+        for backend in (cfg.backends if bench == "sdpa" else [None])
+    ]  # fmt: skip
 
 
 def skip_reason(
     cfg: BenchConfig, key: Key, L: int, history: dict[Key, dict], elapsed: float
 ) -> str | None:
-    """Why a case should not run (``None``: run it). See the module docstring's rules."""
+    """Why a case should not run (``None``: run it), by the module docstring's rules."""
     bench, pass_, backend = key
+    scores = bench == "naive" or backend == "math"  # materialises the (L, L) scores
     if elapsed > cfg.time_budget_s:
         return f"time budget of {cfg.time_budget_s:.0f} s spent"
-    if bench == "naive" or backend == "math":
+    dev = torch.device(cfg.device)
+    if scores and dev.type == "cuda":  # on the CPU: no pre-emptive memory skips
         need = cfg.batch_for(L) * cfg.heads * L * L * _SCORE_BYTES[pass_]
-        if need > 0.9 * _device_memory(cfg):
+        if need > 0.9 * torch.cuda.get_device_properties(dev).total_memory:
             return f"the (L, L) scores need ~{need / 2**30:.0f} GiB, more than the device has"
     last = history.get(key)
-    if last is None:
-        return None
-    if last["status"] == "oom" and (bench == "naive" or backend == "math"):
+    if last is not None and last["status"] == "oom" and scores:
         return f"out of memory at L={last['L']} already"
-    if last["status"] != "ok":
+    if last is None or last["status"] != "ok":
         return None
     cost = case_cost(cfg, bench, L, pass_)
-    growth = max(cost.flops / last["flops"], cost.bytes / last["bytes_floor"])
-    predicted = last["time_ms"] * growth
+    predicted = last["time_ms"] * max(cost.flops / last["flops"], cost.bytes / last["bytes_floor"])
     if predicted > cfg.max_call_ms:
         return f"predicted {predicted:.0f} ms per call > max_call_ms {cfg.max_call_ms:.0f}"
     return None
@@ -100,7 +81,7 @@ def _mha_candidates(cfg: BenchConfig, points: list[dict], L: int, pass_: str) ->
 
 def environment(cfg: BenchConfig, out: str | Path | None = None) -> dict:
     """The ``meta`` block of a results file: :func:`hyena_lab.measure.environment` of the
-    device (its name, versions, date, git commit), the shapes, the settings and the command."""
+    device, the shapes, the settings and the command."""
     return {
         "schema": SCHEMA, **machine_environment(cfg.device), "dtype": cfg.dtype,
         "d_model": cfg.d_model, "heads": cfg.heads, "head_dim": cfg.head_dim, "order": cfg.order,
@@ -111,16 +92,12 @@ def environment(cfg: BenchConfig, out: str | Path | None = None) -> dict:
 
 
 def run_benchmarks(
-    cfg: BenchConfig,
-    *,
-    out: str | Path | None = None,
-    progress: bool = True,
+    cfg: BenchConfig, *, out: str | Path | None = None, progress: bool = True,
     ceilings: Ceilings | None = None,
-) -> dict:
-    """Run the whole sweep of ``cfg``; write ``out`` (JSON) after every length; return results.
-
-    ``ceilings`` skips their measurement (tests pass a fixed one to stay fast).
-    """
+) -> dict:  # fmt: skip
+    """Measure the roofline ceilings (unless given), run every case of ``cfg`` in order of
+    length (the attention layer with the fastest SDPA backend at that length), then the
+    accuracy checks, profiles and summary; write ``out`` after every length; return results."""
     cfg.validate()
     threads = torch.get_num_threads()
     if cfg.threads is not None:
@@ -134,37 +111,35 @@ def run_benchmarks(
 def _run_sweep(
     cfg: BenchConfig, out: str | Path | None, progress: bool, ceilings: Ceilings | None
 ) -> dict:
-    """The body of :func:`run_benchmarks` (thread count already set)."""
     clock = Stopwatch()
     results: dict = {"meta": environment(cfg, out), "complete": False, "points": []}
-    if ceilings is None:
-        ceilings = measure_ceilings(cfg.device, dtype=cfg.torch_dtype)
+    ceilings = ceilings or measure_ceilings(cfg.device, dtype=cfg.torch_dtype)
     results["ceilings"] = ceilings.to_dict()
-    plan = _plan(cfg)
     history: dict[Key, dict] = {}
-    bar = tqdm(plan, desc="bench", disable=not progress or bars_disabled(), file=sys.stderr,
-               dynamic_ncols=True)
+    bar = tqdm(_plan(cfg), desc="bench", disable=not progress or bars_disabled(),
+               file=sys.stderr, dynamic_ncols=True)  # fmt: skip
     last_L = None
     for L, bench, pass_, backend in bar:
         if last_L is not None and L != last_L:
             save(results, out)
         last_L = L
         bar.set_postfix_str(f"L={L} {bench}/{pass_}/{backend or '-'}")
-        elapsed = clock.elapsed()
-        if bench == "mha":
-            point = _run_mha(cfg, results["points"], L, pass_, history, elapsed)
+        # the attention layer tries the SDPA backends, fastest first, until one runs
+        mha = bench == "mha"
+        backends = _mha_candidates(cfg, results["points"], L, pass_) if mha else [backend]
+        key = (bench, pass_, None if mha else backend)
+        reason = skip_reason(cfg, key, L, history, clock.elapsed())
+        if reason is not None:
+            point = new_point(cfg, bench, L, pass_, backends[0])
+            point["note"] = reason
         else:
-            key = (bench, pass_, backend)
-            reason = skip_reason(cfg, key, L, history, elapsed)
-            if reason is None:
-                point = run_case(cfg, bench, L, pass_, backend)
-            else:
-                point = new_point(cfg, bench, L, pass_, backend)
-                point["note"] = reason
-            if reason is None:  # predictions use the last length that really ran
-                history[key] = point
+            for b in backends:
+                point = run_case(cfg, bench, L, pass_, b)
+                if point["status"] in ("ok", "oom"):
+                    break
+            history[key] = point  # predictions use the last length that really ran
         results["points"].append(point)
-        if point["status"] in ("error",):
+        if point["status"] == "error":
             tqdm.write(f"[bench] L={L} {bench}/{pass_}/{backend}: {point['note']}", sys.stderr)
     bar.close()
     results["accuracy"] = accuracy_checks(cfg)
@@ -177,26 +152,6 @@ def _run_sweep(
     results["meta"]["seconds"] = clock.elapsed()
     save(results, out)
     return results
-
-
-def _run_mha(
-    cfg: BenchConfig, points: list[dict], L: int, pass_: str, history: dict, elapsed: float
-) -> dict:
-    """The attention layer with the fastest SDPA backend that runs at ``(L, pass)``."""
-    point = None
-    for backend in _mha_candidates(cfg, points, L, pass_):
-        key = ("mha", pass_, None)
-        reason = skip_reason(cfg, key, L, history, elapsed)
-        if reason is not None:
-            point = new_point(cfg, "mha", L, pass_, backend)
-            point["note"] = reason
-            return point
-        point = run_case(cfg, "mha", L, pass_, backend)
-        if point["status"] in ("ok", "oom"):
-            break
-    assert point is not None
-    history[("mha", pass_, None)] = point
-    return point
 
 
 def save(results: dict, out: str | Path | None) -> None:
