@@ -1,18 +1,7 @@
-"""The course at a glance (chapter 0): its chapters, where the paper is covered, how long each
-chapter ran.
-
-* :data:`CHAPTERS`: the chapters in teaching order, what each builds on, the parts of the paper
-  it treats, and the chapters that are planned but not written yet.
-* :data:`COVERAGE`: every part of the paper (sections 2-4, appendices A-D), whether the handbook
-  covers it, partly covers it or not, and where; :func:`coverage_table` renders it.
-* :func:`load_chapter_times`, :func:`outline_table`, :func:`times_note`: the CPU time of every
-  chapter as recorded by ``make handbook`` in ``figures/data/00_start_here-chapter_times.json``
-  (see :mod:`hyena_lab.handbook`), shape
-  ``{"run": {"device", "cpu", "torch", "num_threads", "date"}, "chapters": {stem: seconds}}``.
-  A chapter never asserts a run time against a live clock; these are the recorded numbers,
-  with the machine they were recorded on.
-
-Paper references are to Poli et al., *Hyena Hierarchy* (arXiv 2302.10866).
+"""The course at a glance (chapter 0): the chapters (:data:`CHAPTERS`), where each part of the
+paper is covered (:data:`COVERAGE`), and each chapter's CPU time as recorded by ``make handbook``
+in ``figures/data/00_start_here-chapter_times.json``, shaped
+``{"run": {"device", "cpu", "torch", "num_threads", "date"}, "chapters": {stem: seconds}}``.
 """
 
 from __future__ import annotations
@@ -24,19 +13,9 @@ from .handbook import TIMES_RECORD
 from .viz import load_data
 
 __all__ = [
-    "CHAPTERS",
-    "COVERAGE",
-    "PAPER_PARTS",
-    "STATUSES",
-    "Chapter",
-    "Part",
-    "chapter_seconds",
-    "coverage_table",
-    "format_seconds",
-    "load_chapter_times",
-    "outline_table",
-    "times_note",
-]
+    "CHAPTERS", "COVERAGE", "PAPER_PARTS", "STATUSES", "Chapter", "Part", "chapter_seconds",
+    "coverage_table", "format_seconds", "load_chapter_times", "outline_table", "times_note",
+]  # fmt: skip
 
 
 class Chapter(NamedTuple):
@@ -66,18 +45,15 @@ CHAPTERS: tuple[Chapter, ...] = (
             "Sec. 4.2 (small scale)", planned=True),
     Chapter(8, "08_multi_query_recall", "Multi-query recall (Zoology)", (4,),
             "beyond the paper: Arora et al. 2023", planned=True),
-)
+)  # fmt: skip
 
 #: The three answers of the coverage map.
 STATUSES = ("covered", "partly", "not covered")
 
 
 class Part(NamedTuple):
-    """One part of the paper and where the handbook treats it.
-
-    ``chapters`` are written chapters, ``planned`` chapters not written yet; ``note`` says what is
-    and is not reproduced.
-    """
+    """One part of the paper: its ``status``, the written ``chapters`` and ``planned`` ones that
+    treat it, and a ``note`` on what is and is not reproduced."""
 
     part: str
     content: str
@@ -92,7 +68,7 @@ PAPER_PARTS: tuple[str, ...] = (
     "Sec. 2.1", "Sec. 2.2", "Sec. 3.1", "Sec. 3.2", "Sec. 3.3", "Sec. 3.4", "Sec. 4.1",
     "Sec. 4.2", "Sec. 4.3", "Sec. 4.4", "Sec. 4.5", "App. A", "App. B", "App. C", "App. D.1",
     "App. D.2", "App. D.3", "App. D.4",
-)
+)  # fmt: skip
 
 #: The map from the paper to the chapters: what is covered, partly covered, not covered.
 COVERAGE: tuple[Part, ...] = (
@@ -135,7 +111,7 @@ COVERAGE: tuple[Part, ...] = (
     Part("App. D.3", "positional encoding; the low-pass spectrum of filters at initialisation",
          "covered", (3,), note="measured: the cutoff sits at bin K, not near 2K + 1"),
     Part("App. D.4", "the last part of App. D", "not covered"),
-)
+)  # fmt: skip
 
 
 def coverage_table(coverage: tuple[Part, ...] = COVERAGE) -> str:
@@ -147,9 +123,8 @@ def coverage_table(coverage: tuple[Part, ...] = COVERAGE) -> str:
             for label, numbers in (("", p.chapters), ("planned: ", p.planned))
             if numbers
         ) or "–"
-        if p.note:
-            where += f" ({p.note})"
-        lines.append(f"| {p.part} | {p.content} | {p.status} | {where} |")
+        note = f" ({p.note})" if p.note else ""
+        lines.append(f"| {p.part} | {p.content} | {p.status} | {where}{note} |")
     return "\n".join(lines)
 
 
@@ -163,9 +138,7 @@ def load_chapter_times() -> dict | None:
 
 def chapter_seconds(record: Mapping | None, stem: str) -> float | None:
     """The recorded CPU time of chapter ``stem`` in seconds (None if not recorded)."""
-    if record is None:
-        return None
-    seconds = record.get("chapters", {}).get(stem)
+    seconds = None if record is None else record.get("chapters", {}).get(stem)
     return None if seconds is None else float(seconds)
 
 
@@ -197,12 +170,12 @@ def times_note(record: Mapping | None, chapters: tuple[Chapter, ...] = CHAPTERS)
             "its time)."
         )
     run = record.get("run", {})
-    written = [c for c in chapters if not c.planned]
-    recorded = [s for c in written if (s := chapter_seconds(record, c.stem)) is not None]
+    seconds = {c.stem: chapter_seconds(record, c.stem) for c in chapters if not c.planned}
+    recorded = [s for s in seconds.values() if s is not None]
+    missing = [stem for stem, s in seconds.items() if s is None]
     machine = (f"{run.get('cpu', 'an unnamed CPU')} ({run.get('num_threads', '?')} torch "
                f"threads, device {run.get('device', '?')}), torch {run.get('torch', '?')}, "
-               f"{run.get('date', 'undated')}")
-    missing = [c.stem for c in written if chapter_seconds(record, c.stem) is None]
+               f"{run.get('date', 'undated')}")  # fmt: skip
     total = f"{len(recorded)} chapters took {format_seconds(sum(recorded))} together"
     gap = f"; not recorded: {', '.join(missing)}" if missing else ""
     return f"CPU times recorded by `make handbook` on {machine}: {total}{gap}."

@@ -446,6 +446,19 @@ def test_case_names_the_input_and_the_known_wrong_shape():
         case.pair([1, 2], "(u, h)")
 
 
+def test_every_public_name_is_there_and_diagnose_says_the_first_mistake_that_holds():
+    assert all(hasattr(ex, name) for name in ex.__all__)
+    assert {f"{kind}_{n}" for n in EXERCISES for kind in ("check", "solution")} <= set(ex.__all__)
+    case = Case("L=3")
+    case.diagnose({"not this": False})  # nothing holds: no failure
+    with pytest.raises(Wrong, match=r"^second \(L=3\)$"):
+        case.diagnose({"first": False, "second": True, "third": True})
+    assert case.expect(torch.ones(2), torch.ones(2), {"never": True})  # right: no diagnosis
+    assert not case.expect(torch.ones(2), torch.zeros(2), {"no": False})  # wrong, unexplained
+    with pytest.raises(Wrong, match=r"^yes \(L=3\)$"):
+        case.expect(torch.ones(2), torch.zeros(2), {"yes": True})
+
+
 def test_case_call_passes_copies_of_tensors_and_lists_of_tensors():
     x, xs = torch.zeros(3), [torch.zeros(2)]
 

@@ -1,14 +1,10 @@
 """The exercises at the end of every chapter: reference solutions and checkers with feedback.
 
-One module per chapter (:mod:`.ch01` ... :mod:`.ch05`) holds, for each exercise ``<name>``, a
-short commented reference ``solution_<name>`` (:func:`show_solution` prints it for teachers) and
+Each chapter module (:mod:`.ch01` ... :mod:`.ch05`) registers its exercises in ``EXERCISES``: for
+exercise ``<name>`` a reference ``solution_<name>`` (:func:`show_solution` prints it) and
 ``check_<name>(answer)``, which runs the student's function (or value) on inputs whose answer is
-known and returns a :class:`CheckResult`: ``PASS`` with what was verified, or ``NOT YET`` with what
-is wrong and a hint (an exception in the student's code becomes the message); and it declares its
-exercises in a tuple ``EXERCISES``. Here :data:`EXERCISES` joins those tuples in teaching order,
-and every name is re-exported: ``from hyena_lab.exercises import check_causal_fftconv`` then
-``check_causal_fftconv(my_fftconv)`` in a notebook. Paper references are to Poli et al., *Hyena
-Hierarchy* (arXiv 2302.10866).
+known and returns a :class:`CheckResult`: ``PASS`` with what was verified, or ``NOT YET`` with
+what is wrong and a hint. Every ``check_*`` and ``solution_*`` is importable from here.
 """
 
 from __future__ import annotations
@@ -19,71 +15,8 @@ from types import ModuleType
 
 from ..paper import PAPER_FIGURE_4_3_MS  # kept here too: chapters used to import it from here
 from . import ch01, ch02, ch03, ch04, ch05
-from .ch01 import (
-    check_causal_fftconv,
-    check_crossover_length,
-    check_fft_padding,
-    check_toeplitz_product,
-    solution_causal_fftconv,
-    solution_crossover_length,
-    solution_fft_padding,
-    solution_padding_counterexample,
-    solution_toeplitz_product,
-)
-from .ch02 import (
-    check_constant_gates_filter,
-    check_hyena_recurrence,
-    check_materialize_cost,
-    check_official_recurrence,
-    solution_constant_gates_filter,
-    solution_hyena_recurrence,
-    solution_materialize_cost,
-    solution_official_recurrence,
-)
-from .ch03 import (
-    check_decay_fraction,
-    check_positional_encoding,
-    check_s4d_kernel,
-    solution_decay_fraction,
-    solution_positional_encoding,
-    solution_s4d_kernel,
-)
-from .ch04 import (
-    check_make_recall_example,
-    check_query_accuracy,
-    check_recall_by_lookup,
-    solution_make_recall_example,
-    solution_query_accuracy,
-    solution_recall_by_lookup,
-)
-from .ch05 import (
-    check_attention_flops,
-    check_fftconv_variant,
-    check_max_naive_attention_length,
-    check_published_speedups,
-    solution_attention_flops,
-    solution_fftconv_variant,
-    solution_max_naive_attention_length,
-    solution_published_speedups,
-)
+from .ch01 import solution_padding_counterexample
 from .feedback import EXACT, FLOAT32_ROUNDOFF, CheckResult, Exercise
-
-__all__ = [
-    "CHAPTERS", "EXACT", "EXERCISES", "FLOAT32_ROUNDOFF", "PAPER_FIGURE_4_3_MS", "CheckResult",
-    "Exercise", "check_attention_flops", "check_causal_fftconv", "check_constant_gates_filter",
-    "check_crossover_length", "check_decay_fraction", "check_fft_padding", "check_fftconv_variant",
-    "check_hyena_recurrence", "check_make_recall_example", "check_materialize_cost",
-    "check_max_naive_attention_length", "check_official_recurrence", "check_positional_encoding",
-    "check_published_speedups", "check_query_accuracy", "check_recall_by_lookup",
-    "check_s4d_kernel", "check_toeplitz_product", "exercises", "show_solution",
-    "solution_attention_flops", "solution_causal_fftconv", "solution_constant_gates_filter",
-    "solution_crossover_length", "solution_decay_fraction", "solution_fft_padding",
-    "solution_fftconv_variant", "solution_hyena_recurrence", "solution_make_recall_example",
-    "solution_materialize_cost", "solution_max_naive_attention_length",
-    "solution_official_recurrence", "solution_padding_counterexample",
-    "solution_positional_encoding", "solution_published_speedups", "solution_query_accuracy",
-    "solution_recall_by_lookup", "solution_s4d_kernel", "solution_toeplitz_product",
-]  # fmt: skip
 
 #: The chapter modules, in teaching order; each declares its exercises in ``EXERCISES``.
 CHAPTERS: tuple[ModuleType, ...] = (ch01, ch02, ch03, ch04, ch05)
@@ -102,6 +35,15 @@ def _registry(chapters: Iterable[ModuleType]) -> dict[str, Exercise]:
 
 #: Every exercise by name, in teaching order (chapter by chapter, each chapter's own order).
 EXERCISES: dict[str, Exercise] = _registry(CHAPTERS)
+# check_<name> and solution_<name> of every exercise, e.g. `from hyena_lab.exercises import
+# check_causal_fftconv`, taken from the registry so that no list of them can go stale
+_EXPORTS = {f"{kind}_{e.name}": getattr(e, kind) for e in EXERCISES.values()
+            for kind in ("check", "solution")}  # fmt: skip
+globals().update(_EXPORTS)
+__all__ = [
+    "CHAPTERS", "EXACT", "EXERCISES", "FLOAT32_ROUNDOFF", "PAPER_FIGURE_4_3_MS", "CheckResult",
+    "Exercise", "exercises", "show_solution", "solution_padding_counterexample", *_EXPORTS,
+]  # fmt: skip
 
 
 def exercises(chapter: int | None = None) -> list[Exercise]:

@@ -1,12 +1,9 @@
 """Chapter 4's exercises (associative recall, Sec. 4.1 and App. A.1): make a recall example by
-hand, solve recall with a lookup (what a model must learn), and score accuracy on the scored
-positions only; each a reference solution and a checker, registered in ``EXERCISES``.
-"""
+hand, solve recall with a lookup, score accuracy on the scored positions only."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import torch
 
@@ -17,13 +14,9 @@ from .feedback import Case, Exercise, Wrong, checker, seeded
 def solution_make_recall_example(
     pairs: Sequence[tuple[int, int]], query: int, vocab_size: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One recall example ``k1 v1 ... kP vP => q`` as ``(inputs, targets)``, both ``(2P + 2,)``.
-
-    ``pairs`` hold (key number, value number) with key numbers in ``[0, num_keys)`` and value
-    numbers in ``[0, num_values)`` of :func:`hyena_lab.tasks.recall_vocab`; token ids add the
-    offsets ``key_start`` / ``value_start``. ``targets`` is -100 except the last position, the
-    query's value. Raises ``ValueError`` when the query key is not in the pairs.
-    """
+    """One recall example ``k1 v1 ... kP vP => q`` as ``(inputs, targets)``, both ``(2P + 2,)``:
+    key and value numbers plus ``tasks.recall_vocab``'s offsets, -100 except the query's value.
+    Raises ``ValueError`` when the query key is not in the pairs."""
     vocab = recall_vocab(vocab_size)
     value_of = dict(pairs)
     if query not in value_of:
@@ -35,52 +28,38 @@ def solution_make_recall_example(
     return inputs, targets
 
 
-def _check_recall_row(
-    case: Case, got: tuple[Any, Any], row: torch.Tensor, target: torch.Tensor, key_start: int
-) -> None:
-    """Compare the student's ``(inputs, targets)`` with one row of ``associative_recall``."""
-    for name, tensor in zip(("inputs", "targets"), got, strict=True):
-        if not isinstance(tensor, torch.Tensor) or tensor.dtype != torch.int64:
-            raise case.fail(f"{name} must be an int64 tensor (token ids)")
-        if tensor.shape != row.shape:
-            raise case.fail(
-                f"{name} has shape {tuple(tensor.shape)}, expected {tuple(row.shape)}: 2 tokens "
-                f"per pair, then '=>' and the query"
-            )
-    inputs, targets = got
-    if not torch.equal(inputs, row):
-        if torch.equal(inputs[:-2:2], row[:-2:2] - key_start):
-            raise case.fail(
-                f"key numbers are not token ids: add recall_vocab(vocab_size).key_start = "
-                f"{key_start} (and value_start to values)"
-            )
-        raise case.fail(f"inputs {inputs.tolist()}, expected {row.tolist()}")
-    if (targets[:-1] != IGNORE_INDEX).any():
-        raise case.fail("only the last position is scored: targets[:-1] must be -100")
-    if not torch.equal(targets, target):
-        raise case.fail(
-            f"targets[-1] = {int(targets[-1])}, expected the token id of the query's value "
-            f"{int(target[-1])}"
-        )
-
-
-@checker("make_recall_example", "fn(pairs, query, vocab_size) -> (inputs, targets)")
-def check_make_recall_example(
-    fn: Callable[[list[tuple[int, int]], int, int], tuple[torch.Tensor, torch.Tensor]],
-) -> str:
+@checker("fn(pairs, query, vocab_size) -> (inputs, targets)")
+def check_make_recall_example(fn: Callable[..., tuple[torch.Tensor, torch.Tensor]]) -> str:
     """Check ``fn(pairs, query, vocab_size)`` against rows of ``tasks.associative_recall``."""
     checked = 0
     for seq_len, vocab_size in ((4, 6), (10, 12), (20, 30)):
         vocab = recall_vocab(vocab_size)
-        inputs, targets = associative_recall(3, seq_len, vocab_size, seed=seq_len)
-        for row, target in zip(inputs, targets, strict=True):
+        for row, target in torch.stack(associative_recall(3, seq_len, vocab_size, seed=seq_len), 1):
             keys = (row[:-2:2] - vocab.key_start).tolist()
-            values = (row[1:-2:2] - vocab.value_start).tolist()
-            pairs = list(zip(keys, values, strict=True))
+            pairs = list(zip(keys, (row[1:-2:2] - vocab.value_start).tolist(), strict=True))
             query = int(row[-1]) - vocab.key_start
             case = Case(f"pairs={pairs}, query={query}, vocab_size={vocab_size}")
             got = case.pair(case.call(fn, pairs, query, vocab_size), "(inputs, targets)")
-            _check_recall_row(case, got, row, target, vocab.key_start)
+            for name, tensor in zip(("inputs", "targets"), got, strict=True):
+                if not isinstance(tensor, torch.Tensor) or tensor.dtype != torch.int64:
+                    raise case.fail(f"{name} must be an int64 tensor (token ids)")
+                if tensor.shape != row.shape:
+                    raise case.fail(
+                        f"{name} has shape {tuple(tensor.shape)}, expected {tuple(row.shape)}: "
+                        f"2 tokens per pair, then '=>' and the query"
+                    )
+            inputs, targets = got
+            same = torch.equal(inputs, row)
+            case.diagnose({
+                "key numbers are not token ids: add recall_vocab(vocab_size).key_start = "
+                f"{vocab.key_start} (and value_start to values)":
+                    not same and torch.equal(inputs[:-2:2], row[:-2:2] - vocab.key_start),
+                f"inputs {inputs.tolist()}, expected {row.tolist()}": not same,
+                "only the last position is scored: targets[:-1] must be -100":
+                    bool((targets[:-1] != IGNORE_INDEX).any()),
+                f"targets[-1] = {int(targets[-1])}, expected the token id of the query's value "
+                f"{int(target[-1])}": not torch.equal(targets, target),
+            })  # fmt: skip
             checked += 1
     try:
         fn([(0, 0)], 1, 8)
@@ -100,11 +79,8 @@ def check_make_recall_example(
 
 
 def solution_recall_by_lookup(inputs: torch.Tensor) -> torch.Tensor:
-    """Solve recall without learning: the value after the query's last earlier occurrence.
-
-    ``inputs`` ``(N, L)``: ``... k v ... => q``. Returns ``(N,)`` predicted value tokens. This is
-    the data-controlled lookup that a model has to implement (attention does it in one layer).
-    """
+    """Solve recall without learning, the lookup a model must learn: for ``inputs`` ``(N, L)``,
+    ``... k v ... => q``, the value after the query's last earlier occurrence, ``(N,)``."""
     query = inputs[:, -1]  # (N,)
     context = inputs[:, :-2]  # (N, L - 2): drop '=>' and the query itself
     hits = context[:, :-1] == query[:, None]  # (N, L - 3): a key equal to the query
@@ -112,10 +88,9 @@ def solution_recall_by_lookup(inputs: torch.Tensor) -> torch.Tensor:
     return context.gather(1, (last + 1)[:, None])[:, 0]  # the token right after it
 
 
-@checker("recall_by_lookup", "fn(inputs) -> answers")
+@checker("fn(inputs) -> answers")
 def check_recall_by_lookup(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
     """Check ``fn(inputs) -> answers`` reaches 100% on ``tasks.associative_recall`` data."""
-    total = 0
     for seq_len, vocab_size in ((16, 10), (31, 20), (64, 40)):
         inputs, targets = associative_recall(200, seq_len, vocab_size, seed=seq_len)
         case = Case(f"200 examples, seq_len={seq_len}, vocab_size={vocab_size}")
@@ -123,32 +98,25 @@ def check_recall_by_lookup(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
         if not isinstance(pred, torch.Tensor) or tuple(pred.shape) != (200,):
             shape = tuple(pred.shape) if isinstance(pred, torch.Tensor) else type(pred).__name__
             raise case.fail(f"return one token per example, shape (200,), got {shape}")
-        accuracy = float((pred.long() == targets[:, -1]).float().mean())
-        if accuracy < 1.0 and float((pred.long() == inputs[:, -1]).float().mean()) > 0.5:
-            raise case.fail(
+        if (accuracy := float((pred.long() == targets[:, -1]).float().mean())) < 1.0:
+            case.diagnose({
                 "you return the query key itself: return the token right AFTER its earlier "
-                "occurrence"
-            )
-        if accuracy < 1.0:
-            raise case.fail(
+                "occurrence": float((pred.long() == inputs[:, -1]).float().mean()) > 0.5,
                 f"accuracy {accuracy:.1%}, expected 100%: this task has one right answer per "
-                f"example"
-            )
-        total += 200
-    return f"100% on {total} examples: the lookup a model must learn (where depends on the query)"
+                "example": True,
+            })  # fmt: skip
+    return "100% on 600 examples: the lookup a model must learn (where depends on the query)"
 
 
 def solution_query_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Accuracy of ``argmax(logits)`` over scored positions (``targets != -100``) only.
-
-    ``logits`` ``(N, L, vocab)``, ``targets`` ``(N, L)`` int64 with -100 where nothing is scored.
-    """
+    """Accuracy of ``argmax(logits)`` ``(N, L, vocab)`` over the scored positions only, where
+    ``targets`` ``(N, L)`` is not -100."""
     scored = targets != -100  # (N, L)
     pred = logits.argmax(dim=-1)  # (N, L)
     return float((pred[scored] == targets[scored]).float().mean())
 
 
-@checker("query_accuracy", "fn(logits, targets) -> float")
+@checker("fn(logits, targets) -> float")
 def check_query_accuracy(fn: Callable[[torch.Tensor, torch.Tensor], float]) -> str:
     """Check ``fn(logits, targets)`` on recall targets scored at the query or everywhere."""
     for score, scored in (("query", "the query only"), ("all", "every position")):
@@ -159,17 +127,15 @@ def check_query_accuracy(fn: Callable[[torch.Tensor, torch.Tensor], float]) -> s
         expected = solution_query_accuracy(logits, targets)
         case = Case(f"targets scored at {scored}")
         got = case.number(case.call(fn, logits, targets), "a number in [0, 1]")
-        if abs(got - expected) < 1e-9:  # a ratio of counts <= 384: exact up to round-off
-            continue
-        if abs(got - float((logits.argmax(-1) == targets).float().mean())) < 1e-9:
-            raise case.fail(
-                "positions with target -100 count in your mean: keep only targets != -100"
-            )
-        raise case.fail(f"returned {got:.4f}, expected {expected:.4f}")
+        if not abs(got - expected) < 1e-9:  # a ratio of counts <= 384: exact up to round-off
+            case.diagnose({
+                "positions with target -100 count in your mean: keep only targets != -100":
+                    abs(got - float((logits.argmax(-1) == targets).float().mean())) < 1e-9,
+                f"returned {got:.4f}, expected {expected:.4f}": True,
+            })  # fmt: skip
     return "right with targets scored at the query only and at every position (-100 ignored)"
 
 
-# fmt: off
 #: Chapter 4's exercises in the order the chapter poses them.
 EXERCISES = (
     Exercise("make_recall_example", 4, "make a recall example by hand",
@@ -178,5 +144,4 @@ EXERCISES = (
              solution_recall_by_lookup, check_recall_by_lookup),
     Exercise("query_accuracy", 4, "accuracy over scored positions only",
              solution_query_accuracy, check_query_accuracy),
-)
-# fmt: on
+)  # fmt: skip

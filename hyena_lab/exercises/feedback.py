@@ -1,15 +1,13 @@
-"""The feedback machinery every chapter's exercises share: the verdict a student sees
-(:class:`CheckResult`), the :class:`Exercise` record a chapter registers, the :func:`checker`
-decorator that turns the first problem found (:class:`Wrong`) into a ``NOT YET`` verdict, and
-:class:`Case`, one input a checker tries: it calls the student's code on copies and checks the
-answer's type, shape and values, failing with a message that says what is wrong and on which input.
+"""What every chapter's exercises share: the verdict a student sees (:class:`CheckResult`), the
+:class:`Exercise` a chapter registers, the :func:`checker` decorator that turns the first problem
+found (:class:`Wrong`) into ``NOT YET``, and :class:`Case`, one input a checker tries.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +28,8 @@ FLOAT32_ROUNDOFF = 1e-4
 
 @dataclass(frozen=True, repr=False)
 class CheckResult:
-    """The verdict of a checker: ``passed`` and a message for the student.
-
-    Truthy when passed, so ``assert check_x(fn)`` works; printed (or shown as a cell's value)
-    as ``PASS · name: what was verified`` or ``NOT YET · name: what is wrong``.
-    """
+    """A checker's verdict, truthy when passed (``assert check_x(fn)`` works); shown as
+    ``PASS · name: what was verified`` or ``NOT YET · name: what is wrong``."""
 
     exercise: str
     passed: bool
@@ -65,15 +60,15 @@ class Wrong(Exception):
 
 
 def checker(
-    exercise: str, signature: str | None = None
+    signature: str | None = None,
 ) -> Callable[[Callable[..., str]], Callable[..., CheckResult]]:
-    """Turn ``body(answer, ...) -> success message`` into a checker returning a CheckResult.
-
-    With ``signature`` (e.g. ``"fn(u, k) -> y"``) the answer must be the student's function; a
-    non-callable answer fails with that signature in the message.
-    """
+    """Turn ``check_<name>(answer, ...) -> success message`` into a checker of exercise ``name``
+    returning a CheckResult. With ``signature`` (e.g. ``"fn(u, k) -> y"``) the answer must be the
+    student's function; a non-callable answer fails with that signature in the message."""
 
     def wrap(body: Callable[..., str]) -> Callable[..., CheckResult]:
+        exercise = body.__name__.removeprefix("check_")
+
         @functools.wraps(body)
         def check(answer: Any, *args: Any, **kwargs: Any) -> CheckResult:
             try:
@@ -114,7 +109,7 @@ def _copy(arg: Any) -> Any:
 @dataclass(frozen=True)
 class Case:
     """One input a checker tries, described by ``where`` (e.g. ``"L=7"``), which every message
-    about it names; its methods call the student's function and check the answer's form."""
+    about it names; its methods call the student's function and check the answer."""
 
     where: str
 
@@ -132,11 +127,7 @@ class Case:
             ) from None
 
     def tensor(
-        self,
-        y: object,
-        shape: tuple[int, ...],
-        what: str = "y",
-        hints: dict[tuple, str] | None = None,
+        self, y: object, shape: tuple[int, ...], what: str = "y", hints: dict | None = None
     ) -> torch.Tensor:
         """``y`` checked to be a finite real tensor of ``shape``; ``hints`` maps a wrong shape
         that a typical mistake produces to what to tell."""
@@ -144,8 +135,7 @@ class Case:
             raise self.fail(f"{what} must be a torch.Tensor, got {type(y).__name__}")
         if y.is_complex():
             raise self.fail(f"{what} is complex; the answer is real: take `.real`")
-        got = tuple(y.shape)
-        if got != shape:
+        if (got := tuple(y.shape)) != shape:
             raise self.fail((hints or {}).get(got, f"{what} has shape {got}, expected {shape}"))
         if not torch.isfinite(y).all():
             raise self.fail(f"{what} holds NaN or inf")
@@ -172,6 +162,22 @@ class Case:
         if not (isinstance(got, tuple) and len(got) == 2):
             raise self.fail(f"{who} must return a pair {names}, got {type(got).__name__}")
         return got
+
+    def diagnose(self, hints: Mapping[str, bool]) -> None:
+        """Fail with the first of ``hints`` (hint -> whether the answer is that typical mistake;
+        a last ``True`` is the fallback) that holds, if any."""
+        for hint, holds in hints.items():
+            if holds:
+                raise self.fail(hint)
+
+    def expect(
+        self, y: torch.Tensor, ref: torch.Tensor, hints: Mapping[str, bool], tol: float = EXACT
+    ) -> bool:
+        """True if ``y`` matches ``ref`` within ``tol``; else :meth:`diagnose`, then False."""
+        if close(y, ref, tol):
+            return True
+        self.diagnose(hints)
+        return False
 
     def mismatch(self, y: torch.Tensor, ref: torch.Tensor, compared: str = "") -> Wrong:
         """A generic 'values differ' failure, with the float32 hint where it fits."""
