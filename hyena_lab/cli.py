@@ -14,11 +14,12 @@ from importlib import import_module
 
 from . import __version__
 from .experiments import add_command
-from .recall import exit_status
+from .recall import add_recall_command, exit_status
 from .train import TrainingDiverged
 
 #: The chapter experiments under hyena_lab.experiments, each one or more subcommands.
 EXPERIMENT_MODULES = ("checks", "conv_costs", "matrix_costs", "filters")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per experiment."""
@@ -29,7 +30,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hyena-lab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     from .bench import add_bench_command
-    from .recall import add_recall_command
 
     add_bench_command(sub)
     add_recall_command(sub)
@@ -45,12 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = args.func(args)
-    except (ValueError, TypeError) as err:  # a bad combination of options, said plainly
+    except (ValueError, TypeError, TrainingDiverged) as err:  # bad options (2), a grid's run (1)
         print(f"hyena-lab {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as err:  # a run of a grid: nothing to report but the cause
-        print(f"hyena-lab {args.command}: error: {err}", file=sys.stderr)
-        return 1
+        return 1 if isinstance(err, TrainingDiverged) else 2
     except KeyboardInterrupt:
         print(f"hyena-lab {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -1,8 +1,5 @@
-"""Command-line option types shared by every ``hyena-lab`` subcommand.
-
-A bad value is an argparse usage error (exit status 2) that names the option and the accepted
-range, never a Python traceback.
-"""
+"""Command-line option types shared by every ``hyena-lab`` subcommand: a bad value is a usage
+error (exit status 2) naming the option and the accepted range, never a traceback."""
 
 from __future__ import annotations
 
@@ -13,48 +10,39 @@ from collections.abc import Callable
 __all__ = ["HelpFormatter", "float_in", "int_in"]
 
 
-def int_in(lo: int, hi: int | None = None) -> Callable[[str], int]:
-    """An argparse ``type``: a whole number in ``[lo, hi]``; anything else is a usage error
-    (exit status 2) that names the accepted range, never a traceback."""
+def _number_in(kind: str, convert: type, lo: float, hi: float | None, open_lo: bool):
+    """An argparse ``type`` parsing ``convert(text)`` in ``[lo, hi]`` (``(lo, hi]``)."""
 
-    def parse(text: str) -> int:
+    def parse(text: str):
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
             value = None
-        if value is None or value < lo or (hi is not None and value > hi):
-            span = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-            raise argparse.ArgumentTypeError(f"expected a whole number {span}, got {text!r}")
+        ok = value is not None and (value > lo if open_lo else value >= lo)
+        if not ok or (hi is not None and value > hi) or not -math.inf < value < math.inf:  # finite
+            left = "(" if open_lo else "["
+            span = f"{left}{lo}, {hi}]" if hi is not None else f"{'>' if open_lo else '>='} {lo}"
+            raise argparse.ArgumentTypeError(f"expected a {kind} number {span}, got {text!r}")
         return value
 
-    parse.__name__ = "int"  # argparse names the type in its messages
+    parse.__name__ = convert.__name__  # argparse names the type in its messages
     return parse
+
+
+def int_in(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number in ``[lo, hi]``."""
+    return _number_in("whole", int, lo, hi, open_lo=False)
 
 
 def float_in(
     lo: float, hi: float | None = None, *, open_lo: bool = False
 ) -> Callable[[str], float]:
     """An argparse ``type``: a finite number in ``[lo, hi]`` (``(lo, hi]`` with ``open_lo``)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        low_ok = value > lo if open_lo else value >= lo
-        if not (math.isfinite(value) and low_ok and (hi is None or value <= hi)):
-            left = "(" if open_lo else "["
-            span = f"{left}{lo}, {hi}]" if hi is not None else f"{'>' if open_lo else '>='} {lo}"
-            raise argparse.ArgumentTypeError(f"expected a finite number {span}, got {text!r}")
-        return value
-
-    parse.__name__ = "float"
-    return parse
+    return _number_in("finite", float, lo, hi, open_lo)
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """``--help`` that shows every option's default, except ``None`` and flags (which have
-    none worth showing: their help says what happens without them)."""
+    """``--help`` with every default shown, except ``None`` and flags (their help says it)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.default is None or action.default is False or not action.help:

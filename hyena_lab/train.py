@@ -1,23 +1,9 @@
-"""Training the tiny models on the synthetic tasks (recipe of Table A.1).
-
-The loop is the textbook one, with the paper's choices:
-
-* AdamW (betas 0.9 / 0.98, weight decay 0.1 on weight matrices only; biases, norms and 1-D
-  parameters are not decayed), learning rate with a linear warm-up and a cosine decay
-  (:func:`cosine_lr`), cross-entropy on the scored positions (``IGNORE_INDEX`` elsewhere);
-* a validation pass every ``eval_every`` steps; training stops early once the validation
-  accuracy reaches ``target_accuracy``, or when ``time_budget`` seconds have passed; the test set
-  is evaluated once, at the end (so the reported accuracy is not the one stopping was chosen on);
-* everything seeded: the model's initialisation by ``torch.manual_seed(seed)``, the order of the
-  batches by its own generator. Runs with the same seed and no time limit are identical.
-
-* nothing lost: with a checkpoint path the run is saved at intervals, at the end and on Ctrl-C
-  or SIGTERM (with the optimizer state, the step and the generators' states, see
-  :mod:`hyena_lab.checkpoint`), and resumes to the very weights an uninterrupted run reaches;
-* nothing silent: a non-finite training loss stops the run with :class:`TrainingDiverged`.
-
-Table A.1 trains 200 epochs over 2,000 samples at lr 5e-4 (12,500 steps). The handbook's recipe
-for recall on a CPU, its grid and the ``recall`` commands are in :mod:`hyena_lab.recall`.
+"""Training the tiny models on the synthetic tasks (recipe of Table A.1): AdamW with decay on
+weight matrices only, warm-up then cosine (:func:`cosine_lr`), validation every ``eval_every``
+steps, an early stop at ``target_accuracy`` or ``time_budget``, the test set once at the end.
+Seeded (same seed, no time limit: same run); checkpointed at intervals, at the end and on
+Ctrl-C/SIGTERM, resuming to the very weights of an uninterrupted run; a non-finite loss raises
+:class:`TrainingDiverged`. The recall recipe and commands are in :mod:`hyena_lab.recall`.
 """
 
 from __future__ import annotations
@@ -44,17 +30,8 @@ from .models import TinyLM
 from .tasks import IGNORE_INDEX, TaskSplits
 
 __all__ = [
-    "CHECKPOINT_FORMAT",
-    "History",
-    "TrainConfig",
-    "TrainingDiverged",
-    "TrainingInterrupted",
-    "cosine_lr",
-    "evaluate",
-    "load_checkpoint",
-    "save_checkpoint",
-    "train",
-    "train_step",
+    "CHECKPOINT_FORMAT", "History", "TrainConfig", "TrainingDiverged", "TrainingInterrupted",
+    "cosine_lr", "evaluate", "load_checkpoint", "save_checkpoint", "train", "train_step",
 ]
 
 #: Names that moved to :mod:`hyena_lab.recall` (still importable from here, with a warning).
@@ -67,34 +44,20 @@ __getattr__ = moved(__name__, dict.fromkeys((
 
 @dataclass
 class TrainConfig:
-    """Hyper-parameters of :func:`train` (defaults: Table A.1 except where noted).
+    """Hyper-parameters of :func:`train` (defaults: Table A.1); ``None`` turns a limit off."""
 
-    Attributes:
-        lr: peak learning rate (Table A.1: 5e-4).
-        weight_decay: AdamW decay of the weight matrices (0.1).
-        beta1, beta2: AdamW betas (0.9, 0.98).
-        batch_size: sequences per step (32).
-        max_steps: length of the cosine schedule, and the most steps taken.
-        warmup_steps: linear warm-up steps (Table A.1: 10 of 200 epochs, i.e. 5%).
-        grad_clip: clip the gradient norm to this value (``None``: no clipping).
-        eval_every: steps between validation passes.
-        target_accuracy: stop once validation accuracy >= this (``None``: never stop early).
-        time_budget: stop after this many seconds of training (``None``: no limit).
-        seed: seed of the initialisation and of the batch order.
-    """
-
-    lr: float = 5e-4
-    weight_decay: float = 0.1
+    lr: float = 5e-4  # peak learning rate
+    weight_decay: float = 0.1  # AdamW decay of the weight matrices
     beta1: float = 0.9
     beta2: float = 0.98
-    batch_size: int = 32
-    max_steps: int = 12_500
-    warmup_steps: int = 625
-    grad_clip: float | None = 1.0
-    eval_every: int = 50
-    target_accuracy: float | None = None
-    time_budget: float | None = None
-    seed: int = 0
+    batch_size: int = 32  # sequences per step
+    max_steps: int = 12_500  # length of the cosine schedule, and the most steps taken
+    warmup_steps: int = 625  # linear warm-up (10 of 200 epochs: 5%)
+    grad_clip: float | None = 1.0  # clip the gradient norm to this
+    eval_every: int = 50  # steps between validation passes
+    target_accuracy: float | None = None  # stop once validation accuracy >= this
+    time_budget: float | None = None  # stop after this many seconds of training
+    seed: int = 0  # of the initialisation and of the batch order
 
     def __post_init__(self) -> None:
         check_positive_float(self.lr, "lr")
@@ -103,10 +66,8 @@ class TrainConfig:
         check_positive_int(self.max_steps, "max_steps")
         check_positive_int(self.warmup_steps, "warmup_steps", minimum=0)
         if self.warmup_steps >= self.max_steps > 1:
-            raise ValueError(
-                f"warmup_steps ({self.warmup_steps}) must be below max_steps ({self.max_steps}): "
-                "the learning rate would never reach its peak"
-            )
+            raise ValueError(f"warmup_steps ({self.warmup_steps}) must be below max_steps "
+                             f"({self.max_steps}): the learning rate would never reach its peak")
         check_positive_int(self.eval_every, "eval_every")
         for name in ("beta1", "beta2"):
             if not 0.0 <= getattr(self, name) < 1.0:
@@ -121,21 +82,12 @@ class TrainConfig:
 
 @dataclass
 class History:
-    """What a training run recorded, one entry per validation pass (plain values only).
+    """What a run recorded, one entry per validation pass; ``stopped`` says why it ended
+    (``target``, ``max_steps``, ``time_budget``, ``interrupted`` or ``diverged``)."""
 
-    Attributes:
-        step: optimizer steps taken at each validation pass.
-        seconds: training seconds elapsed at each pass.
-        train_loss: mean training loss over the steps since the previous pass.
-        valid_loss, valid_accuracy: loss and accuracy on the validation set.
-        steps, total_seconds: totals at the end of training.
-        stopped: why training ended: ``"target"``, ``"max_steps"`` or ``"time_budget"``.
-        test_accuracy, test_loss: on the test set, once at the end (``None`` if not given).
-    """
-
-    step: list[int] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
+    step: list[int] = field(default_factory=list)  # optimizer steps at each pass
+    seconds: list[float] = field(default_factory=list)  # training seconds at each pass
+    train_loss: list[float] = field(default_factory=list)  # mean since the previous pass
     valid_loss: list[float] = field(default_factory=list)
     valid_accuracy: list[float] = field(default_factory=list)
     steps: int = 0
@@ -166,9 +118,7 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
         {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
     ]
     # foreach: one multi-tensor kernel per update instead of a Python loop over parameters
-    return torch.optim.AdamW(
-        groups, lr=config.lr, betas=(config.beta1, config.beta2), foreach=True
-    )
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), foreach=True)
 
 
 def _loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -177,12 +127,9 @@ def _loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def train_step(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    grad_clip: float | None = None,
-) -> float:
+    model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
+    targets: torch.Tensor, grad_clip: float | None = None,
+) -> float:  # fmt: skip
     """One optimizer step on a batch ``(batch, L)`` of inputs and targets; returns the loss."""
     model.train()
     loss = _loss(model(inputs), targets)
@@ -200,10 +147,8 @@ def evaluate(
 ) -> tuple[float, float]:
     """Mean loss and accuracy (argmax == target) over every scored position of a data set."""
     if inputs.shape != targets.shape:
-        raise ValueError(
-            f"inputs and targets must have the same shape, got {tuple(inputs.shape)} and "
-            f"{tuple(targets.shape)}"
-        )
+        raise ValueError(f"inputs and targets must have the same shape, got "
+                         f"{tuple(inputs.shape)} and {tuple(targets.shape)}")
     model.eval()
     device = _device_of(model)
     loss_sum, correct, scored = 0.0, 0, 0
@@ -226,11 +171,8 @@ def _device_of(model: nn.Module) -> torch.device:
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Raised by :func:`train` after a Ctrl-C (SIGINT) or SIGTERM, once the run is saved.
-
-    Attributes: ``history`` (the run so far), ``checkpoint`` (where it was saved, or ``None``)
-    and ``signal_name`` (``"SIGINT"`` or ``"SIGTERM"``).
-    """
+    """Raised by :func:`train` after a Ctrl-C (SIGINT) or SIGTERM, once the run is saved:
+    ``history`` (so far), ``checkpoint`` (where it was saved, or ``None``), ``signal_name``."""
 
     def __init__(self, message: str, history: History, checkpoint: Path | None, signal_name: str):
         super().__init__(message)
@@ -238,8 +180,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 class TrainingDiverged(RuntimeError):
-    """Raised by :func:`train` when the training loss stops being finite (``history`` attached;
-    no checkpoint is written from that point on)."""
+    """Raised by :func:`train` on a non-finite training loss (``history`` attached)."""
 
     def __init__(self, message: str, history: History):
         super().__init__(message)
@@ -248,11 +189,8 @@ class TrainingDiverged(RuntimeError):
 
 @contextlib.contextmanager
 def _stop_requests() -> Iterator[list[str]]:
-    """Turn the first SIGINT/SIGTERM into a request (the loop finishes its step and saves);
-    a second Ctrl-C interrupts at once. Yields the list of signals received so far.
-
-    Outside the main thread (where Python delivers signals) nothing is changed.
-    """
+    """Turn the first SIGINT/SIGTERM into a request (the loop saves, stops), yielding the signals
+    so far; a second Ctrl-C interrupts at once. Main thread only (Python delivers signals there)."""
     received: list[str] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
@@ -278,38 +216,20 @@ def _rng_states() -> dict:
     return {"torch": torch.get_rng_state(), "cuda": cuda}
 
 
-def _set_rng_states(states: dict) -> None:
-    torch.set_rng_state(states["torch"])
-    if states.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
 def train(
-    model: nn.Module,
-    data: TaskSplits,
-    config: TrainConfig,
-    *,
-    progress: bool = True,
-    checkpoint: str | os.PathLike | None = None,
-    checkpoint_every: int | None = None,
-    resume: Mapping[str, object] | None = None,
-    run: Mapping[str, object] | None = None,
-) -> History:
-    """Train ``model`` on ``data.train``; validate every ``eval_every`` steps; test at the end.
+    model: nn.Module, data: TaskSplits, config: TrainConfig, *, progress: bool = True,
+    checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
+    resume: Mapping[str, object] | None = None, run: Mapping[str, object] | None = None,
+) -> History:  # fmt: skip
+    """Train ``model`` on ``data.train`` on its device; validate every ``eval_every`` steps,
+    test at the end; ``config.seed`` seeds the batch order (the caller, the initialisation). A
+    non-finite loss raises :class:`TrainingDiverged` (nothing more is saved).
 
-    The initialisation is the caller's (seed it before building the model); this function seeds
-    the batch order with ``config.seed``. Training runs on the model's device (move the model
-    first, e.g. ``model.cuda()``). Shows a tqdm progress bar (``progress=False`` hides it).
-
-    With ``checkpoint`` (a path; the model must be a :class:`TinyLM`) the run is saved every
-    ``checkpoint_every`` steps (default ``eval_every``), at the end, and on Ctrl-C or SIGTERM:
-    the step in progress is finished, the run saved, then :class:`TrainingInterrupted` is raised
-    (a second Ctrl-C stops at once). ``run`` is stored with it (what re-makes the data).
-    ``resume`` is a checkpoint's payload (:func:`hyena_lab.checkpoint.read_checkpoint`) whose
-    weights are already in ``model``: training continues from its step with its optimizer
-    state, losses, seconds and generator states, and so takes exactly the steps the
-    uninterrupted run would have taken. A non-finite training loss raises
-    :class:`TrainingDiverged` (nothing more is saved).
+    With ``checkpoint`` (a TinyLM only) the run and ``run`` (what re-makes the data) are saved
+    every ``checkpoint_every`` steps (default ``eval_every``), at the end, and on Ctrl-C or
+    SIGTERM, which finish the step, save and raise :class:`TrainingInterrupted` (a second Ctrl-C
+    stops at once). ``resume``, a checkpoint's payload whose weights are in ``model``, continues
+    with its step, optimizer, losses, seconds and generators: exactly the uninterrupted steps.
     """
     if checkpoint is not None and not isinstance(model, TinyLM):
         raise TypeError(f"checkpoints need a TinyLM, got {type(model).__name__}")
@@ -323,7 +243,9 @@ def train(
         history = History(**resume["history"])
         step, losses, seconds_before = state["step"], list(state["losses"]), state["seconds"]
         optimizer.load_state_dict(state["optimizer"])
-        _set_rng_states(state["rng"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if state["rng"].get("cuda") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
     batches = _batch_indices(inputs.shape[0], config.batch_size, config.seed, start=step)
     clock = Stopwatch(offset=seconds_before)  # a resumed run counts its earlier seconds
 
@@ -337,6 +259,12 @@ def train(
 
     bar = tqdm(total=config.max_steps, initial=step, desc="train", unit="step",
                disable=not progress)  # fmt: skip
+
+    def end(why: str) -> History:
+        bar.close()
+        history.steps, history.total_seconds, history.stopped = step, clock.elapsed(), why
+        return history
+
     stop = ""
     with _stop_requests() as signals:
         while not stop:
@@ -347,26 +275,25 @@ def train(
             step += 1
             bar.update(1)
             if not math.isfinite(loss):
-                bar.close()
-                history.steps, history.stopped = step, "diverged"
-                history.total_seconds = clock.elapsed()
                 raise TrainingDiverged(
                     f"the training loss became {loss} at step {step} (peak lr {config.lr:g}): "
-                    "the run diverged; lower the learning rate", history
-                )
+                    "the run diverged; lower the learning rate", end("diverged"),
+                )  # fmt: skip
             losses.append(loss)
             stop = _limit_reached(step, clock.elapsed(), config)
             if step % config.eval_every == 0 or stop:
                 valid_loss, valid_acc = evaluate(model, *data.valid)
-                _record(history, step, clock.elapsed(), losses, valid_loss, valid_acc)
+                history.step.append(step)
+                history.seconds.append(clock.elapsed())
+                history.train_loss.append(sum(losses) / max(1, len(losses)))
+                history.valid_loss.append(valid_loss)
+                history.valid_accuracy.append(valid_acc)
                 losses = []
                 bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}", valid_acc=f"{valid_acc:.3f}")
                 if config.target_accuracy is not None and valid_acc >= config.target_accuracy:
                     stop = stop or "target"
             if signals and not stop:
-                bar.close()
-                history.steps, history.stopped = step, "interrupted"
-                history.total_seconds = clock.elapsed()
+                end("interrupted")
                 save()
                 where = f"saved to {checkpoint}" if checkpoint is not None else "not saved"
                 raise TrainingInterrupted(
@@ -375,19 +302,15 @@ def train(
                 )
             if step % every == 0 and not stop:
                 save()
-    bar.close()
-    history.steps, history.total_seconds, history.stopped = step, clock.elapsed(), stop
+    end(stop)
     history.test_loss, history.test_accuracy = evaluate(model, *data.test)
     save()
     return history
 
 
 def _batch_indices(n: int, batch_size: int, seed: int, start: int = 0) -> Iterator[torch.Tensor]:
-    """Endless batches of example indices: a fresh seeded permutation of ``range(n)`` per epoch.
-
-    Batches hold ``min(batch_size, n)`` indices; an epoch's incomplete last batch is dropped.
-    ``start`` skips that many batches (a resumed run continues the same sequence of batches).
-    """
+    """Endless batches of ``min(batch_size, n)`` example indices, a fresh seeded permutation of
+    ``range(n)`` per epoch (its incomplete last batch dropped); ``start`` skips that many."""
     g = torch.Generator().manual_seed(seed)
     size = min(batch_size, n)
     per_epoch = n // size
@@ -408,16 +331,4 @@ def _limit_reached(step: int, elapsed: float, config: TrainConfig) -> str:
     if config.time_budget is not None and elapsed >= config.time_budget:
         return "time_budget"
     return ""
-
-
-def _record(
-    history: History, step: int, seconds: float, losses: list[float], v_loss: float, v_acc: float
-) -> None:
-    """Append one validation pass to ``history``."""
-    history.step.append(step)
-    history.seconds.append(seconds)
-    history.train_loss.append(sum(losses) / max(1, len(losses)))
-    history.valid_loss.append(v_loss)
-    history.valid_accuracy.append(v_acc)
-
 

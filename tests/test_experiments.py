@@ -88,3 +88,25 @@ def test_fields_must_be_options():
         add_command(parser.add_subparsers(), Experiment("bare", "x", Bare, lambda c: {}))
     with pytest.raises(TypeError, match="tuple"):
         option([1, 2], "a list default")
+
+
+def test_optional_fields_flags_and_commands_without_a_record(capsys):
+    @dataclass(frozen=True)
+    class Opts:
+        names: tuple[str, ...] | None = option(None, "names", choices=["x", "y"], metavar=None,
+                                               required=True)  # fmt: skip
+        limit: int | None = option(None, "a limit (default: none)", int_in(1))
+        force: bool = option(False, "replace it", action="store_true")
+
+    parser = argparse.ArgumentParser(prog="hyena-lab")
+    add_command(parser.add_subparsers(dest="command"),
+                Experiment("opts", "x", Opts, lambda o: {"o": o}, record=False))  # fmt: skip
+    args = parser.parse_args(["opts", "--names", "x", "y", "--limit", "3", "--force"])
+    assert args.func(args) == {"o": Opts(names=("x", "y"), limit=3, force=True)}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["opts", "--help"])
+    text = capsys.readouterr().out
+    assert "--names {x,y} [{x,y} ...]" in text and "--out" not in text
+    assert "--no-force" not in text and "a limit (default: none)" in " ".join(text.split())
+    with pytest.raises(SystemExit):  # --names is required
+        parser.parse_args(["opts"])

@@ -336,7 +336,7 @@ def test_recall_records_carry_their_schema(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # the chapter's figures (hyena_lab.viz.recall): pure functions of a model / results
 
-from hyena_lab.viz.recall import key_positions, query_selectivity  # noqa: E402
+from hyena_lab.recall.analysis import key_positions, query_selectivity  # noqa: E402
 
 
 def _results():
@@ -415,7 +415,7 @@ def test_learning_curves_are_drawn_against_steps_with_recorded_seconds_on_top():
 
 
 def test_recorded_seconds_per_step_and_accuracy_at_a_step():
-    from hyena_lab.viz.recall import accuracy_at, seconds_per_step
+    from hyena_lab.recall.analysis import accuracy_at, seconds_per_step
 
     record = {"results": [{"mixer": "hyena", "seconds": 10.0, "steps": 100},
                           {"mixer": "hyena", "seconds": 30.0, "steps": 100},
@@ -450,7 +450,7 @@ def test_curves_figure_draws_every_run_and_the_mean_of_each_group():
 
 
 def test_filter_statistics_describe_known_filters(monkeypatch):
-    from hyena_lab.viz.recall import filter_statistics
+    from hyena_lab.recall.analysis import filter_statistics
 
     torch.manual_seed(0)
     model = TinyLM(ModelConfig(8, 128, "hyena", d_model=4))
@@ -505,7 +505,8 @@ def test_key_positions_and_query_selectivity():
 
 @pytest.mark.parametrize("mixer", ["hyena", "attention", "conv"])
 def test_recall_explorer_figure_and_query_row(mixer):
-    from hyena_lab.viz.recall import query_row, recall_explorer_figure
+    from hyena_lab.recall.analysis import query_row
+    from hyena_lab.viz.recall import recall_explorer_figure
 
     model = _tiny(mixer)
     inputs = _splits().test[0]

@@ -1,10 +1,7 @@
-"""Two correctness checks as commands: ``hyena-lab check-conv`` and ``hyena-lab official``.
-
-``check-conv`` compares :func:`hyena_lab.fftconv` with the O(L^2) definition in float64 at one
-length, against the error bound of :func:`hyena_lab.checks.fftconv_error_bound` (chapter 01);
-``official`` runs the operator loaded from the official implementation's weights on the shipped
-test vectors and reports the relative errors and the round trip (chapter 02).
-"""
+"""Two correctness checks as commands: ``hyena-lab check-conv`` (chapter 01: ``fftconv``
+against the O(L^2) definition in float64, within :func:`hyena_lab.checks.fftconv_error_bound`)
+and ``hyena-lab official`` (chapter 02: the operator loaded from the official weights on the
+shipped test vectors: relative errors and the round trip)."""
 
 from __future__ import annotations
 
@@ -43,14 +40,9 @@ def check_conv(config: CheckConvConfig) -> dict:
     y = fftconv(u, k)
     bound = fftconv_error_bound(u, k) + direct_conv_error_bound(u, k)
     abs_err = float((y - ref).norm())
-    return {
-        "seq_len": config.seq_len,
-        "channels": config.channels,
-        "rel_err_float64": rel_err(y, ref),
-        "abs_err_float64": abs_err,
-        "error_bound_float64": bound,
-        "within_bound": abs_err <= bound,
-    }
+    return {"seq_len": config.seq_len, "channels": config.channels,
+            "rel_err_float64": rel_err(y, ref), "abs_err_float64": abs_err,
+            "error_bound_float64": bound, "within_bound": abs_err <= bound}  # fmt: skip
 
 
 @dataclass(frozen=True)

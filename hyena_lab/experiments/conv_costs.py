@@ -1,14 +1,9 @@
 """``hyena-lab conv-costs``: chapter 1's CPU timing of one causal convolution, three ways.
 
-The experiment behind ``figures/data/01_long_convolutions-cpu_timing.json``: the time per call
-of ``fftconv`` (O(L log L)), ``direct_conv`` (the definition, O(L^2)) and the dense Toeplitz
-mat-vec ``S_h @ u`` (O(L^2)) over a range of lengths (:func:`run`, options in
-:class:`ConvCostsConfig`, whose defaults are the chapter's record settings), and what is read off
-such a record: log-log slopes (:func:`loglog_slope`, :func:`fitted_slopes`) and the speedup at
-the longest common length (:func:`speedup_at_largest_common_length`). It also holds the one live
-timing a chapter may assert on, a ratio of two interleaved timings (:func:`time_interleaved`).
-All clocks are those of :mod:`hyena_lab.measure`; the counted work that the chapter asserts its
-growth claims on is in :mod:`hyena_lab.roofline` (:func:`~hyena_lab.roofline.counted_conv_work`).
+:func:`run` makes ``figures/data/01_long_convolutions-cpu_timing.json`` (its settings are the
+defaults of :class:`ConvCostsConfig`), :func:`fitted_slopes` and
+:func:`speedup_at_largest_common_length` read it; :func:`time_interleaved` is the one live timing
+a chapter may assert on (growth claims: :func:`hyena_lab.roofline.counted_conv_work`).
 """
 
 from __future__ import annotations
@@ -22,23 +17,15 @@ import torch
 
 from ..checks import check_lengths, check_positive_float, check_positive_int
 from ..conv import direct_conv, fftconv, toeplitz
-from ..measure import environment, repeats_for, time_calls, time_fn
+from ..measure import cpu_record, environment, repeats_for, time_calls, time_fn
 from ..options import float_in, int_in
 from ..progress import progress_bar
 from ..roofline import CONV_METHODS
 from . import Experiment, option
 
 __all__ = [
-    "CHAPTER_LENGTHS",
-    "CONV_METHODS",
-    "EXPERIMENT",
-    "ConvCostsConfig",
-    "fitted_slopes",
-    "loglog_slope",
-    "measure_conv_costs",
-    "run",
-    "speedup_at_largest_common_length",
-    "summarize",
+    "CHAPTER_LENGTHS", "CONV_METHODS", "EXPERIMENT", "ConvCostsConfig", "fitted_slopes",
+    "loglog_slope", "measure_conv_costs", "run", "speedup_at_largest_common_length", "summarize",
     "time_interleaved",
 ]
 
@@ -97,8 +84,7 @@ def _method_call(method: str, u: torch.Tensor, h: torch.Tensor) -> Callable[[], 
 
 
 def _conv_inputs(c: ConvCostsConfig, L: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Standard normal ``u (batch, d, L)`` and ``h (d, L)`` of ``c.dtype``, drawn from
-    ``c.seed + L``."""
+    """Standard normal ``u (batch, d, L)``, ``h (d, L)`` of ``c.dtype``, from ``c.seed + L``."""
     g = torch.Generator().manual_seed(c.seed + L)
     dtype = getattr(torch, c.dtype)
     u = torch.randn(c.batch, c.channels, L, generator=g, dtype=dtype)
@@ -140,43 +126,15 @@ def _plan_and_time(c: ConvCostsConfig) -> dict[str, dict[str, list]]:
 
 
 def run(config: ConvCostsConfig | None = None) -> dict[str, Any]:
-    """CPU time of one causal convolution of ``u (batch, d, L)`` with ``h (d, L)``, three ways.
-
-    This measures the machine it runs on (its speed, caches, load): chapter 1 shows the result
-    beside the committed record and asserts nothing on it; its growth claims are asserted on
-    :func:`hyena_lab.roofline.counted_conv_work` and on that record.
-
-    The ways are :data:`CONV_METHODS`: ``fftconv`` (O(L log L)), ``direct_conv`` (a loop over
-    the ``L`` lags, O(L^2)) and ``toeplitz_matvec`` (``S_h @ u`` with ``S_h (d, L, L)`` built
-    before the clock starts: O(L^2) time and memory). All times come from
-    :mod:`hyena_lab.measure`, in two passes:
-
-    1. *Plan*: after one untimed call of each method at the smallest ``L``, for each ``L`` in
-       increasing order one timed call of each method gives an estimate. A method stops before
-       the first ``L`` where its last estimate times ``(L / L_last)^p`` would exceed
-       ``max_call_s`` (``p`` = 2 for the O(L^2) methods, 1.2 for the FFT: an upper bound), so
-       that no call takes much longer than ``max_call_s``; the Toeplitz mat-vec also skips every
-       ``L`` whose ``S_h`` needs more than ``toeplitz_max_bytes``.
-    2. *Measure*: :func:`hyena_lab.measure.time_calls` in ``rounds`` interleaved rounds, each
-       timing every planned ``(method, L)`` ``repeats`` times (chosen so that all rounds spend
-       about ``point_s`` seconds on the point, at most ``max_repeats``). The result is the
-       *least* of the rounds' medians (:attr:`hyena_lab.measure.Timing.best`). Other processes
-       can only add time (this is the reasoning of Python's ``timeit``), and interleaving the
-       lengths spreads a burst of load over all points instead of bending one end of a curve;
-       on a shared machine both matter.
-
-    The torch thread count is set to ``num_threads`` for the run and restored afterwards.
-
-    Returns:
-        A JSON-ready record: ``run`` (:func:`hyena_lab.measure.environment`), ``what``,
-        ``device`` ("cpu"), ``processor``, ``machine``, ``torch_version``, ``date`` (UTC),
-        ``num_threads``, ``dtype``, ``batch``, ``channels``, ``shapes`` (the layout of ``u``,
-        ``h`` and ``S_h``), ``statistic``, the settings ``max_call_s``, ``toeplitz_max_bytes``,
-        ``rounds``; ``results``: ``{method: {"L": [...], "seconds": [...], "repeats": [...]}}``
-        with ``repeats`` the timed calls per round; and what is read off them, ``fitted_slopes``
-        (:func:`fitted_slopes`) and ``fftconv_speedup_over_direct_conv`` (``{"L", "ratio"}``
-        from :func:`speedup_at_largest_common_length`, ``None`` without a common length).
-    """
+    """CPU time of one causal convolution of ``u (batch, d, L)`` with ``h (d, L)``, the three
+    ways of :data:`CONV_METHODS` (``S_h (d, L, L)`` built before the clock starts), with
+    ``num_threads`` torch threads. A *plan* pass times one call per method and ``L``: a method
+    stops before the first ``L`` where its last time times ``(L / L_last)^p`` (``p`` = 2, 1.2
+    for the FFT) exceeds ``max_call_s``, the mat-vec also where ``S_h`` needs more than
+    ``toeplitz_max_bytes``. A *measure* pass times the planned points in ``rounds`` interleaved
+    rounds (``point_s`` seconds a point) and keeps the *least* round median (load only adds
+    time). The record: the machine, the settings, ``results`` ``{method: {"L", "seconds",
+    "repeats"}}``, :func:`fitted_slopes` and ``fftconv_speedup_over_direct_conv``."""
     c = ConvCostsConfig() if config is None else config
     old_threads = torch.get_num_threads()
     torch.set_num_threads(c.num_threads)
@@ -188,16 +146,13 @@ def run(config: ConvCostsConfig | None = None) -> dict[str, Any]:
     record = {
         "run": env,
         "what": "CPU time per call of one causal convolution y = h * u, three ways",
-        "device": "cpu", "processor": env["cpu"], "machine": env["machine"],
-        "torch_version": env["torch"], "date": env["date"], "num_threads": c.num_threads,
+        **cpu_record(c.num_threads, env),
         "dtype": c.dtype, "batch": c.batch, "channels": c.channels,
         "shapes": {"u": f"(batch, d, L) = ({c.batch}, {c.channels}, L)",
                    "h": f"(d, L) = ({c.channels}, L)",
                    "S_h": f"(d, L, L) = ({c.channels}, L, L), built before timing"},
-        "statistic": (
-            f"least over {c.rounds} interleaved rounds of the median seconds per call "
-            "(hyena_lab.measure.time_calls) of 'repeats' calls, after one warm-up call"
-        ),
+        "statistic": f"least over {c.rounds} interleaved rounds of the median seconds per call "
+                     "(hyena_lab.measure.time_calls) of 'repeats' calls, after one warm-up call",
         "max_call_s": c.max_call_s, "toeplitz_max_bytes": c.toeplitz_max_bytes,
         "rounds": c.rounds, "results": results,
     }  # fmt: skip
@@ -212,16 +167,12 @@ def run(config: ConvCostsConfig | None = None) -> dict[str, Any]:
 
 
 def measure_conv_costs(lengths: Sequence[int], channels: int = 512, **options: Any) -> dict:
-    """:func:`run` with keyword options: ``measure_conv_costs([64, 128], channels=1,
-    max_call_s=0.2)`` is ``run(ConvCostsConfig(lengths=(64, 128), channels=1, max_call_s=0.2))``
-    (the options are the fields of :class:`ConvCostsConfig`, with its defaults)."""
-    return run(ConvCostsConfig(lengths=tuple(check_lengths(lengths)), channels=channels,
-                               **options))  # fmt: skip
+    """``run(ConvCostsConfig(lengths=lengths, channels=channels, **options))``."""
+    return run(ConvCostsConfig(lengths=lengths, channels=channels, **options))
 
 
 def summarize(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The command's last JSON line: the machine, the longest ``L`` each way reached, the fitted
-    slopes and the speedup of ``fftconv`` over ``direct_conv``."""
+    """The command's last line: machine, longest ``L`` per way, slopes, fftconv's speedup."""
     return {
         "processor": record["processor"], "num_threads": record["num_threads"],
         "longest_L": {m: r["L"][-1] for m, r in record["results"].items() if r["L"]},
@@ -247,9 +198,8 @@ def loglog_slope(
         raise ValueError(f"lengths and seconds must be 1-D of equal size, got {x.shape}, {y.shape}")
     keep = x >= min_length
     if keep.sum() < 2 or np.unique(x[keep]).size < 2:
-        raise ValueError(
-            f"need at least two distinct lengths >= {min_length} to fit a slope, got {x.tolist()}"
-        )
+        raise ValueError(f"need at least two distinct lengths >= {min_length} to fit a slope, "
+                         f"got {x.tolist()}")
     if np.any(x[keep] <= 0) or np.any(y[keep] <= 0):
         raise ValueError("lengths and seconds must be > 0 on a log-log scale")
     slope, _ = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
@@ -274,13 +224,10 @@ def speedup_at_largest_common_length(
 
 
 def fitted_slopes(costs: Mapping[str, Any]) -> dict[str, float]:
-    """The chapter's log-log slope of each method's time over the long-``L`` end of its curve.
-
-    ``fftconv`` over its last four octaves (``L >= L_last / 16``: ``2^10 .. 2^14`` when it
-    reaches ``2^14``), the O(L^2) ways over their last two octaves (``L >= L_last / 4``): their
-    curves end earlier, and at small ``L`` a fixed cost per call flattens every curve. ``costs``
-    is a :func:`run` record; a method with fewer than two lengths in that range is left out.
-    """
+    """The log-log slope of each method's time over the long-``L`` end of a :func:`run` record:
+    ``fftconv`` over its last four octaves, the O(L^2) ways over their last two (their curves
+    end earlier; at small ``L`` a fixed cost per call flattens every curve). A method with fewer
+    than two lengths there is left out."""
     octaves = {"fftconv": 16, "direct_conv": 4, "toeplitz_matvec": 4}
     slopes = {}
     for method, span in octaves.items():
@@ -294,28 +241,17 @@ def fitted_slopes(costs: Mapping[str, Any]) -> dict[str, float]:
 def time_interleaved(
     calls: dict[str, Callable[[], object]], *, rounds: int = 5, repeats: int = 1
 ) -> dict[str, float]:
-    """Least seconds per call of each of ``calls``, timed in turn, round after round.
-
-    After one untimed call of each (one-time costs: FFT plans, allocator), every round times
-    each call ``repeats`` times (:func:`hyena_lab.measure.time_calls`), so that a burst of load
-    falls on both sides of a comparison; the least of the rounds' medians is kept (load can only
-    add time). The one kind of live timing a chapter may assert on: the *ratio* of two such
-    times, where the claimed ratio is at least 10x, with a wide margin.
-    """
+    """Least seconds per call of each of ``calls``, timed in interleaved rounds after one untimed
+    call each: the one live timing a chapter may assert on (a ratio >= 10x, a wide margin)."""
     timings = time_calls(calls, warmup=1, rounds=rounds, repeats=repeats)
     return {name: t.best for name, t in timings.items()}
 
 
 EXPERIMENT = Experiment(
-    "conv-costs",
-    "chapter 1: CPU time of fftconv, direct_conv and the Toeplitz mat-vec against L",
-    ConvCostsConfig,
-    run,
-    summarize=summarize,
-    description=(
-        "Times one causal convolution y = h * u three ways (fftconv, O(L log L); direct_conv, "
-        "the definition, O(L^2); S_h @ u with the dense Toeplitz matrix, O(L^2)) over the "
-        "lengths, on the CPU, and records the machine. The defaults re-make chapter 1's record "
-        "figures/data/01_long_convolutions-cpu_timing.json (a few minutes)."
-    ),
-)
+    "conv-costs", "chapter 1: CPU time of fftconv, direct_conv and the Toeplitz mat-vec against L",
+    ConvCostsConfig, run, summarize=summarize,
+    description="Times one causal convolution y = h * u three ways (fftconv, O(L log L); "
+    "direct_conv, the definition, O(L^2); S_h @ u with the dense Toeplitz matrix, O(L^2)) over "
+    "the lengths, on the CPU, and records the machine. The defaults re-make chapter 1's record "
+    "figures/data/01_long_convolutions-cpu_timing.json (a few minutes).",
+)  # fmt: skip

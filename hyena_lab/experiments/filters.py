@@ -1,13 +1,7 @@
 """Chapter 03's experiments (implicit filters, Sec. 3.3, App. D.3) and the data its figures draw.
 
-Three experiments, each a config dataclass and a ``run(config) -> record`` that chapter 03
-calls and that ``hyena-lab`` runs as a command (:data:`EXPERIMENTS`): ``init-spectra`` (the 99%
-band and high-frequency energy of implicit filters at initialisation against the number of
-bands ``K`` and the sine frequency ``w``), ``param-count`` (trainable parameters of each
-parameterisation against ``L``) and ``ssm-check`` (an S4D recurrence against ``fftconv`` with
-its kernel, float64). The builders below (:func:`implicit_bank`, :func:`windowed_pair`,
-:func:`parameterisation_banks`, :func:`ssm_example`) make, from a seed, the filters and outputs
-that :mod:`hyena_lab.viz.filters` draws, so that the figures only draw. Nothing reads a clock.
+:data:`EXPERIMENTS` (``init-spectra``, ``param-count``, ``ssm-check``), and builders that make,
+from a seed, the filters and outputs :mod:`hyena_lab.viz.filters` draws. Nothing reads a clock.
 """
 
 from __future__ import annotations
@@ -26,25 +20,10 @@ from ..spectra import implicit_init_spectra, parameter_counts
 from . import Experiment, option
 
 __all__ = [
-    "EXPERIMENTS",
-    "INIT_SPECTRA",
-    "PARAM_COUNT",
-    "SSM_CHECK",
-    "InitSpectraConfig",
-    "ParamCountConfig",
-    "SSMCheckConfig",
-    "implicit_bank",
-    "init_spectra",
-    "param_count",
-    "parameterisation_banks",
-    "ssm_check",
-    "ssm_check_system",
-    "ssm_example",
-    "windowed_pair",
+    "EXPERIMENTS", "INIT_SPECTRA", "PARAM_COUNT", "SSM_CHECK", "InitSpectraConfig",
+    "ParamCountConfig", "SSMCheckConfig", "implicit_bank", "init_spectra", "param_count",
+    "parameterisation_banks", "ssm_check", "ssm_check_system", "ssm_example", "windowed_pair",
 ]
-
-
-# --------------------------------------------------------------------------- init-spectra
 
 
 @dataclass(frozen=True)
@@ -68,9 +47,8 @@ class InitSpectraConfig:
 
 
 def init_spectra(config: InitSpectraConfig) -> dict[str, Any]:
-    """The record of ``init-spectra``: one row per ``(K, w)`` of
-    :func:`hyena_lab.spectra.implicit_init_spectra` (``cutoff_99``, ``energy_above_K``,
-    ``energy_above_cutoff_bin``), with the machine (``run``) and the settings."""
+    """The record of ``init-spectra``: the rows of :func:`hyena_lab.spectra.implicit_init_spectra`
+    (one per ``(K, w)``), the machine (``run``) and the settings."""
     rows = implicit_init_spectra(config.bands, config.ws, L=config.L, channels=config.channels,
                                  seed=config.seed, cutoff_bin=config.cutoff_bin)  # fmt: skip
     return {"run": environment("cpu"), "rows": rows, "seed": config.seed,
@@ -88,9 +66,6 @@ INIT_SPECTRA = Experiment(
     "each K and w and measures its 99% band (bins 0..b-1 hold 99% of the spectral energy) "
     "and the share of the energy at bins >= K and >= cutoff_bin.",
 )  # fmt: skip
-
-
-# --------------------------------------------------------------------------- param-count
 
 
 @dataclass(frozen=True)
@@ -125,9 +100,6 @@ PARAM_COUNT = Experiment(
 )  # fmt: skip
 
 
-# --------------------------------------------------------------------------- ssm-check
-
-
 @dataclass(frozen=True)
 class SSMCheckConfig:
     """Options of ``ssm-check``; the defaults are the chapter's (and its record's)."""
@@ -160,9 +132,8 @@ def ssm_check_system(config: SSMCheckConfig, discretization: str) -> tuple[SSMFi
 
 
 def ssm_check(config: SSMCheckConfig) -> dict[str, Any]:
-    """The record of ``ssm-check``: for each discretisation, the relative difference (Frobenius,
-    :func:`hyena_lab.checks.rel_err`) between the SSM's recurrence run step by step and
-    ``fftconv`` with its closed-form kernel, both in float64."""
+    """The record of ``ssm-check``: per discretisation, :func:`~hyena_lab.checks.rel_err` of the
+    SSM's step-by-step recurrence against ``fftconv`` with its closed-form kernel, in float64."""
     errs = {}
     for disc in config.discretizations:
         ssm, u = ssm_check_system(config, disc)
@@ -189,9 +160,8 @@ EXPERIMENTS = (INIT_SPECTRA, PARAM_COUNT, SSM_CHECK)
 
 
 def implicit_bank(channels: int, L: int, seed: int = 0, **hyper: Any) -> dict[str, torch.Tensor]:
-    """An implicit filter bank at initialisation, built from ``seed``: ``{"h", "window"}``
-    ``(channels, L)`` each and the normalised times ``"t"`` ``(L,)``; ``hyper`` goes to
-    :class:`hyena_lab.filters.ImplicitFilter`."""
+    """An implicit filter bank (``hyper`` to :class:`~hyena_lab.filters.ImplicitFilter`) from
+    ``seed``: ``{"h", "window"}`` ``(channels, L)`` and the normalised times ``"t"`` ``(L,)``."""
     check_positive_int(L, "L", minimum=2)
     with seeded(seed):
         filt = ImplicitFilter(channels, L, **hyper)
@@ -212,8 +182,7 @@ def windowed_pair(channels: int, L: int, seed: int = 0, **hyper: Any) -> dict[st
 
 
 def parameterisation_banks(L: int, channels: int, seed: int = 0) -> dict[str, LongFilter]:
-    """One bank of each kind of :data:`hyena_lab.filters.FILTERS` (defaults, ``l_max = L``),
-    each built from ``seed``."""
+    """One bank of each of :data:`hyena_lab.filters.FILTERS` (``l_max = L``) from ``seed``."""
     check_positive_int(L, "L", minimum=2)
     banks = {}
     for kind in FILTERS:

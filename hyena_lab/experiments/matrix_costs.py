@@ -1,15 +1,11 @@
 """Chapter 02's measurement, ``hyena-lab matrix-costs``: the operator against its dense ``A(u)``.
 
-The order-``N`` Hyena operator is ``y = A(u) v`` with ``A(u) = D_x^N S_h^N ... D_x^1 S_h^1``
-(paper Sec. 3.2). Running it as a recurrence of FFT convolutions, ``op(u)``, costs
-``O(N d L log L)`` time and ``O(N d L)`` memory; materialising ``A(u)``
-(:meth:`~hyena_lab.operator.HyenaOperator.materialize`, ``(d, L, L)``) costs ``O(d L^2)`` memory
-and, as the handbook builds it, ``O(N d L^3)`` time. This module counts that work
-(:func:`count_matrix_costs`, exact, from :mod:`hyena_lab.roofline`) and times it on the CPU
-(:func:`measure_matrix_costs`, the experiment's ``run``, options in :class:`MatrixCostsConfig`
-whose defaults are the settings of the committed record :data:`RECORD_NAME`). Re-make that
-record with ``hyena-lab matrix-costs --out figures/data/02_hyena_matrices-complexity.json``;
-the figures that draw it are in :mod:`hyena_lab.viz.matrices`.
+The order-``N`` operator is ``y = A(u) v``, ``A(u) = D_x^N S_h^N ... D_x^1 S_h^1`` (Sec. 3.2).
+As a recurrence of FFT convolutions it costs ``O(N d L log L)`` time and ``O(N d L)`` memory;
+materialised, ``(d, L, L)``, ``O(d L^2)`` memory and (as the handbook builds it) ``O(N d L^3)``
+time. :func:`count_matrix_costs` counts that work exactly, :func:`measure_matrix_costs` times it
+(defaults: the committed record :data:`RECORD_NAME`; re-make it with ``hyena-lab matrix-costs
+--out figures/data/02_hyena_matrices-complexity.json``).
 """
 
 from __future__ import annotations
@@ -22,7 +18,8 @@ from typing import Any
 import torch
 
 from ..checks import check_lengths, check_positive_float, check_positive_int
-from ..measure import environment, save_record, time_calls
+from ..filters import seeded
+from ..measure import cpu_record, environment, save_record, time_calls
 from ..operator import HyenaOperator
 from ..options import float_in, int_in
 from ..progress import progress_bar
@@ -30,19 +27,11 @@ from ..roofline import fftconv_cost, hyena_layer_cost
 from . import Experiment, option
 
 __all__ = [
-    "DEMO_FILTER_ARGS",
-    "EXPERIMENT",
-    "RECORD_LENGTHS",
-    "RECORD_NAME",
-    "MatrixCostsConfig",
-    "count_matrix_costs",
-    "measure_matrix_costs",
-    "record_matrix_costs",
-    "seeded_operator",
+    "DEMO_FILTER_ARGS", "EXPERIMENT", "RECORD_LENGTHS", "RECORD_NAME", "MatrixCostsConfig",
+    "count_matrix_costs", "measure_matrix_costs", "record_matrix_costs", "seeded_operator",
 ]
 
-#: Name of the committed CPU measurement (``figures/data/<name>.json``) that chapter 2 asserts
-#: on, and the lengths it was measured at.
+#: The committed CPU measurement (``figures/data/<name>.json``) chapter 2 asserts on, its lengths.
 RECORD_NAME = "02_hyena_matrices-complexity"
 RECORD_LENGTHS: tuple[int, ...] = (64, 128, 256, 512, 1024, 4096, 16384)
 
@@ -86,44 +75,24 @@ class MatrixCostsConfig:
 def seeded_operator(
     order: int, *, d_model: int, l_max: int, seed: int = 0, **kwargs: Any
 ) -> HyenaOperator:
-    """A float64 :class:`~hyena_lab.operator.HyenaOperator` at its random initialisation.
-
-    The weights are drawn from ``seed`` inside a forked RNG, so the caller's global RNG state is
-    unchanged and the same arguments give the same operator. The filters are implicit with
-    :data:`DEMO_FILTER_ARGS`; ``kwargs`` go to the constructor (e.g. ``identity_first=True``).
-    """
-    check_positive_int(seed, "seed", minimum=0)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        op = HyenaOperator(
-            d_model, l_max, order=order, filter_args=dict(DEMO_FILTER_ARGS), **kwargs
-        )
+    """A float64 operator from ``seed`` (global RNG untouched) with :data:`DEMO_FILTER_ARGS`."""
+    with seeded(seed):
+        op = HyenaOperator(d_model, l_max, order=order, filter_args=dict(DEMO_FILTER_ARGS),
+                           **kwargs)  # fmt: skip
     return op.double().eval()
 
 
 def count_matrix_costs(
-    lengths: Sequence[int] = RECORD_LENGTHS,
-    *,
-    d_model: int = 8,
-    order: int = 2,
+    lengths: Sequence[int] = RECORD_LENGTHS, *, d_model: int = 8, order: int = 2,
     filter_order: int = 64,
-) -> dict[str, Any]:
-    """Counted work (FLOP) and memory (bytes, float32) of the three paths that
-    :func:`measure_matrix_costs` times, for one sequence (batch 1) at each ``L``:
+) -> dict[str, Any]:  # fmt: skip
+    """Counted FLOP and bytes (float32) of the paths :func:`measure_matrix_costs` times, batch 1,
+    per ``L``: exact functions of the shapes, what growth claims are asserted on.
 
-    * ``op_flops``: the operator ``op(u)``, :func:`hyena_lab.roofline.hyena_layer_cost`
-      (projections, short convolution, the implicit filters' FFN evaluated at ``L`` positions,
-      ``N`` FFT convolutions, ``N`` gates): ``O(N d L log L)`` for the convolutions, the rest
-      linear in ``L``; ``conv_flops`` is the convolutions' share;
-    * ``materialize_flops``: :meth:`~hyena_lab.operator.HyenaMatrices.product` as the handbook
-      computes it, ``N`` dense products ``S_h^n A`` of ``(L, L)`` matrices per channel and a row
-      scaling, ``N (2 d L^3 + d L^2)`` (any method must at least write ``d L^2`` numbers);
-    * ``matvec_flops``: ``A @ v`` with ``A(u)`` given, ``2 d L^2`` (like attention's ``P V``);
-    * ``A_bytes`` (``d L^2`` floats) and ``signal_bytes`` (``(2N + 1) d L`` floats: ``N + 1``
-      projections and ``N`` filters), as recorded by :func:`measure_matrix_costs`.
-
-    These counts are exact functions of the shapes: growth claims are asserted on them (and on
-    the committed record), never on a live clock.
+    ``op_flops`` (:func:`hyena_lab.roofline.hyena_layer_cost`; ``conv_flops`` its ``N`` FFT
+    convolutions), ``materialize_flops`` (``N`` dense products ``S_h^n A`` and a row scaling per
+    channel, ``N (2 d L^3 + d L^2)``), ``matvec_flops`` (``A @ v``, ``2 d L^2``), ``A_bytes``
+    (``d L^2`` floats) and ``signal_bytes`` (``N + 1`` projections and ``N`` filters of ``d L``).
     """
     Ls = check_lengths(lengths)
     d = check_positive_int(d_model, "d_model")
@@ -133,43 +102,22 @@ def count_matrix_costs(
     rows = []
     for L in Ls:
         layer = hyena_layer_cost(1, L, d, N, itemsize, filter_order=filter_order)
-        rows.append({
-            "L": L,
-            "op_flops": layer.flops,
-            "conv_flops": N * fftconv_cost(1, d, L, itemsize).flops,
-            "materialize_flops": float(N * (2 * d * L**3 + d * L**2)),
-            "matvec_flops": float(2 * d * L * L),
-            "A_bytes": d * L * L * itemsize,
-            "signal_bytes": (2 * N + 1) * d * L * itemsize,
-        })
+        rows.append({"L": L, "op_flops": layer.flops,
+                     "conv_flops": N * fftconv_cost(1, d, L, itemsize).flops,
+                     "materialize_flops": float(N * (2 * d * L**3 + d * L**2)),
+                     "matvec_flops": float(2 * d * L * L), "A_bytes": d * L * L * itemsize,
+                     "signal_bytes": (2 * N + 1) * d * L * itemsize})  # fmt: skip
     return {"what": "counted FLOP and bytes (float32) of op(u), materialize(u) and A @ v",
             "order": N, "d_model": d, "filter_order": filter_order, "rows": rows}
 
 
 def measure_matrix_costs(config: MatrixCostsConfig) -> dict[str, Any]:
-    """CPU time of the operator ``op(u)`` against materialising ``A(u)``, and their memory.
-
-    For each ``L`` of ``config.lengths`` (batch 1, no autograd), the median time of
-
-    * ``op(u)``: the FFT path, ``O(N d L log L)`` time and ``O(N d L)`` memory;
-    * ``op.materialize(u)``: the dense ``A(u)`` of shape ``(d, L, L)``, ``O(d L^2)`` memory; the
-      handbook multiplies dense factors, ``O(N d L^3)`` time (probing with impulses would be
-      ``O(N d L^2 log L)``: still quadratic at least);
-    * ``A @ v``: applying the materialised matrix, ``O(d L^2)``, like attention's ``P V``.
-
-    The bytes of ``A(u)`` are ``d L^2`` times the item size (exact, for every ``L``); the
-    operator's signals, ``(N + 1) d L`` projections plus ``N d L`` filter taps, are given for
-    comparison. The dense timings stop at the first ``L`` whose predicted time (last time times
-    ``(L/L_last)^3``) exceeds ``config.max_call_s``: they are recorded as ``None`` there. The
-    torch thread count is ``config.threads`` during the run, restored afterwards.
-
-    Returns:
-        A JSON-ready record with ``run`` (:func:`hyena_lab.measure.environment`), ``device``,
-        ``processor``, ``machine``, ``torch_version``, ``date``, ``num_threads``, ``dtype``,
-        ``order``, ``d_model``, ``shapes``, ``statistic``, ``max_call_s`` and ``rows``: one dict
-        per ``L`` with ``L``, ``op_seconds``, ``materialize_seconds``, ``matvec_seconds``,
-        ``A_bytes`` and ``signal_bytes``.
-    """
+    """CPU time (median, batch 1, no autograd, ``config.threads`` torch threads) of ``op(u)``,
+    ``op.materialize(u)`` (the dense ``A(u)``, ``(d, L, L)``) and ``A @ v`` at each ``L``; the
+    dense ones stop (``None``) from the first ``L`` whose predicted time (last times
+    ``(L/L_last)^3``) exceeds ``max_call_s``. The record: the machine, the settings and ``rows``
+    of ``L``, ``op_seconds``, ``materialize_seconds``, ``matvec_seconds``, ``A_bytes`` and
+    ``signal_bytes``."""
     c = config
     old_threads = torch.get_num_threads()
     torch.set_num_threads(c.threads)
@@ -182,20 +130,14 @@ def measure_matrix_costs(config: MatrixCostsConfig) -> dict[str, Any]:
     return {
         "run": env,
         "what": "CPU cost of the Hyena operator (FFT path) vs its materialised matrix A(u)",
-        "device": "cpu", "processor": env["cpu"], "machine": env["machine"],
-        "torch_version": env["torch"], "date": env["date"], "num_threads": env["num_threads"],
-        "dtype": c.dtype,
-        "order": N,
-        "d_model": d,
-        "shapes": {
-            "u": f"(batch, seq_len, d_model) = (1, L, {d})",
-            "A": f"(d_model, L, L) = ({d}, L, L)",
-            "signals": f"{N + 1} projections (1, {d}, L) and {N} filters ({d}, L)",
-        },
+        **cpu_record(env=env),
+        "dtype": c.dtype, "order": N, "d_model": d,
+        "shapes": {"u": f"(batch, seq_len, d_model) = (1, L, {d})",
+                   "A": f"(d_model, L, L) = ({d}, L, L)",
+                   "signals": f"{N + 1} projections (1, {d}, L) and {N} filters ({d}, L)"},
         "statistic": "median seconds per call (hyena_lab.measure.time_calls) after one "
                      "warm-up call",
-        "max_call_s": c.max_call_s,
-        "rows": rows,
+        "max_call_s": c.max_call_s, "rows": rows,
     }  # fmt: skip
 
 
@@ -221,23 +163,17 @@ def _cost_rows(c: MatrixCostsConfig) -> list[dict[str, Any]]:
             # one call each estimates the cost (and warms up), then about point_s of calls
             t = time_calls(calls, warmup=0, target_s=c.point_s,
                            min_repeats=min(3, c.max_repeats), max_repeats=c.max_repeats)
-            rows.append({
-                "L": L,
-                **{f"{k}_seconds": t[k].median if k in t else None
-                   for k in ("op", "materialize", "matvec")},
-                "A_bytes": d * L * L * itemsize,
-                "signal_bytes": ((N + 1) * d * L + N * d * L) * itemsize,
-            })
+            rows.append({"L": L, **{f"{k}_seconds": t[k].median if k in t else None
+                                    for k in ("op", "materialize", "matvec")},
+                         "A_bytes": d * L * L * itemsize,
+                         "signal_bytes": ((N + 1) * d * L + N * d * L) * itemsize})  # fmt: skip
             if "materialize" in t:
                 last = (L, t["materialize"].median)
     return rows
 
 
 def record_matrix_costs(config: MatrixCostsConfig | None = None) -> Path:
-    """Measure :func:`measure_matrix_costs` (default: the record's settings) and save it as
-    :data:`RECORD_NAME` in :func:`hyena_lab.measure.figures_dir` (``HYENA_LAB_FIGURES=figures``
-    replaces the committed record); returns its path. Chapter 2 never runs this: it reads the
-    committed record."""
+    """Save :func:`measure_matrix_costs` as :data:`RECORD_NAME` under ``figures_dir()``."""
     record = measure_matrix_costs(config or MatrixCostsConfig())
     return save_record(record, RECORD_NAME, schema=EXPERIMENT.name)
 
@@ -253,11 +189,8 @@ def _summary(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 EXPERIMENT = Experiment(
-    "matrix-costs",
-    "time the Hyena operator against materialising its matrix A(u) (chapter 02)",
-    MatrixCostsConfig,
-    run=measure_matrix_costs,
-    summarize=_summary,
+    "matrix-costs", "time the Hyena operator against materialising its matrix A(u) (chapter 02)",
+    MatrixCostsConfig, run=measure_matrix_costs, summarize=_summary,
     description="CPU time per call of op(u) (FFT path), op.materialize(u) (the dense A(u), "
     "(d, L, L)) and A @ v, and the bytes of A(u), at each L. The defaults re-make chapter 02's "
     "record: hyena-lab matrix-costs --out figures/data/02_hyena_matrices-complexity.json.",

@@ -1,8 +1,5 @@
-"""Records of recall runs: chapter 04's ``figures/data/04_associative_recall-*.json``.
-
-A record holds run summaries with their context (machine, versions, date, shapes, recipe);
-:func:`merge_into_record` adds runs measured elsewhere (e.g. on a GPU) to a recorded grid.
-"""
+"""Records of recall runs, chapter 04's ``figures/data/04_associative_recall-*.json``: run
+summaries with their context (machine, versions, date, shapes, recipe)."""
 
 from __future__ import annotations
 
@@ -17,84 +14,46 @@ from ..measure import check_name, load_record, save_record, today
 from ..train import TrainConfig
 from .runs import RECALL_NUM_TRAIN, RECALL_TRAIN_SCORE, merge_results
 
-
-def measurement_record(
-    results: Sequence[Mapping[str, Any]],
-    config: TrainConfig,
-    *,
-    device: str,
-    torch_version: str = torch.__version__,
-    **extra: Any,
-) -> dict[str, Any]:
-    """The record of run summaries with their context (what :func:`save_measurement` writes).
-
-    It holds ``device`` (a name, see :func:`device_name`), the torch version, the date, the
-    shapes of the runs (batch, width, layers, training sequences), the positions the training
-    loss scores, the training recipe, anything in ``extra``, and the ``results`` themselves.
-    """
-    if not results:
-        raise ValueError("results is empty: nothing to record")
-    return {
-        "device": device,
-        "torch_version": torch_version,
-        "date": today(),
-        "shapes": {
-            "batch": config.batch_size,
-            "d_model": sorted({r["d_model"] for r in results}),
-            "n_layers": sorted({r["n_layers"] for r in results}),
-            "num_train": RECALL_NUM_TRAIN,
-        },
-        "train_score": RECALL_TRAIN_SCORE,
-        "recipe": asdict(config),
-        **extra,
-        "results": [dict(r) for r in results],
-    }
-
-
 #: The schema of the recall records (:func:`hyena_lab.measure.save_record`).
 SCHEMA = "hyena-lab.recall"
+_Results = Sequence[Mapping[str, Any]]
+
+
+def measurement_record(
+    results: _Results, config: TrainConfig, *, device: str, torch_version: str = torch.__version__,
+    **extra: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """The record of run summaries: ``device`` (a name, :func:`hyena_lab.measure.device_name`),
+    the torch version, the date, the runs' shapes, the positions the training loss scores, the
+    recipe, anything in ``extra``, and the ``results``."""
+    if not results:
+        raise ValueError("results is empty: nothing to record")
+    shapes = {"batch": config.batch_size, "d_model": sorted({r["d_model"] for r in results}),
+              "n_layers": sorted({r["n_layers"] for r in results}), "num_train": RECALL_NUM_TRAIN}
+    return {"device": device, "torch_version": torch_version, "date": today(), "shapes": shapes,
+            "train_score": RECALL_TRAIN_SCORE, "recipe": asdict(config), **extra,
+            "results": [dict(r) for r in results]}  # fmt: skip
 
 
 def save_measurement(
-    name: str,
-    results: Sequence[Mapping[str, Any]],
-    config: TrainConfig,
-    *,
-    device: str,
-    torch_version: str = torch.__version__,
-    **extra: Any,
+    name: str, results: _Results, config: TrainConfig, *, device: str, **extra: Any
 ) -> Path:
-    """Write run summaries to ``<figures_dir>/data/<name>.json`` (:func:`measurement_record`).
-
-    :func:`hyena_lab.measure.figures_dir` is the repository's ``figures/`` only under
-    ``make handbook``; otherwise a cache folder. ``torch_version`` defaults to this process's;
-    pass the other one for results measured elsewhere. Returns the path written.
-    """
-    record = measurement_record(
-        results, config, device=device, torch_version=torch_version, **extra
-    )
+    """Write :func:`measurement_record` to ``<figures_dir>/data/<name>.json``; its path."""
+    record = measurement_record(results, config, device=device, **extra)
     return save_record(record, check_name(name, "measurement"), schema=SCHEMA)
 
 
 def write_record(
-    path: str | Path,
-    results: Sequence[Mapping[str, Any]],
-    config: TrainConfig,
-    *,
-    device: str,
-    **extra: Any,
+    path: str | Path, results: _Results, config: TrainConfig, *, device: str, **extra: Any
 ) -> Path:
     """Write a new record of ``results`` to an explicit ``path`` (the ``recall-grid --out``)."""
-    record = measurement_record(results, config, device=device, **extra)
-    return save_record(record, Path(path), schema=SCHEMA)
+    return save_record(measurement_record(results, config, device=device, **extra), Path(path),
+                       schema=SCHEMA)  # fmt: skip
 
 
 def read_grid_record(path: str | Path, config: TrainConfig) -> dict[str, Any]:
-    """The grid record at ``path``, checked to be one that runs of ``config`` may join.
-
-    Raises ``ValueError`` for a missing or unreadable file, JSON that is not a grid record, or a
-    record whose recipe differs from ``config`` (except ``seed``): every cell of one grid gets
-    the same budget. The recall-grid command calls this before it trains anything.
+    """The grid record at ``path``; ``ValueError`` for a missing or unreadable file, one that is
+    not a grid record, or a recipe other than ``config``'s (``seed`` apart): one grid, one budget.
     """
     path = Path(path)
     try:
@@ -107,29 +66,21 @@ def read_grid_record(path: str | Path, config: TrainConfig) -> dict[str, Any]:
         raise ValueError(f"{path} is not a recall grid record (no 'recipe' and 'results')")
     recipe = {**asdict(config), "seed": record["recipe"].get("seed")}
     if recipe != record["recipe"]:
-        raise ValueError(
-            f"the runs' recipe {asdict(config)} differs from the record's {record['recipe']}: "
-            "every cell of a grid must get the same budget"
-        )
+        raise ValueError(f"the runs' recipe {asdict(config)} differs from the record's "
+                         f"{record['recipe']}: every cell of a grid must get the same budget")
     return record
 
 
 def merge_into_record(
-    path: str | Path,
-    results: Sequence[Mapping[str, Any]],
-    config: TrainConfig,
-    *,
-    device: str,
+    path: str | Path, results: _Results, config: TrainConfig, *, device: str,
     torch_version: str = torch.__version__,
-) -> Path:
-    """Add ``results`` to the record at ``path`` (:func:`hyena_lab.train.merge_results`).
+) -> Path:  # fmt: skip
+    """Add ``results`` to the grid record at ``path`` (:func:`read_grid_record` checks it) with
+    :func:`merge_results`; returns the path written.
 
-    A run replaces the recorded run of the same cell. The record keeps its ``device`` and recipe
-    (those of its first runs); every added run is stamped with ``device_name`` and the batch is
-    described in ``additions`` (mixers, runs, device, torch version, date, recipe), so that a
-    reader sees which cells ran where. The recipe must equal the record's, except for ``seed``
-    (each run has its own): cells of one grid share one budget. The ``mixers`` list gains the
-    new mixers. Returns the path written.
+    The record keeps its ``device`` and recipe; each added run is stamped with ``device_name``,
+    the batch is described in ``additions`` (mixers, runs, device, torch version, date) and the
+    ``mixers`` list gains the new mixers, so a reader sees which cells ran where.
     """
     path = Path(path)
     record = read_grid_record(path, config)
@@ -137,18 +88,12 @@ def merge_into_record(
         raise ValueError("results is empty: nothing to merge")
     stamped = [{**r, "device_name": device} for r in results]
     record["results"] = merge_results(record["results"], stamped)
-    new_mixers = sorted({r["mixer"] for r in results} - set(record.get("mixers", [])))
+    mixers = sorted({r["mixer"] for r in results})
     if "mixers" in record:
-        record["mixers"] = [*record["mixers"], *new_mixers]
-    record.setdefault("additions", []).append(
-        {
-            "mixers": sorted({r["mixer"] for r in results}),
-            "runs": len(results),
-            "device": device,
-            "torch_version": torch_version,
-            "date": today(),
-        }
-    )
+        record["mixers"] += [m for m in mixers if m not in record["mixers"]]
+    record.setdefault("additions", []).append({"mixers": mixers, "runs": len(results),
+                                               "device": device, "torch_version": torch_version,
+                                               "date": today()})  # fmt: skip
     return save_record(record, path, schema=SCHEMA)
 
 

@@ -1,7 +1,5 @@
-"""Recall runs: the handbook's recipes, one run (with checkpoints and resume), a grid of runs.
-
-See :mod:`hyena_lab.recall` for the recipe and why it differs from Table A.1.
-"""
+"""Recall runs: the handbook's recipes (see :mod:`hyena_lab.recall`), one run with checkpoints
+and resume, a grid of runs."""
 
 from __future__ import annotations
 
@@ -10,7 +8,7 @@ import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import torch
 from tqdm.auto import tqdm
@@ -22,9 +20,8 @@ from ..tasks import make_splits
 from ..train import History, TrainConfig, train
 
 #: The handbook's recipe for recall at tiny scale on a CPU (see the module docstring).
-RECALL_RECIPE = TrainConfig(
-    lr=3e-3, batch_size=32, max_steps=650, warmup_steps=50, eval_every=50, target_accuracy=1.0
-)
+RECALL_RECIPE = TrainConfig(lr=3e-3, batch_size=32, max_steps=650, warmup_steps=50,
+                            eval_every=50, target_accuracy=1.0)  # fmt: skip
 #: The recipe of the chapter's grid: the same, with a budget of 1,500 steps per run.
 GRID_RECIPE = replace(RECALL_RECIPE, max_steps=1500)
 #: Training sequences per recall run (Table A.1 uses 2,000; see the module docstring).
@@ -35,76 +32,45 @@ RECALL_TRAIN_SCORE = "values"
 
 def _recall_data(run: Mapping[str, object]):
     """The splits of a recall run described by ``run`` (see :func:`run_recall`)."""
-    return make_splits(
-        "recall", int(run["seq_len"]), int(run["vocab_size"]), num_train=int(run["num_train"]),
-        seed=int(run["seed"]), train_score=str(run["train_score"]),
-    )  # fmt: skip
+    return make_splits("recall", int(run["seq_len"]), int(run["vocab_size"]),
+                       num_train=int(run["num_train"]), seed=int(run["seed"]),
+                       train_score=str(run["train_score"]))  # fmt: skip
 
 
 def run_recall(
-    mixer: str,
-    vocab_size: int,
-    seq_len: int,
-    *,
-    seed: int = 0,
-    config: TrainConfig | None = None,
-    d_model: int = 64,
-    n_layers: int = 2,
-    mixer_args: dict | None = None,
-    num_train: int = RECALL_NUM_TRAIN,
-    train_score: str = RECALL_TRAIN_SCORE,
-    device: str | torch.device = "cpu",
-    progress: bool = True,
-    checkpoint: str | os.PathLike | None = None,
+    mixer: str, vocab_size: int, seq_len: int, *, seed: int = 0,
+    config: TrainConfig | None = None, d_model: int = 64, n_layers: int = 2,
+    mixer_args: dict | None = None, num_train: int = RECALL_NUM_TRAIN,
+    train_score: str = RECALL_TRAIN_SCORE, device: str | torch.device = "cpu",
+    progress: bool = True, checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
-) -> tuple[TinyLM, History]:
-    """Train a ``n_layers`` x ``d_model`` model with ``mixer`` on associative recall.
-
-    Draws the splits with :func:`hyena_lab.tasks.make_splits` (seeded by ``seed``; ``num_train``
-    training sequences scored as ``train_score`` says), seeds the initialisation, trains with
-    ``config`` (default :data:`RECALL_RECIPE` with this seed) on ``device`` and returns the
-    trained model (on the CPU) and its history. With ``checkpoint`` the run is saved every
-    ``checkpoint_every`` steps, at the end and on Ctrl-C/SIGTERM (see
-    :func:`hyena_lab.train.train`); :func:`resume_recall` continues it.
-    """
-    config = config or TrainConfig(**{**asdict(RECALL_RECIPE), "seed": seed})
+) -> tuple[TinyLM, History]:  # fmt: skip
+    """Train a ``n_layers`` x ``d_model`` model with ``mixer`` on associative recall (data and
+    initialisation seeded by ``seed``; ``config`` defaults to :data:`RECALL_RECIPE` with it);
+    return the model (on the CPU) and its history. :func:`resume_recall` continues a
+    ``checkpoint``."""
+    config = config or replace(RECALL_RECIPE, seed=seed)
     run = {"task": "recall", "vocab_size": vocab_size, "seq_len": seq_len, "seed": seed,
            "num_train": num_train, "train_score": train_score,
            "device": torch.device(device).type}  # fmt: skip
     data = _recall_data(run)
     torch.manual_seed(seed)
-    model = TinyLM(
-        ModelConfig(
-            vocab_size=vocab_size,
-            l_max=seq_len,
-            mixer=mixer,
-            d_model=d_model,
-            n_layers=n_layers,
-            mixer_args=dict(mixer_args or {}),
-        )
-    )
+    model = TinyLM(ModelConfig(vocab_size=vocab_size, l_max=seq_len, mixer=mixer, d_model=d_model,
+                               n_layers=n_layers, mixer_args=dict(mixer_args or {})))  # fmt: skip
     history = train(model.to(device), data, config, progress=progress, checkpoint=checkpoint,
                     checkpoint_every=checkpoint_every, run=run)  # fmt: skip
     return model.cpu(), history
 
 
 def resume_recall(
-    path: str | os.PathLike,
-    *,
-    time_budget: float | None = None,
-    checkpoint: str | os.PathLike | None = None,
-    checkpoint_every: int | None = None,
-    device: str | torch.device | None = None,
-    progress: bool = True,
-) -> tuple[TinyLM, History]:
-    """Continue the recall run saved at ``path`` where it stopped (same data, batches, schedule).
-
-    Saves on to ``checkpoint`` (default: ``path`` itself). ``time_budget`` replaces the saved
-    one: the seconds of training in all, counted across interruptions. ``device`` defaults to
-    the one the run trained on (the same weights bit for bit need the same device; another
-    device continues the run up to its round-off). Raises ``ValueError`` if the checkpoint holds
-    no recall run in progress, or if it trained on CUDA and this machine has none.
-    """
+    path: str | os.PathLike, *, time_budget: float | None = None,
+    checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
+    device: str | torch.device | None = None, progress: bool = True,
+) -> tuple[TinyLM, History]:  # fmt: skip
+    """Continue the recall run saved at ``path`` (same data, batches, schedule), saving on to
+    ``checkpoint`` (default: ``path``); ``time_budget`` (seconds in all) replaces the saved one,
+    ``device`` defaults to the run's own. ``ValueError`` if ``path`` holds no recall run in
+    progress, or one trained on CUDA and this machine has none."""
     payload = read_checkpoint(path)
     state, run = payload["train_state"], payload["run"] or {}
     if state is None or run.get("task") != "recall":
@@ -122,57 +88,34 @@ def resume_recall(
                              "device: give --device cpu to continue it on the CPU")  # fmt: skip
     model = TinyLM(ModelConfig(**payload["model_config"]))
     model.load_state_dict(payload["state_dict"])
-    history = train(
-        model.to(device), _recall_data(run), config, progress=progress,
-        checkpoint=path if checkpoint is None else checkpoint,
-        checkpoint_every=checkpoint_every, resume=payload, run=run,
-    )  # fmt: skip
+    history = train(model.to(device), _recall_data(run), config, progress=progress,
+                    checkpoint=path if checkpoint is None else checkpoint,
+                    checkpoint_every=checkpoint_every, resume=payload, run=run)  # fmt: skip
     return model.cpu(), history
 
 
 def grid_cells(
-    mixers: Sequence[str],
-    vocab_sizes: Sequence[int],
-    seq_lens: Sequence[int],
-    seeds: Sequence[int],
-    mixer_args: Mapping[str, object] | None = None,
-) -> list[dict]:
-    """Every ``{mixer, vocab_size, seq_len, seed}`` of a grid, in a fixed order.
-
-    With ``mixer_args`` every cell also carries ``"mixer_args"`` (passed to the mixer, e.g.
-    ``{"filter_args": {"w": 10.0}}`` for Hyena) and its results are told apart by them.
-    """
+    mixers: Sequence[str], vocab_sizes: Sequence[int], seq_lens: Sequence[int],
+    seeds: Sequence[int], mixer_args: Mapping[str, object] | None = None,
+) -> list[dict]:  # fmt: skip
+    """Every ``{mixer, vocab_size, seq_len, seed}`` of a grid, in a fixed order; with
+    ``mixer_args`` (e.g. ``{"filter_args": {"w": 10.0}}``) every cell carries them too."""
     extra = {} if mixer_args is None else {"mixer_args": dict(mixer_args)}
-    return [
-        {"mixer": m, "vocab_size": V, "seq_len": L, "seed": s, **extra}
-        for V in vocab_sizes
-        for L in seq_lens
-        for m in mixers
-        for s in seeds
-    ]
+    return [{"mixer": m, "vocab_size": V, "seq_len": L, "seed": s, **extra}
+            for V in vocab_sizes for L in seq_lens for m in mixers for s in seeds]
 
 
 def run_grid_cell(
     cell: Mapping[str, object], config: TrainConfig = GRID_RECIPE, device: str = "cpu"
 ) -> dict:
-    """Train one cell of the grid (:func:`grid_cells`) and return its summary.
-
-    The summary (:func:`recall_summary`) also holds the cell's ``mixer_args`` (if any) and its
-    validation curve, ``{"step": [...], "valid_accuracy": [...]}``: runs are compared by
-    optimizer steps, which do not depend on the machine.
-    """
+    """Train one cell of :func:`grid_cells`: its :func:`recall_summary`, ``mixer_args`` (if any)
+    and validation curve ``{"step", "valid_accuracy"}`` (steps do not depend on the machine)."""
     seed = int(cell["seed"])
     mixer_args = dict(cell.get("mixer_args") or {})
     model, history = run_recall(
-        str(cell["mixer"]),
-        int(cell["vocab_size"]),
-        int(cell["seq_len"]),
-        seed=seed,
-        config=replace(config, seed=seed),
-        mixer_args=mixer_args,
-        device=device,
-        progress=False,
-    )
+        str(cell["mixer"]), int(cell["vocab_size"]), int(cell["seq_len"]), seed=seed,
+        config=replace(config, seed=seed), mixer_args=mixer_args, device=device, progress=False,
+    )  # fmt: skip
     summary = recall_summary(model, history, model.config.vocab_size, model.config.l_max, seed)
     curve = {"step": history.step, "valid_accuracy": history.valid_accuracy}
     extra = {"mixer_args": mixer_args} if mixer_args else {}
@@ -187,21 +130,12 @@ def _grid_worker(job: tuple[Mapping[str, object], TrainConfig, str, int]) -> dic
 
 
 def recall_grid(
-    cells: Sequence[Mapping[str, object]],
-    config: TrainConfig = GRID_RECIPE,
-    device: str = "cpu",
-    *,
-    progress: bool = True,
-    jobs: int = 1,
-    threads: int = 1,
-) -> list[dict]:
-    """Train every cell and return their summaries, in the order of ``cells``.
-
-    ``jobs=1`` trains them in turn in this process (a tqdm bar over cells). ``jobs > 1`` runs
-    that many worker processes at once (``spawn``, each with ``threads`` torch threads): on one
-    GPU, 12 tiny models at a time keep it busy where one alone would not. Each run is seeded by
-    its cell, so the results do not depend on ``jobs`` (up to the device's round-off).
-    """
+    cells: Sequence[Mapping[str, object]], config: TrainConfig = GRID_RECIPE,
+    device: str = "cpu", *, progress: bool = True, jobs: int = 1, threads: int = 1,
+) -> list[dict]:  # fmt: skip
+    """Train every cell; their summaries, in the order of ``cells``. ``jobs > 1`` runs that many
+    ``spawn`` workers with ``threads`` torch threads each (12 keep one GPU busy); the runs are
+    seeded by their cells, so the results do not depend on ``jobs`` (up to round-off)."""
     check_positive_int(jobs, "jobs")
     check_positive_int(threads, "threads")
     if jobs == 1:
@@ -223,12 +157,8 @@ def _cell_key(result: Mapping[str, object]) -> tuple:
 def merge_results(
     old: Sequence[Mapping[str, object]], new: Sequence[Mapping[str, object]]
 ) -> list[dict]:
-    """``old`` with every run of ``new`` added: a new run replaces an old one of the same cell.
-
-    Cells are identified by mixer, ``mixer_args``, vocabulary size, length and seed; the old
-    order is kept and the runs of new cells follow, in their order. Raises if ``new`` repeats a
-    cell.
-    """
+    """``old`` with the runs of ``new``: each replaces the old run of its cell (:func:`_cell_key`)
+    in place or, for a new cell, follows. Raises if ``new`` repeats a cell."""
     fresh = {_cell_key(r): dict(r) for r in new}
     if len(fresh) != len(new):
         raise ValueError("new results repeat a cell (same mixer, arguments, vocab, length, seed)")
@@ -241,18 +171,11 @@ def recall_summary(
 ) -> dict:
     """The figures of one recall run as a flat JSON-ready dict."""
     return {
-        "task": "associative_recall",
-        "mixer": model.config.mixer,
-        "vocab_size": vocab_size,
-        "seq_len": seq_len,
-        "seed": seed,
-        "d_model": model.config.d_model,
-        "n_layers": model.config.n_layers,
-        "params": model.num_params,
+        "task": "associative_recall", "mixer": model.config.mixer, "vocab_size": vocab_size,
+        "seq_len": seq_len, "seed": seed, "d_model": model.config.d_model,
+        "n_layers": model.config.n_layers, "params": model.num_params,
         "test_accuracy": history.test_accuracy,
         "valid_accuracy": history.valid_accuracy[-1] if history.valid_accuracy else None,
-        "seconds": round(history.total_seconds, 3),
-        "steps": history.steps,
-        "stopped": history.stopped,
-        "torch_threads": torch.get_num_threads(),
-    }
+        "seconds": round(history.total_seconds, 3), "steps": history.steps,
+        "stopped": history.stopped, "torch_threads": torch.get_num_threads(),
+    }  # fmt: skip
