@@ -4,18 +4,16 @@ and resume, a grid of runs."""
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from functools import partial
 
 import torch
-from tqdm.auto import tqdm
 
 from ..checkpoint import read_checkpoint
-from ..checks import check_positive_int
 from ..models import ModelConfig, TinyLM
+from ..progress import parallel_map
 from ..tasks import make_splits
 from ..train import History, TrainConfig, train
 
@@ -122,30 +120,16 @@ def run_grid_cell(
     return {**summary, **extra, "valid_curve": curve, "device": str(device)}
 
 
-def _grid_worker(job: tuple[Mapping[str, object], TrainConfig, str, int]) -> dict:
-    """One cell in a worker process with ``threads`` torch CPU threads (:func:`recall_grid`)."""
-    cell, config, device, threads = job
-    torch.set_num_threads(threads)
-    return run_grid_cell(cell, config, device)
-
-
 def recall_grid(
     cells: Sequence[Mapping[str, object]], config: TrainConfig = GRID_RECIPE,
     device: str = "cpu", *, progress: bool = True, jobs: int = 1, threads: int = 1,
 ) -> list[dict]:  # fmt: skip
     """Train every cell; their summaries, in the order of ``cells``. ``jobs > 1`` runs that many
-    ``spawn`` workers with ``threads`` torch threads each (12 keep one GPU busy); the runs are
+    worker processes with ``threads`` torch threads each (12 keep one GPU busy); the runs are
     seeded by their cells, so the results do not depend on ``jobs`` (up to round-off)."""
-    check_positive_int(jobs, "jobs")
-    check_positive_int(threads, "threads")
-    if jobs == 1:
-        bar = tqdm(cells, desc="grid", unit="run", disable=not progress)
-        return [run_grid_cell(cell, config, device) for cell in bar]
-    work = [(dict(cell), config, str(device), threads) for cell in cells]
-    context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        runs = pool.map(_grid_worker, work)
-        return list(tqdm(runs, total=len(work), desc="grid", unit="run", disable=not progress))
+    run = partial(run_grid_cell, config=config, device=str(device))
+    return parallel_map(run, [dict(c) for c in cells], jobs=jobs, threads=threads,
+                        enabled=progress, desc="grid")  # fmt: skip
 
 
 def _cell_key(result: Mapping[str, object]) -> tuple:
