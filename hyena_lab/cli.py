@@ -18,7 +18,7 @@ from .recall import add_recall_command, exit_status
 from .train import TrainingDiverged
 
 #: The chapter experiments under hyena_lab.experiments, each one or more subcommands.
-EXPERIMENT_MODULES = ("checks", "conv_costs", "matrix_costs", "filters")
+EXPERIMENT_MODULES = ("checks", "conv_costs", "matrix_costs", "filters", "mqar")
 
 
 def build_parser() -> argparse.ArgumentParser:

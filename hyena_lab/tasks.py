@@ -341,6 +341,14 @@ def counting(
     return inputs, _answer_only(inputs, count + NUM_SPECIAL)
 
 
+def _distinct(n: int, high: int, k: int, g: torch.Generator) -> torch.Tensor:
+    """``(n, k)`` ints in ``[0, high)``, distinct within each row, uniform: the first ``k`` of a
+    random permutation per row, drawn 4,096 rows at a time (memory ``4096 x high``)."""
+    rows = [torch.rand(min(4096, n - i), high, generator=g).argsort(dim=1)[:, :k]
+            for i in range(0, n, 4096)]  # fmt: skip
+    return torch.cat(rows)
+
+
 def mqar(
     num_examples: int,
     seq_len: int,
@@ -383,9 +391,8 @@ def mqar(
         raise ValueError(f"power_a must be a positive number, got {power_a!r}")
     n, space = num_examples, (seq_len - 2 * P) // 2
     g = _generator(seed)
-    keys = torch.rand(n, first_value - 1, generator=g).argsort(dim=1)[:, :P] + 1  # (n, P)
-    values = torch.rand(n, vocab_size - first_value, generator=g).argsort(dim=1)[:, :P]
-    values = values + first_value  # (n, P)
+    keys = _distinct(n, first_value - 1, P, g) + 1  # (n, P)
+    values = _distinct(n, vocab_size - first_value, P, g) + first_value  # (n, P)
     weight = power_a * torch.arange(1, space + 1, dtype=torch.float64) ** (power_a - 1)
     gaps = torch.multinomial(weight.expand(n, space), P, generator=g)  # distinct, (n, P)
     query_at = 2 * P + 2 * gaps  # (n, P)

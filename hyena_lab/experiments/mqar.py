@@ -1,0 +1,209 @@
+"""Chapter 08's experiments: multi-query associative recall (Zoology, Arora et al. 2023).
+
+``hyena-lab mqar`` trains one tiny model on :func:`hyena_lab.tasks.mqar`; ``hyena-lab mqar-grid``
+trains a width x length grid of them for several mixers and learning rates (Zoology's Figure 2,
+scaled to the machine). :func:`smallest_solving_width` reads the grid: for each mixer and length,
+the smallest width whose best learning rate reaches the threshold accuracy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import torch
+
+from ..measure import environment
+from ..mixers import MIXERS
+from ..models import ModelConfig, TinyLM
+from ..options import float_in, int_in
+from ..progress import parallel_map
+from ..tasks import TaskSplits, mqar
+from ..train import TrainConfig, train
+from . import Experiment, option
+
+__all__ = [
+    "EXPERIMENTS", "SOLVED", "MQARConfig", "MQARGridConfig", "best_over_lrs", "mqar_grid",
+    "mqar_splits", "run_mqar", "smallest_solving_width",
+]  # fmt: skip
+
+#: Accuracy at which a run counts as solving MQAR (Zoology's figures read ">= 99%").
+SOLVED = 0.99
+
+
+def _device(name: str) -> str:
+    """``name`` if this machine has it; ``ValueError`` naming the fix otherwise."""
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but this machine has no CUDA device: "
+                         "use --device cpu")  # fmt: skip
+    return name
+
+
+@dataclass(frozen=True)
+class MQARConfig:
+    """One MQAR run: the task, the model, the training recipe (defaults: the chapter's CPU run)."""
+
+    mixer: str = option("hyena", "sequence mixer", str, choices=sorted(MIXERS))
+    width: int = option(64, "model width d_model", int_in(1, 8192))
+    seq_len: int = option(64, "sequence length L (even, >= 4 x pairs)", int_in(4, 2**16))
+    pairs: int = option(4, "key-value pairs per sequence (each queried once)", int_in(1, 4096))
+    vocab_size: int = option(256, "token ids: keys from the lower half, values the upper",
+                             int_in(4, 2**20))  # fmt: skip
+    power_a: float = option(0.01, "power law of the query gaps (1: uniform)",
+                            float_in(0.0, 100.0, open_lo=True))  # fmt: skip
+    n_layers: int = option(2, "blocks", int_in(1, 64))
+    lr: float = option(1e-3, "peak learning rate (cosine schedule)",
+                       float_in(0.0, 1.0, open_lo=True))  # fmt: skip
+    batch_size: int = option(64, "sequences per step", int_in(1, 65536))
+    num_train: int = option(20_000, "training sequences", int_in(1))
+    num_test: int = option(1_000, "test sequences (and as many for validation)", int_in(1))
+    max_steps: int = option(2_000, "length of the cosine schedule, the most steps", int_in(2))
+    time_budget: float | None = option(None, "stop after this many seconds of training",
+                                       float_in(0.0, open_lo=True))  # fmt: skip
+    seed: int = option(0, "seed of the data, the initialisation and the batch order", int_in(0))
+    device: str = option("cpu", "cpu or cuda", str, choices=("cpu", "cuda"))
+    progress: bool = option(True, "show a progress bar")
+
+    def __post_init__(self) -> None:
+        mqar(1, self.seq_len, self.pairs, self.vocab_size, self.power_a)  # fit checks, clear errors
+
+    def train_config(self) -> TrainConfig:
+        """The training recipe: AdamW, cosine with 5% warm-up, stop at :data:`SOLVED` validation
+        accuracy (checked every 50 steps)."""
+        return TrainConfig(lr=self.lr, batch_size=self.batch_size, max_steps=self.max_steps,
+                           warmup_steps=max(1, self.max_steps // 20), eval_every=50,
+                           target_accuracy=SOLVED, time_budget=self.time_budget,
+                           seed=self.seed)  # fmt: skip
+
+
+def mqar_splits(c: MQARConfig) -> TaskSplits:
+    """Train, validation and test sets of ``c`` from seeds ``3 s``, ``3 s + 1``, ``3 s + 2``."""
+    args = (c.seq_len, c.pairs, c.vocab_size, c.power_a)
+    return TaskSplits(train=mqar(c.num_train, *args, seed=3 * c.seed),
+                      valid=mqar(c.num_test, *args, seed=3 * c.seed + 1),
+                      test=mqar(c.num_test, *args, seed=3 * c.seed + 2),
+                      task="mqar", seq_len=c.seq_len, vocab_size=c.vocab_size)  # fmt: skip
+
+
+def run_mqar(c: MQARConfig) -> dict[str, Any]:
+    """Train one model on MQAR; its record: the settings, ``test_accuracy`` (over every query of
+    the test set), ``steps``, ``seconds``, ``params``, why it ``stopped`` and the validation
+    curve. Accuracy and steps do not depend on the machine's speed unless ``time_budget`` stops
+    the run."""
+    device = _device(c.device)
+    data = mqar_splits(c)
+    torch.manual_seed(c.seed)
+    args = {"num_heads": 1} if c.mixer == "attention" else {}
+    model = TinyLM(ModelConfig(vocab_size=c.vocab_size, l_max=c.seq_len, mixer=c.mixer,
+                               d_model=c.width, n_layers=c.n_layers, mixer_args=args))  # fmt: skip
+    history = train(model.to(device), data, c.train_config(), progress=c.progress)
+    return {
+        "run": environment(device), "config": asdict(c), "mixer": c.mixer, "width": c.width,
+        "seq_len": c.seq_len, "pairs": c.pairs, "lr": c.lr, "seed": c.seed,
+        "params": model.num_params, "test_accuracy": history.test_accuracy,
+        "steps": history.steps, "seconds": round(history.total_seconds, 3),
+        "stopped": history.stopped,
+        "valid_curve": {"step": history.step, "valid_accuracy": history.valid_accuracy},
+    }  # fmt: skip
+
+
+def _summary(record: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("mixer", "width", "seq_len", "pairs", "lr", "seed", "params", "test_accuracy",
+            "steps", "seconds", "stopped")  # fmt: skip
+    return {k: record[k] for k in keys}
+
+
+@dataclass(frozen=True)
+class MQARGridConfig:
+    """A width x length grid for several mixers and learning rates (defaults: the chapter's CPU
+    grid; Zoology's Figure 2 uses vocab 8192, (L, pairs) (64, 4) (128, 8) (256, 16), widths
+    64-512, learning rates 1e-4 to 1e-2)."""
+
+    mixers: tuple[str, ...] = option(("attention", "hyena"), "mixers", str, choices=sorted(MIXERS))
+    widths: tuple[int, ...] = option((16, 32, 64), "model widths", int_in(1, 8192))
+    seq_lens: tuple[int, ...] = option((32, 64), "sequence lengths", int_in(4, 2**16))
+    pairs: tuple[int, ...] = option((2, 4), "pairs at each length (same count as --seq-lens)",
+                                    int_in(1, 4096))  # fmt: skip
+    lrs: tuple[float, ...] = option((1e-3, 3e-3), "learning rates (the best one counts)",
+                                    float_in(0.0, 1.0, open_lo=True))  # fmt: skip
+    vocab_size: int = option(128, "token ids", int_in(4, 2**20))
+    num_train: int = option(8_000, "training sequences per run", int_in(1))
+    num_test: int = option(500, "test (and validation) sequences per run", int_in(1))
+    max_steps: int = option(600, "steps per run at most", int_in(2))
+    batch_size: int = option(64, "sequences per step", int_in(1, 65536))
+    time_budget: float | None = option(None, "seconds per run at most (None: steps decide)",
+                                       float_in(0.0, open_lo=True))  # fmt: skip
+    seed: int = option(0, "seed of every run", int_in(0))
+    device: str = option("cpu", "cpu or cuda", str, choices=("cpu", "cuda"))
+    jobs: int = option(1, "runs at once, in worker processes", int_in(1, 256))
+    threads: int = option(1, "torch threads per worker", int_in(1, 256))
+
+    def __post_init__(self) -> None:
+        if len(self.seq_lens) != len(self.pairs):
+            raise ValueError(f"--pairs needs one count per length: {len(self.seq_lens)} lengths, "
+                             f"{len(self.pairs)} counts")  # fmt: skip
+        self.runs()  # each run's MQARConfig checks that its pairs fit
+
+    def runs(self) -> list[MQARConfig]:
+        """Every run of the grid, lengths outermost, then mixers, widths, learning rates."""
+        base = MQARConfig(vocab_size=self.vocab_size, num_train=self.num_train,
+                          num_test=self.num_test, max_steps=self.max_steps,
+                          batch_size=self.batch_size, time_budget=self.time_budget,
+                          seed=self.seed, device=self.device, progress=False)  # fmt: skip
+        return [replace(base, mixer=m, width=w, seq_len=L, pairs=P, lr=lr)
+                for L, P in zip(self.seq_lens, self.pairs, strict=True)
+                for m in self.mixers for w in self.widths for lr in self.lrs]  # fmt: skip
+
+
+def mqar_grid(g: MQARGridConfig) -> dict[str, Any]:
+    """Train every run of ``g``; the record: the settings, the machine, every run's summary
+    (``results``) and :func:`smallest_solving_width`."""
+    _device(g.device)
+    results = parallel_map(_grid_run, g.runs(), jobs=g.jobs, threads=g.threads, desc="mqar")
+    return {"run": environment(g.device), "config": asdict(g), "solved_at": SOLVED,
+            "results": results, "smallest_width": smallest_solving_width(results)}  # fmt: skip
+
+
+def _grid_run(c: MQARConfig) -> dict[str, Any]:
+    record = run_mqar(c)
+    return {**_summary(record), "valid_curve": record["valid_curve"]}
+
+
+def best_over_lrs(results: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int, int], float]:
+    """The best test accuracy over learning rates (and seeds) of each (mixer, seq_len, width)."""
+    best: dict[tuple[str, int, int], float] = {}
+    for r in results:
+        key = (str(r["mixer"]), int(r["seq_len"]), int(r["width"]))
+        best[key] = max(best.get(key, 0.0), float(r["test_accuracy"]))
+    return best
+
+
+def smallest_solving_width(
+    results: Sequence[Mapping[str, Any]], threshold: float = SOLVED
+) -> dict[str, dict[str, int | None]]:
+    """``{mixer: {str(seq_len): smallest width reaching threshold, or None}}`` (best learning
+    rate of each width; JSON keys are strings)."""
+    best = best_over_lrs(results)
+    out: dict[str, dict[str, int | None]] = {}
+    for (m, L, w), acc in sorted(best.items()):
+        row = out.setdefault(m, {})
+        row.setdefault(str(L), None)
+        if acc >= threshold and (row[str(L)] is None or w < row[str(L)]):
+            row[str(L)] = w
+    return out
+
+
+def _grid_summary(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {"runs": len(record["results"]), "smallest_width": record["smallest_width"],
+            "device": record["run"].get("device_name", record["run"].get("device"))}  # fmt: skip
+
+
+EXPERIMENTS = (
+    Experiment("mqar", "train one tiny model on multi-query associative recall (chapter 08)",
+               MQARConfig, run_mqar, _summary),
+    Experiment("mqar-grid", "train a width x length MQAR grid of several mixers (chapter 08)",
+               MQARGridConfig, mqar_grid, _grid_summary),
+)

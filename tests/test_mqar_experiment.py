@@ -1,0 +1,86 @@
+"""Chapter 08's experiments: one MQAR run, the grid, and how the grid is read."""
+
+import json
+
+import pytest
+
+from hyena_lab.cli import main
+from hyena_lab.experiments.mqar import (
+    SOLVED,
+    MQARConfig,
+    MQARGridConfig,
+    best_over_lrs,
+    mqar_grid,
+    run_mqar,
+    smallest_solving_width,
+)
+
+TINY = {"width": 16, "seq_len": 16, "pairs": 2, "vocab_size": 24, "num_train": 64,
+        "num_test": 16, "max_steps": 4, "batch_size": 8, "progress": False}  # fmt: skip
+
+
+def test_one_run_records_what_it_trained_and_is_seeded(one_thread):
+    a = run_mqar(MQARConfig(mixer="hyena", **TINY))
+    b = run_mqar(MQARConfig(mixer="hyena", **TINY))
+    assert a["steps"] == 4 and a["stopped"] == "max_steps" and a["params"] > 0
+    assert 0.0 <= a["test_accuracy"] <= 1.0
+    assert a["test_accuracy"] == b["test_accuracy"]  # same seed, same run (CPU, one thread)
+    assert a["run"]["device_type"] == "cpu" and a["config"]["width"] == 16
+
+
+def test_grid_runs_every_cell_and_reads_the_smallest_width(one_thread):
+    g = MQARGridConfig(mixers=("attention", "hyena"), widths=(8, 16), seq_lens=(16,), pairs=(2,),
+                       lrs=(1e-3,), vocab_size=24, num_train=32, num_test=8, max_steps=2,
+                       batch_size=8)  # fmt: skip
+    record = mqar_grid(g)
+    assert len(record["results"]) == 4
+    assert {(r["mixer"], r["width"]) for r in record["results"]} == {
+        ("attention", 8), ("attention", 16), ("hyena", 8), ("hyena", 16)}
+    assert set(record["smallest_width"]) == {"attention", "hyena"}
+
+
+def test_smallest_width_takes_the_best_learning_rate_of_each_width():
+    rows = [
+        {"mixer": "hyena", "seq_len": 64, "width": 32, "lr": 1e-3, "test_accuracy": 0.5},
+        {"mixer": "hyena", "seq_len": 64, "width": 64, "lr": 1e-3, "test_accuracy": 0.2},
+        {"mixer": "hyena", "seq_len": 64, "width": 64, "lr": 3e-3, "test_accuracy": 0.995},
+        {"mixer": "hyena", "seq_len": 64, "width": 128, "lr": 1e-3, "test_accuracy": 1.0},
+        {"mixer": "hyena", "seq_len": 128, "width": 128, "lr": 1e-3, "test_accuracy": 0.98},
+        {"mixer": "attention", "seq_len": 64, "width": 32, "lr": 1e-3, "test_accuracy": SOLVED},
+    ]
+    assert best_over_lrs(rows)[("hyena", 64, 64)] == 0.995
+    assert smallest_solving_width(rows) == {"attention": {"64": 32},
+                                            "hyena": {"64": 64, "128": None}}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seq_len": 15}, "even"),
+        ({"seq_len": 16, "pairs": 5}, "4 \\* num_kv_pairs"),
+        ({"vocab_size": 8, "pairs": 4}, "vocab_size >= 10"),
+    ],
+)
+def test_a_run_that_cannot_fit_is_refused_before_training(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MQARConfig(**kwargs)
+
+
+def test_grid_needs_one_pair_count_per_length():
+    with pytest.raises(ValueError, match="one count per length"):
+        MQARGridConfig(seq_lens=(32, 64), pairs=(2,))
+
+
+def test_command_prints_its_summary_last(capsys, one_thread):
+    args = ["mqar", "--mixer", "attention", "--width", "16", "--seq-len", "16", "--pairs", "2",
+            "--vocab-size", "24", "--num-train", "64", "--num-test", "16", "--max-steps", "3",
+            "--batch-size", "8", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["mixer"] == "attention" and last["steps"] == 3 and "test_accuracy" in last
+
+
+def test_command_refuses_cuda_without_a_gpu(capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert main(["mqar", "--device", "cuda", "--no-progress"]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
