@@ -1,0 +1,17 @@
+#!/bin/bash
+# Chapter 08's GPU grid, one length at a time so that a timeout keeps the finished lengths.
+# Runs on the lent H200 over a copy of the working tree (no install: PYTHONPATH).
+set -u
+export PYTHONPATH=$PWD TQDM_DISABLE=1
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+for LP in ${SETTINGS:-64:4 128:8 256:16 512:32}; do
+  LP=${LP/:/ }
+  set -- $LP
+  start=$(date +%s)
+  python -m hyena_lab.cli mqar-grid --device cuda --mixers ${MIXERS:-attention hyena} \
+    --widths ${WIDTHS:-32 64 128 256} --seq-lens $1 --pairs $2 --lrs ${LRS:-1e-3 4e-3} \
+    --vocab-size ${VOCAB:-512} --num-train 20000 --num-test 1000 --max-steps ${STEPS:-1200} \
+    --batch-size 256 --time-budget ${RUN_BUDGET:-110} --jobs 16 --threads 1 \
+    --out $OUT/mqar${TAG:-}-L$1.json 2>&1 | tail -1
+  echo "L=$1 took $(( $(date +%s) - start )) s"
+done
