@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hyena_lab"
 LAYERS = {
     0: ["checks", "files", "options", "progress", "measure", "timing", "paper", "deprecation"],
     1: ["conv", "filters", "spectra", "operator", "roofline"],
-    2: ["mixers", "models", "tasks", "official", "checkpoint", "train"],
+    2: ["mixers", "models", "tasks", "text", "official", "checkpoint", "train"],
     3: ["recall", "bench", "experiments"],
     4: ["viz"],
     5: ["cli", "handbook", "course", "exercises", "__init__", "__main__"],
