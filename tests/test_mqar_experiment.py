@@ -84,3 +84,19 @@ def test_command_refuses_cuda_without_a_gpu(capsys, monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     assert main(["mqar", "--device", "cuda", "--no-progress"]) == 2
     assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_figures_draw_the_gaps_and_one_panel_per_mixer():
+    from hyena_lab.tasks import mqar
+    from hyena_lab.viz.mqar import gaps_figure, width_figure
+
+    fig = gaps_figure({"a = 0.01": mqar(50, 64, 4, 64, seed=0)[1]}, pairs=4)
+    ax = fig.axes[0]
+    assert "gap" in ax.get_xlabel() and ax.get_ylabel() == "fraction of queries"
+    rows = [{"mixer": m, "seq_len": L, "width": w, "lr": 1e-3, "test_accuracy": a}
+            for m, a in (("attention", 1.0), ("hyena", 0.3)) for L in (64, 128)
+            for w in (32, 64)]  # fmt: skip
+    fig = width_figure(rows)
+    assert len(fig.axes) == 2 and [a.get_title() for a in fig.axes][1].lower().startswith("hyena")
+    assert fig.axes[0].get_xlabel() == "model width d_model"
+    assert len(fig.axes[0].get_lines()) == 3  # two lengths and the 99% line

@@ -140,3 +140,25 @@ def test_row_04_quotes_the_recall_records():
     _quoted(row, f"Hyena's layout reach {at30('h3_same'):.0f}%, so the filter family is worth "
                  f"{at30('hyena') - at30('h3_same'):.0f} points and the depth "
                  f"{at30('h3_same') - at30('h3'):.0f}")
+
+
+def test_row_08_quotes_the_mqar_grid():
+    from hyena_lab.experiments.mqar import best_over_lrs, smallest_solving_width
+
+    record = load_data("08_mqar-gpu_grid")
+    row = _row("08")
+    solved = smallest_solving_width(record["results"])
+    att = solved["attention"]
+    _quoted(row, f"attention solves L = 64/128/256 at widths {att['64']}/{att['128']}/{att['256']}")
+    assert att["512"] is None and all(w is None for w in solved["hyena"].values())
+    _quoted(row, "Hyena solves no length")
+    best = best_over_lrs(record["results"])
+    top = max((a, w) for (m, L, w), a in best.items() if m == "hyena" and L == 64)
+    _quoted(row, f"best {top[0]:.2f} at L = 64, width {top[1]}")
+    longer = max(r["test_accuracy"] for r in record["hyena_longer"]["results"])
+    steps = record["hyena_longer"]["config"]["max_steps"]
+    _quoted(row, f"{longer:.2f} after {steps:,} steps")
+    c = record["config"]
+    _quoted(row, f"vocab {c['vocab_size']}, widths {min(c['widths'])}-{max(c['widths'])}")
+    _quoted(row, f"at most {c['max_steps']:,} steps and {c['time_budget']:.0f} s per run")
+    _quoted(row, record["run"]["device"].removeprefix("NVIDIA "))
