@@ -40,8 +40,8 @@
 # **Prerequisites**: chapter 2 ($A(u) = D_x^N S_h^N \cdots D_x^1 S_h^1$), chapter 4 (the single
 # query task, the training loop).
 #
-# **Run time**: about three minutes on a laptop CPU (chapter 0 gives the recorded time), almost
-# all of it the two trainings of Section 3.
+# **Run time**: about four minutes on a laptop CPU (chapter 0 gives the recorded time), almost
+# all of it the two trainings of Section 3, on one core.
 # The grid of Section 4 is read from `figures/data/08_mqar-gpu_grid.json`, measured on an H200.
 #
 # The task is `hyena_lab.tasks.mqar`, the runs and the grid are `hyena_lab.experiments.mqar`
@@ -138,9 +138,12 @@ fig
 # 256, batches of 64, AdamW with a 2,000-step cosine schedule, stopping early once the validation
 # accuracy reaches 99%. The same run from a shell: `hyena-lab mqar --mixer attention --width 64
 # --seq-len 64 --pairs 4` (its last line is the JSON summary printed below). The Hyena run takes
-# the whole schedule, about two minutes on two laptop cores.
+# the whole schedule, about three minutes on one laptop core.
 
 # %%
+# One torch thread: these models are tiny, so a second thread gains little here (about 1.3x),
+# and on a busy machine OpenMP threads that wait for each other slow training down several-fold.
+torch.set_num_threads(1)
 runs = {m: run_mqar(MQARConfig(mixer=m, width=64, seq_len=64, pairs=4, vocab_size=256,
                                progress=False))
         for m in ("attention", "hyena")}  # fmt: skip
