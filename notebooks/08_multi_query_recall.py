@@ -137,8 +137,8 @@ fig
 # chapter 4 with one recipe: 20,000 training sequences with $L = 64$, $P = 4$ and a vocabulary of
 # 256, batches of 64, AdamW with a 2,000-step cosine schedule, stopping early once the validation
 # accuracy reaches 99%. The same run from a shell: `hyena-lab mqar --mixer attention --width 64
-# --seq-len 64 --pairs 4` (its last line is the JSON summary printed below). The Hyena run takes
-# the whole schedule, about three minutes on one laptop core.
+# --seq-len 64 --pairs 4` (its last line, a JSON object, holds the figures printed below). The
+# Hyena run takes the whole schedule, about three minutes on one laptop core.
 
 # %%
 # One torch thread: these models are tiny, so a second thread gains little here (about 1.3x),
