@@ -409,7 +409,12 @@ def test_exercises_listing_and_solutions():
         "crossover_length",
         "causal_fftconv",
     ]
-    assert "def solution_causal_fftconv" in ex.show_solution("causal_fftconv")
+    source = ex.show_solution("causal_fftconv")
+    assert "def solution_causal_fftconv" in source
+    # shown as code, not as an escaped one-line string: lines in a terminal, highlighted Python
+    # (a fenced block) in JupyterLab and the book
+    assert repr(source) == str(source) and "\\n" not in repr(source)
+    assert source._repr_markdown_().startswith("```python\ndef solution_causal_fftconv")
     with pytest.raises(KeyError, match="no exercise 'nope'"):
         ex.show_solution("nope")
     with pytest.raises(ValueError, match="chapter must be one of 1-5"):

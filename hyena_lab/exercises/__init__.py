@@ -42,7 +42,8 @@ _EXPORTS = {f"{kind}_{e.name}": getattr(e, kind) for e in EXERCISES.values()
 globals().update(_EXPORTS)
 __all__ = [
     "CHAPTERS", "EXACT", "EXERCISES", "FLOAT32_ROUNDOFF", "PAPER_FIGURE_4_3_MS", "CheckResult",
-    "Exercise", "exercises", "show_solution", "solution_padding_counterexample", *_EXPORTS,
+    "Exercise", "SolutionSource", "exercises", "show_solution", "solution_padding_counterexample",
+    *_EXPORTS,
 ]  # fmt: skip
 
 
@@ -53,8 +54,21 @@ def exercises(chapter: int | None = None) -> list[Exercise]:
     return [e for e in EXERCISES.values() if chapter is None or e.chapter == chapter]
 
 
-def show_solution(name: str) -> str:
-    """The source code of the reference solution of exercise ``name`` (for teachers)."""
+class SolutionSource(str):
+    """Source code that displays as code: highlighted Python in JupyterLab and the book
+    (``_repr_markdown_``), the lines themselves in a terminal (``repr``), a plain ``str``
+    everywhere else."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_markdown_(self) -> str:
+        return f"```python\n{self.rstrip()}\n```"
+
+
+def show_solution(name: str) -> SolutionSource:
+    """The source code of the reference solution of exercise ``name`` (for teachers), shown as
+    highlighted code when it is a cell's last value."""
     if name not in EXERCISES:
         raise KeyError(f"no exercise {name!r}; known: {', '.join(EXERCISES)}")
-    return inspect.getsource(EXERCISES[name].solution)
+    return SolutionSource(inspect.getsource(EXERCISES[name].solution))
