@@ -14,9 +14,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hyena_lab"
 #: Layer of every module, lowest first (a package's modules share its layer unless listed).
 LAYERS = {
     0: ["checks", "files", "options", "progress", "measure", "timing", "paper", "deprecation"],
-    1: ["conv", "filters", "spectra", "operator", "roofline"],
-    2: ["mixers", "models", "tasks", "text", "official", "checkpoint", "train"],
-    3: ["recall", "bench", "experiments"],
+    1: ["conv", "filters", "spectra", "operator", "roofline", "monarch", "distill"],
+    2: ["mixers", "models", "tasks", "text", "official", "checkpoint", "train", "generate"],
+    3: ["recall", "bench", "experiments", "lm"],
     4: ["viz"],
     5: ["cli", "handbook", "course", "exercises", "__init__", "__main__"],
 }
