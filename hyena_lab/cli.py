@@ -18,7 +18,8 @@ from .recall import add_recall_command, exit_status
 from .train import TrainingDiverged
 
 #: The chapter experiments under hyena_lab.experiments, each one or more subcommands.
-EXPERIMENT_MODULES = ("checks", "conv_costs", "matrix_costs", "filters", "mqar")
+EXPERIMENT_MODULES = ("checks", "conv_costs", "matrix_costs", "filters", "mqar", "generation",
+                      "lm_compare")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_command(sub)
     add_recall_command(sub)
+    from .lm import add_lm_command
+
+    add_lm_command(sub)
     for module in EXPERIMENT_MODULES:
         found = import_module(f"{__package__}.experiments.{module}")
         for experiment in getattr(found, "EXPERIMENTS", None) or (found.EXPERIMENT,):

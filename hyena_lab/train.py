@@ -1,9 +1,16 @@
-"""Training the tiny models on the synthetic tasks (recipe of Table A.1): AdamW with decay on
-weight matrices only, warm-up then cosine (:func:`cosine_lr`), validation every ``eval_every``
-steps, an early stop at ``target_accuracy`` or ``time_budget``, the test set once at the end.
-Seeded (same seed, no time limit: same run); checkpointed at intervals, at the end and on
-Ctrl-C/SIGTERM, resuming to the very weights of an uninterrupted run; a non-finite loss raises
-:class:`TrainingDiverged`. The recall recipe and commands are in :mod:`hyena_lab.recall`.
+"""Training the tiny models on the synthetic tasks (recipe of Table A.1) and on text: AdamW with
+decay on weight matrices only, warm-up then cosine (:func:`cosine_lr`, over the steps, or
+:func:`time_cosine_lr`, over a time budget), validation every ``eval_every`` steps, an early stop
+at ``target_accuracy`` or ``time_budget``, the test set once at the end. Seeded (same seed, no
+time limit: same run); checkpointed at intervals, at the end and on Ctrl-C/SIGTERM, resuming to
+the very weights of an uninterrupted run; a non-finite loss raises :class:`TrainingDiverged`.
+
+The data are a :class:`~hyena_lab.tasks.TaskSplits` (fixed training set, seeded epochs) or any
+:class:`BatchSource` (``train_batch(step, batch_size, seed)``, e.g. random windows of a text,
+:mod:`hyena_lab.lm`). Under ``torch.distributed`` (``torchrun``, DDP) each rank trains on its
+slice of the same global batch, the ranks agree on the clock and on when to stop, and rank 0
+alone shows progress and writes checkpoints. The recall recipe and commands are in
+:mod:`hyena_lab.recall`, the language models' in :mod:`hyena_lab.lm`.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -30,9 +38,13 @@ from .models import TinyLM
 from .tasks import IGNORE_INDEX, TaskSplits
 
 __all__ = [
-    "CHECKPOINT_FORMAT", "History", "TrainConfig", "TrainingDiverged", "TrainingInterrupted",
-    "cosine_lr", "evaluate", "load_checkpoint", "save_checkpoint", "train", "train_step",
+    "CHECKPOINT_FORMAT", "SCHEDULES", "BatchSource", "History", "TrainConfig", "TrainingDiverged",
+    "TrainingInterrupted", "cosine_lr", "evaluate", "learning_rate", "load_checkpoint",
+    "save_checkpoint", "time_cosine_lr", "train", "train_step",
 ]
+
+#: ``TrainConfig.schedule``: the cosine runs over ``max_steps`` steps or over ``time_budget``.
+SCHEDULES = ("steps", "time")
 
 #: Names that moved to :mod:`hyena_lab.recall` (still importable from here, with a warning).
 __getattr__ = moved(__name__, dict.fromkeys((
@@ -58,14 +70,22 @@ class TrainConfig:
     target_accuracy: float | None = None  # stop once validation accuracy >= this
     time_budget: float | None = None  # stop after this many seconds of training
     seed: int = 0  # of the initialisation and of the batch order
+    schedule: str = "steps"  # the cosine spans max_steps ("steps") or time_budget ("time")
+    min_lr_ratio: float = 0.0  # the cosine ends at min_lr_ratio * lr
 
     def __post_init__(self) -> None:
         check_positive_float(self.lr, "lr")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
+        if self.schedule == "time" and self.time_budget is None:
+            raise ValueError("schedule='time' spans the time budget: give time_budget (seconds)")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"min_lr_ratio must lie in [0, 1], got {self.min_lr_ratio}")
         check_positive_float(self.weight_decay, "weight_decay", allow_zero=True)
         check_positive_int(self.batch_size, "batch_size")
         check_positive_int(self.max_steps, "max_steps")
         check_positive_int(self.warmup_steps, "warmup_steps", minimum=0)
-        if self.warmup_steps >= self.max_steps > 1:
+        if self.schedule == "steps" and self.warmup_steps >= self.max_steps > 1:
             raise ValueError(f"warmup_steps ({self.warmup_steps}) must be below max_steps "
                              f"({self.max_steps}): the learning rate would never reach its peak")
         check_positive_int(self.eval_every, "eval_every")
@@ -101,13 +121,62 @@ class History:
         return asdict(self)
 
 
+def _cosine(progress: float, config: TrainConfig) -> float:
+    """``lr`` at ``progress`` 0, falling on half a cosine to ``min_lr_ratio * lr`` at 1."""
+    low = config.lr * config.min_lr_ratio
+    return low + (config.lr - low) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
 def cosine_lr(step: int, config: TrainConfig) -> float:
-    """Learning rate at ``step``: linear warm-up to ``lr``, then cosine decay to 0 at max_steps."""
+    """Learning rate at ``step``: linear warm-up to ``lr``, then cosine decay to
+    ``min_lr_ratio * lr`` (default 0) at max_steps."""
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
     span = max(1, config.max_steps - config.warmup_steps)
-    progress = min(1.0, (step - config.warmup_steps) / span)
-    return config.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return _cosine((step - config.warmup_steps) / span, config)
+
+
+def time_cosine_lr(step: int, elapsed: float, config: TrainConfig) -> float:
+    """Learning rate of a run with a time budget: the cosine of :func:`cosine_lr` over the
+    *seconds*, ``progress = elapsed / time_budget``, times a linear warm-up over the first
+    ``warmup_steps`` steps.
+
+    How many steps fit in a budget depends on the machine, so a schedule over steps would end
+    too early (lr 0 for the rest of the budget) or too late (never annealed); over the seconds
+    the run anneals exactly when the budget ends, on any machine. The warm-up stays in steps
+    (it protects the first updates of AdamW, however fast they come); it is short, so the
+    product hardly differs from a warm-up followed by the cosine.
+    """
+    budget = config.time_budget
+    if budget is None:
+        raise ValueError("time_cosine_lr needs config.time_budget")
+    warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
+    return warm * _cosine(max(0.0, elapsed) / budget, config)
+
+
+def learning_rate(step: int, elapsed: float, config: TrainConfig) -> float:
+    """The learning rate of ``step`` after ``elapsed`` seconds under ``config.schedule``."""
+    if config.schedule == "time":
+        return time_cosine_lr(step, elapsed, config)
+    return cosine_lr(step, config)
+
+
+@runtime_checkable
+class BatchSource(Protocol):
+    """Training data drawn per step, the other kind of ``data`` that :func:`train` takes.
+
+    ``train_batch(step, batch_size, seed)`` returns the *global* batch ``(x, y)`` of ``step``,
+    each ``(batch_size, L)`` int64, the same for the same ``(seed, step)`` (so a resumed run
+    continues exactly, and each DDP rank takes its slice of the same batch); ``valid`` and
+    ``test`` are fixed ``(inputs, targets)`` sets, as in :class:`~hyena_lab.tasks.TaskSplits`.
+    """
+
+    valid: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+
+    def train_batch(
+        self, step: int, batch_size: int, seed: int
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
@@ -216,26 +285,83 @@ def _rng_states() -> dict:
     return {"torch": torch.get_rng_state(), "cuda": cuda}
 
 
+def _world() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process: ``(0, 1)`` unless torch.distributed is running."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _global_batches(
+    data: TaskSplits | BatchSource, config: TrainConfig, start: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The global batch of every step from ``start`` on: seeded epochs over a TaskSplits'
+    training set, or ``data.train_batch(step, batch_size, seed)``."""
+    if isinstance(data, TaskSplits):
+        inputs, targets = data.train
+        for idx in _batch_indices(inputs.shape[0], config.batch_size, config.seed, start=start):
+            yield inputs[idx], targets[idx]
+    elif isinstance(data, BatchSource):
+        step = start
+        while True:
+            yield data.train_batch(step, config.batch_size, config.seed)
+            step += 1
+    else:
+        raise TypeError(f"data must be a TaskSplits or a BatchSource (train_batch, valid, test), "
+                        f"got {type(data).__name__}")  # fmt: skip
+
+
+def _agree(values: list[float], world: int, device: torch.device) -> list[float]:
+    """The mean of ``values`` over the ranks (each rank gets the same numbers); as is alone."""
+    if world == 1:
+        return values
+    import torch.distributed as dist
+
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)  # sum over ranks
+    return (t / world).tolist()
+
+
 def train(
-    model: nn.Module, data: TaskSplits, config: TrainConfig, *, progress: bool = True,
-    checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
-    resume: Mapping[str, object] | None = None, run: Mapping[str, object] | None = None,
+    model: nn.Module, data: TaskSplits | BatchSource, config: TrainConfig, *,
+    progress: bool = True, checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None, resume: Mapping[str, object] | None = None,
+    run: Mapping[str, object] | None = None,
 ) -> History:  # fmt: skip
-    """Train ``model`` on ``data.train`` on its device; validate every ``eval_every`` steps,
-    test at the end; ``config.seed`` seeds the batch order (the caller, the initialisation). A
-    non-finite loss raises :class:`TrainingDiverged` (nothing more is saved).
+    """Train ``model`` on ``data`` on its device; validate every ``eval_every`` steps, test at
+    the end; ``config.seed`` seeds the batch order (the caller, the initialisation). ``data`` is
+    a :class:`~hyena_lab.tasks.TaskSplits` or a :class:`BatchSource`. A non-finite loss raises
+    :class:`TrainingDiverged` (nothing more is saved).
 
     With ``checkpoint`` (a TinyLM only) the run and ``run`` (what re-makes the data) are saved
     every ``checkpoint_every`` steps (default ``eval_every``), at the end, and on Ctrl-C or
     SIGTERM, which finish the step, save and raise :class:`TrainingInterrupted` (a second Ctrl-C
     stops at once). ``resume``, a checkpoint's payload whose weights are in ``model``, continues
     with its step, optimizer, losses, seconds and generators: exactly the uninterrupted steps.
+
+    Under ``torch.distributed`` (every rank calls ``train`` with the same arguments) the model
+    is wrapped in DistributedDataParallel: rank ``r`` of ``W`` trains on rows ``[r B/W, (r+1)
+    B/W)`` of the global batch of ``B = batch_size`` (so ``B`` must be a multiple of ``W``) and
+    DDP averages the gradients, which is the gradient of the whole batch. The ranks average
+    their losses and clocks once a step, so that they use the same learning rate and stop at
+    the same step; rank 0 alone shows the bar and writes checkpoints.
     """
     if checkpoint is not None and not isinstance(model, TinyLM):
         raise TypeError(f"checkpoints need a TinyLM, got {type(model).__name__}")
     every = check_positive_int(checkpoint_every or config.eval_every, "checkpoint_every")
+    rank, world = _world()
+    if config.batch_size % world:
+        raise ValueError(f"batch_size ({config.batch_size}) must be a multiple of the {world} "
+                         "processes: each trains on an equal slice of the batch")  # fmt: skip
     device = _device_of(model)
-    inputs, targets = (t.to(device) for t in data.train)
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [device] if device.type == "cuda" else None
+        net = DistributedDataParallel(model, device_ids=ids)  # broadcasts rank 0's weights
     optimizer = _optimizer(model, config)
     history, step, losses, seconds_before = History(), 0, [], 0.0
     if resume is not None:
@@ -246,45 +372,52 @@ def train(
         torch.set_rng_state(state["rng"]["torch"])
         if state["rng"].get("cuda") and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-    batches = _batch_indices(inputs.shape[0], config.batch_size, config.seed, start=step)
+    batches = _global_batches(data, config, start=step)
+    share = config.batch_size // world  # rows of the global batch that this rank trains on
     clock = Stopwatch(offset=seconds_before)  # a resumed run counts its earlier seconds
+    now = seconds_before  # seconds at the end of the last step (agreed by the ranks)
 
     def save() -> None:
-        if checkpoint is None:
+        if checkpoint is None or rank != 0:
             return
-        state = {"step": step, "seconds": clock.elapsed(), "losses": list(losses),
+        state = {"step": step, "seconds": now, "losses": list(losses),
                  "optimizer": optimizer.state_dict(), "config": asdict(config),
                  "rng": _rng_states()}  # fmt: skip
         save_checkpoint(checkpoint, model, history, train_state=state, run=dict(run or {}))
 
-    bar = tqdm(total=config.max_steps, initial=step, desc="train", unit="step",
-               disable=not progress)  # fmt: skip
+    total = None if config.schedule == "time" else config.max_steps
+    bar = tqdm(total=total, initial=step, desc="train", unit="step",
+               disable=not progress or rank != 0)  # fmt: skip
 
     def end(why: str) -> History:
         bar.close()
-        history.steps, history.total_seconds, history.stopped = step, clock.elapsed(), why
+        history.steps, history.total_seconds, history.stopped = step, now, why
         return history
 
     stop = ""
     with _stop_requests() as signals:
         while not stop:
-            idx = next(batches).to(device)
+            x, y = next(batches)
+            x = x[rank * share : (rank + 1) * share].to(device)
+            y = y[rank * share : (rank + 1) * share].to(device)
             for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(step, config)
-            loss = train_step(model, optimizer, inputs[idx], targets[idx], config.grad_clip)
+                group["lr"] = learning_rate(step, now, config)
+            loss = train_step(net, optimizer, x, y, config.grad_clip)
             step += 1
             bar.update(1)
+            loss, now, asked = _agree([loss, clock.elapsed(), float(bool(signals))], world,
+                                      device)  # fmt: skip
             if not math.isfinite(loss):
                 raise TrainingDiverged(
                     f"the training loss became {loss} at step {step} (peak lr {config.lr:g}): "
                     "the run diverged; lower the learning rate", end("diverged"),
                 )  # fmt: skip
             losses.append(loss)
-            stop = _limit_reached(step, clock.elapsed(), config)
+            stop = _limit_reached(step, now, config)
             if step % config.eval_every == 0 or stop:
                 valid_loss, valid_acc = evaluate(model, *data.valid)
                 history.step.append(step)
-                history.seconds.append(clock.elapsed())
+                history.seconds.append(now)
                 history.train_loss.append(sum(losses) / max(1, len(losses)))
                 history.valid_loss.append(valid_loss)
                 history.valid_accuracy.append(valid_acc)
@@ -292,13 +425,14 @@ def train(
                 bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}", valid_acc=f"{valid_acc:.3f}")
                 if config.target_accuracy is not None and valid_acc >= config.target_accuracy:
                     stop = stop or "target"
-            if signals and not stop:
+            if asked and not stop:
+                name = signals[0] if signals else "SIGTERM"  # another rank was asked
                 end("interrupted")
                 save()
                 where = f"saved to {checkpoint}" if checkpoint is not None else "not saved"
                 raise TrainingInterrupted(
-                    f"{signals[0]} at step {step}: the run is {where}", history,
-                    None if checkpoint is None else Path(checkpoint), signals[0],
+                    f"{name} at step {step}: the run is {where}", history,
+                    None if checkpoint is None else Path(checkpoint), name,
                 )
             if step % every == 0 and not stop:
                 save()
@@ -331,4 +465,3 @@ def _limit_reached(step: int, elapsed: float, config: TrainConfig) -> str:
     if config.time_budget is not None and elapsed >= config.time_budget:
         return "time_budget"
     return ""
-
