@@ -356,6 +356,7 @@ def mqar(
     vocab_size: int,
     power_a: float = 0.01,
     seed: int = 0,
+    random_non_queries: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Multi-query associative recall, MQAR (Zoology, Arora et al. 2023): many queries per sequence.
 
@@ -365,7 +366,9 @@ def mqar(
     pairs. The gaps ``g`` are distinct, drawn from ``p(g) ~ power_a * (g + 1) ** (power_a - 1)``
     over ``g < (seq_len - 2 P) // 2``: small ``power_a`` puts most queries soon after the pairs
     (``power_a = 1`` is uniform), as repeated bigrams cluster in real text. All other positions
-    hold random tokens of the whole vocabulary. ``targets[:, t]`` is the value of the key at
+    hold random tokens of the whole vocabulary, or, with ``random_non_queries=False``, the id 0
+    (never a key or a value): Zoology's generator defaults to random tokens, and its Figure 2
+    runs use zeros. ``targets[:, t]`` is the value of the key at
     ``inputs[:, t]`` where that is a query, -100 elsewhere, so each row scores ``P`` answers.
 
     Raises:
@@ -397,6 +400,8 @@ def mqar(
     gaps = torch.multinomial(weight.expand(n, space), P, generator=g)  # distinct, (n, P)
     query_at = 2 * P + 2 * gaps  # (n, P)
     inputs = torch.randint(vocab_size, (n, seq_len), generator=g)
+    if not random_non_queries:
+        inputs.zero_()  # the same draws either way: only the filler differs
     inputs[:, 0 : 2 * P : 2] = keys
     inputs[:, 1 : 2 * P : 2] = values
     inputs.scatter_(1, query_at, keys)

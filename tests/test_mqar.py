@@ -80,3 +80,16 @@ def test_power_a_must_be_positive():
     for bad in (0.0, -1.0, float("inf"), "1", True):
         with pytest.raises(ValueError, match="power_a"):
             mqar(2, 16, 2, 20, power_a=bad)
+
+
+def test_zero_filler_changes_only_the_positions_between_queries():
+    """Zoology's Figure 2 runs fill with id 0 (``random_non_queries=False``): pairs, queries and
+    targets are those of the random filler's draw, every other position holds 0."""
+    x, y = mqar(64, 64, 4, 32, seed=3)
+    z, t = mqar(64, 64, 4, 32, seed=3, random_non_queries=False)
+    assert torch.equal(y, t)
+    kept = torch.zeros_like(x, dtype=torch.bool)
+    kept[:, :8] = True  # the pairs
+    kept |= y != IGNORE_INDEX  # the queries
+    assert torch.equal(z[kept], x[kept])
+    assert (z[~kept] == 0).all() and (x[~kept] != 0).any()

@@ -54,6 +54,8 @@ class MQARConfig:
                              int_in(4, 2**20))  # fmt: skip
     power_a: float = option(0.01, "power law of the query gaps (1: uniform)",
                             float_in(0.0, 100.0, open_lo=True))  # fmt: skip
+    random_non_queries: bool = option(True, "fill the positions between queries with random "
+                                      "tokens (else with id 0, as Zoology's Figure 2 runs do)")
     n_layers: int = option(2, "blocks", int_in(1, 64))
     lr: float = option(1e-3, "peak learning rate (cosine schedule)",
                        float_in(0.0, 1.0, open_lo=True))  # fmt: skip
@@ -82,9 +84,10 @@ class MQARConfig:
 def mqar_splits(c: MQARConfig) -> TaskSplits:
     """Train, validation and test sets of ``c`` from seeds ``3 s``, ``3 s + 1``, ``3 s + 2``."""
     args = (c.seq_len, c.pairs, c.vocab_size, c.power_a)
-    return TaskSplits(train=mqar(c.num_train, *args, seed=3 * c.seed),
-                      valid=mqar(c.num_test, *args, seed=3 * c.seed + 1),
-                      test=mqar(c.num_test, *args, seed=3 * c.seed + 2),
+    fill = {"random_non_queries": c.random_non_queries}
+    return TaskSplits(train=mqar(c.num_train, *args, seed=3 * c.seed, **fill),
+                      valid=mqar(c.num_test, *args, seed=3 * c.seed + 1, **fill),
+                      test=mqar(c.num_test, *args, seed=3 * c.seed + 2, **fill),
                       task="mqar", seq_len=c.seq_len, vocab_size=c.vocab_size)  # fmt: skip
 
 
@@ -130,6 +133,7 @@ class MQARGridConfig:
     lrs: tuple[float, ...] = option((1e-3, 3e-3), "learning rates (the best one counts)",
                                     float_in(0.0, 1.0, open_lo=True))  # fmt: skip
     vocab_size: int = option(128, "token ids", int_in(4, 2**20))
+    random_non_queries: bool = option(True, "random tokens between the queries (else id 0)")
     num_train: int = option(8_000, "training sequences per run", int_in(1))
     num_test: int = option(500, "test (and validation) sequences per run", int_in(1))
     max_steps: int = option(600, "steps per run at most", int_in(2))
@@ -149,7 +153,8 @@ class MQARGridConfig:
 
     def runs(self) -> list[MQARConfig]:
         """Every run of the grid, lengths outermost, then mixers, widths, learning rates."""
-        base = MQARConfig(vocab_size=self.vocab_size, num_train=self.num_train,
+        base = MQARConfig(vocab_size=self.vocab_size, random_non_queries=self.random_non_queries,
+                          num_train=self.num_train,
                           num_test=self.num_test, max_steps=self.max_steps,
                           batch_size=self.batch_size, time_budget=self.time_budget,
                           seed=self.seed, device=self.device, progress=False)  # fmt: skip
