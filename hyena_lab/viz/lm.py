@@ -43,32 +43,33 @@ def lm_curves_figure(runs: Sequence[Mapping[str, Any]], budget: float | None = N
     return fig
 
 
+def _against_context(contexts: Sequence[int], series: Mapping[str, Sequence[float | None]],
+                     labels: Mapping[str, str], ylabel: str, title: str, xlabel: str) -> Figure:
+    """One line per series against the context (log-log), skipping missing points."""
+    fig, ax = new_figure((5.8, 3.7), 1, 1)
+    for key, values in series.items():
+        pts = [(L, v) for L, v in zip(contexts, values, strict=True) if v is not None]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), "o-", color=MIXER_COLORS.get(key),
+                    label=labels.get(key, key))  # fmt: skip
+    loglog(ax, ylabel, title, xlabel=xlabel)
+    ax.set_xticks(contexts, [f"{L // 1024}K" if L >= 1024 else str(L) for L in contexts])
+    ax.legend(fontsize=8)
+    return fig
+
+
 def context_figure(record: Mapping[str, Any]) -> Figure:
     """Seconds per training step against the context length, one line per model (log-log)."""
-    fig, ax = new_figure((5.6, 3.6), 1, 1)
-    contexts = record["contexts"]
-    for m, seconds in record["seconds_per_step"].items():
-        ax.plot(contexts, seconds, "o-", color=MIXER_COLORS.get(m), label=LM_LABELS.get(m, m))
-    loglog(ax, "seconds per training step", "Training step time against the context",
-           xlabel="context length (characters)")  # fmt: skip
-    ax.set_xticks(contexts, [str(L) for L in contexts])
-    ax.legend()
-    return fig
+    return _against_context(record["contexts"], record["seconds_per_step"], LM_LABELS,
+                            "seconds per training step", "Training step time against the "
+                            "context", "context length (characters)")  # fmt: skip
 
 
 def generation_figure(record: Mapping[str, Any]) -> Figure:
     """Seconds per generated token against the context, one line per way (log-log)."""
-    fig, ax = new_figure((5.8, 3.8), 1, 1)
-    contexts = record["contexts"]
-    for way, seconds in record["seconds_per_token"].items():
-        pts = [(L, s) for L, s in zip(contexts, seconds, strict=True) if s is not None]
-        if pts:
-            ax.plot(*zip(*pts, strict=True), "o-", label=WAY_LABELS.get(way, way))
-    loglog(ax, "seconds per generated token", "Generation cost against the context",
-           xlabel="context already generated (tokens)")  # fmt: skip
-    ax.set_xticks(contexts, [f"{L // 1024}K" if L >= 1024 else str(L) for L in contexts])
-    ax.legend(fontsize=8)
-    return fig
+    return _against_context(record["contexts"], record["seconds_per_token"], WAY_LABELS,
+                            "seconds per generated token", "Generation cost against the "
+                            "context", "context already generated (tokens)")  # fmt: skip
 
 
 def distill_figure(record: Mapping[str, Any]) -> Figure:
