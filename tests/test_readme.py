@@ -162,3 +162,23 @@ def test_row_08_quotes_the_mqar_grid():
     _quoted(row, f"vocab {c['vocab_size']}, widths {min(c['widths'])}-{max(c['widths'])}")
     _quoted(row, f"at most {c['max_steps']:,} steps and {c['time_budget']:.0f} s per run")
     _quoted(row, record["run"]["device"].removeprefix("NVIDIA "))
+    long_ = best_over_lrs(load_data("08_mqar-gpu_grid-hyena_long")["results"])
+    at = {L: "/".join(f"{long_[('hyena', L, w)]:.2f}" for w in (64, 128, 256)) for L in (64, 128)}
+    _quoted(row, f"Hyena reaches {at[64]} at L = 64 and {at[128]} at L = 128 (widths 64/128/256)")
+    assert max(long_.values()) < 0.99
+
+
+def test_row_07_quotes_the_language_model_records():
+    row = _row("07")
+    means = load_data("07_lm-compare")["means"]
+    loss = {k: f"{v['val_loss']:.2f}" for k, v in means.items()}
+    _quoted(row, f"Hyena LM {loss['hyena 60s']} vs GPT {loss['attention 60s']} nats/char in 60 s")
+    _quoted(row, f"{loss['hyena 300s']} vs {loss['attention 300s']} in 300 s")
+    _quoted(row, f"{means['hyena 60s']['params']:,} vs {means['attention 60s']['params']:,}")
+    ratio = load_data("07_lm-step-time")["ratio_attention_over_hyena"]
+    _quoted(row, f"{ratio[0]:.2f} of a Hyena step at context 64 and {ratio[-1]:.2f} at 2,048")
+    g = load_data("07_generation-speed")["ratio_longest_over_shortest"]
+    _quoted(row, f"grows {g['recompute']:.0f}x (recompute), {g['cache']:.0f}x (cached inputs), "
+                 f"{g['gpt_kv_cache']:.1f}x (GPT KV cache) and {g['modal']:.2f}x (modal states)")
+    inc = load_data("07_distill-sweep")["distilled"][0]
+    _quoted(row, f"r = {inc['order']} the loss rises {inc['val_loss_increase']:.4f}")

@@ -8,8 +8,9 @@ wall-clock time, so two runs sharing the cores would each get a part of them.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,17 @@ def _lm():  # the lm package sits beside experiments (layer 3): imported when us
     return lm
 
 
+@contextlib.contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """Run with ``n`` torch CPU threads, then restore the caller's number."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 @dataclass(frozen=True)
 class LMCompareConfig:
     """The options of :func:`compare_lms`."""
@@ -52,8 +64,17 @@ def compare_lms(c: LMCompareConfig) -> dict[str, Any]:
     (mixers alternate, so that a slow spell of the machine hits both); the record holds every
     run's ``hyena-lab lm train`` summary (with its curve) and its ``budget``."""
     lm = _lm()
-    torch.set_num_threads(c.threads)
-    env = environment("cpu")
+    with _threads(c.threads):
+        env, runs = environment("cpu"), _train_all(lm, c)
+    return {"run": env, "what": "the GPT and the Hyena LM of chapter 07 trained on Tiny "
+            "Shakespeare for the same wall-clock budgets, one run after the other on the same "
+            "threads; val_loss in nats per character over the whole validation split",
+            "recipe": asdict(lm.LM_RECIPE), "config": asdict(c), "runs": runs,
+            "means": lm_means(runs)}  # fmt: skip
+
+
+def _train_all(lm: Any, c: LMCompareConfig) -> list[dict[str, Any]]:
+    """Every run of :func:`compare_lms`, in its order, as ``lm train`` summaries."""
     runs = []
     corpus = lm.shakespeare()
     for budget in c.budgets:
@@ -68,11 +89,7 @@ def compare_lms(c: LMCompareConfig) -> dict[str, Any]:
                 model, history = lm.run_lm(mc, config, progress=c.progress, checkpoint=ckpt)
                 summary = lm.lm_summary(model, history, config, block_size=64, device="cpu")
                 runs.append({**summary, "budget": budget})
-    return {"run": env, "what": "the GPT and the Hyena LM of chapter 07 trained on Tiny "
-            "Shakespeare for the same wall-clock budgets, one run after the other on the same "
-            "threads; val_loss in nats per character over the whole validation split",
-            "recipe": asdict(lm.LM_RECIPE), "config": asdict(c), "runs": runs,
-            "means": lm_means(runs)}  # fmt: skip
+    return runs
 
 
 def lm_means(runs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -112,8 +129,19 @@ def lm_step_time(c: LMStepTimeConfig) -> dict[str, Any]:
     more position embeddings, which cost no time per step). The two models are timed in
     interleaved rounds (:func:`hyena_lab.measure.time_calls`); untrained weights."""
     lm = _lm()
-    torch.set_num_threads(c.threads)
-    env = environment("cpu")
+    with _threads(c.threads):
+        env, seconds = environment("cpu"), _step_seconds(lm, c)
+    return {"run": env, "what": "seconds per training step (batch of windows, forward + backward "
+            "+ AdamW) of the chapter's GPT and Hyena LM against the context length, untrained "
+            "weights, median of interleaved rounds", "config": asdict(c),
+            "contexts": list(c.contexts), "seconds_per_step": seconds,
+            "ratio_attention_over_hyena": [a / h for a, h in
+                                           zip(seconds["attention"], seconds["hyena"],
+                                               strict=True)]}  # fmt: skip
+
+
+def _step_seconds(lm: Any, c: LMStepTimeConfig) -> dict[str, list[float]]:
+    """Median seconds per training step of each model at each context of ``c``."""
     vocab = lm.shakespeare().vocab.size
     seconds: dict[str, list[float]] = {"attention": [], "hyena": []}
     g = torch.Generator().manual_seed(0)
@@ -128,13 +156,7 @@ def lm_step_time(c: LMStepTimeConfig) -> dict[str, Any]:
         timings = time_calls(calls, warmup=1, rounds=c.repeats, repeats=1)
         for mixer in seconds:
             seconds[mixer].append(timings[mixer].median)
-    return {"run": env, "what": "seconds per training step (batch of windows, forward + backward "
-            "+ AdamW) of the chapter's GPT and Hyena LM against the context length, untrained "
-            "weights, median of interleaved rounds", "config": asdict(c),
-            "contexts": list(c.contexts), "seconds_per_step": seconds,
-            "ratio_attention_over_hyena": [a / h for a, h in
-                                           zip(seconds["attention"], seconds["hyena"],
-                                               strict=True)]}  # fmt: skip
+    return seconds
 
 
 def _step_summary(record: Mapping[str, Any]) -> dict[str, Any]:
