@@ -21,9 +21,9 @@ import os
 import signal
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -72,6 +72,16 @@ class TrainConfig:
     seed: int = 0  # of the initialisation and of the batch order
     schedule: str = "steps"  # the cosine spans max_steps ("steps") or time_budget ("time")
     min_lr_ratio: float = 0.0  # the cosine ends at min_lr_ratio * lr
+
+    @classmethod
+    def from_record(cls, recipe: Mapping[str, Any]) -> TrainConfig:
+        """The config a record's ``recipe`` dict describes. Fields added after the record was
+        written take their defaults, which keep the earlier behaviour (``schedule="steps"``,
+        ``min_lr_ratio=0``); an unknown field is a ``ValueError`` naming it."""
+        unknown = set(recipe) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"the recipe has fields TrainConfig does not know: {sorted(unknown)}")
+        return cls(**recipe)
 
     def __post_init__(self) -> None:
         check_positive_float(self.lr, "lr")

@@ -57,7 +57,6 @@
 # %%
 import itertools
 import os
-from dataclasses import asdict
 
 import torch
 from ipywidgets import IntSlider, interact
@@ -94,6 +93,7 @@ from hyena_lab.tasks import (
     recall_baselines,
     recall_vocab,
 )
+from hyena_lab.train import TrainConfig
 from hyena_lab.viz import savefig, use_style
 from hyena_lab.viz.recall import (
     curves_figure,
@@ -450,7 +450,7 @@ tests = {w: sorted(run["test_accuracy"] for run in runs) for w, runs in w_runs.i
 assert (tests[1.0][0], tests[1.0][-1]) == (0.994, 0.998)
 assert (tests[10.0][0], tests[10.0][-1]) == (0.976, 0.99)
 assert all(run["steps"] == 650 for run in w_runs[10.0])
-assert w_record["recipe"] == asdict(RECALL_RECIPE)  # the chapter's recipe
+assert TrainConfig.from_record(w_record["recipe"]) == RECALL_RECIPE  # the chapter's recipe
 assert w_record["threads"] == 2 and len(w_record["results"]) == 6 and "(CPU)" in w_record["device"]
 assert (HYENA_FILTER_ARGS["w"], HYENA_FILTER_ARGS["emb_dim"]) == (1.0, 5)  # K = (5 - 1) / 2 = 2
 assert round(RECALL_RECIPE.lr / 5e-4) == 6  # Table A.1's learning rate is 5e-4

@@ -4,6 +4,8 @@ import argparse
 import itertools
 import json
 import math
+from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -331,6 +333,32 @@ def test_recall_records_carry_their_schema(tmp_path):
     other.write_text(json.dumps({**record, "schema": {"name": "hyena-lab.bench", "version": 1}}))
     with pytest.raises(ValueError, match=r"not a readable JSON record.*'hyena-lab\.bench' record"):
         read_grid_record(other, config)
+
+
+def test_recipes_recorded_before_a_field_existed_still_read(tmp_path):
+    """A record's recipe lacks the fields added since (schedule, min_lr_ratio): it reads as the
+    config whose new fields keep their defaults, the committed chapter-04 records among them; an
+    unknown field is refused by name."""
+    from hyena_lab.recall import RECALL_RECIPE, merge_into_record, write_record
+
+    old = {k: v for k, v in asdict(RECALL_RECIPE).items() if k not in ("schedule", "min_lr_ratio")}
+    assert TrainConfig.from_record(old) == RECALL_RECIPE
+    data = Path(__file__).resolve().parents[1] / "figures" / "data"
+    committed = json.loads((data / "04_associative_recall-sine_frequency.json").read_text())
+    assert TrainConfig.from_record(committed["recipe"]) == RECALL_RECIPE
+    with pytest.raises(ValueError, match=r"does not know: \['lr_peak'\]"):
+        TrainConfig.from_record({**old, "lr_peak": 1.0})
+    config = TrainConfig(max_steps=2, warmup_steps=1, eval_every=2)
+    runs = [{"mixer": "conv", "seq_len": 16, "vocab_size": 10, "seed": 0, "d_model": 8,
+             "n_layers": 1, "test_accuracy": 0.5}]
+    path = write_record(tmp_path / "g.json", runs, config, device="cpu")
+    record = json.loads(path.read_text())
+    del record["recipe"]["min_lr_ratio"], record["recipe"]["schedule"]
+    path.write_text(json.dumps(record))
+    merge_into_record(path, runs, config, device="cpu")  # an older grid is merged into
+    with pytest.raises(ValueError, match="same budget"):
+        merge_into_record(path, runs, TrainConfig(max_steps=2, warmup_steps=1, min_lr_ratio=0.1),
+                          device="cpu")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

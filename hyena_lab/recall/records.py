@@ -64,8 +64,11 @@ def read_grid_record(path: str | Path, config: TrainConfig) -> dict[str, Any]:
         raise ValueError(f"{path} is not a readable JSON record: {err}") from None
     if not isinstance(record, dict) or not {"recipe", "results"} <= set(record):
         raise ValueError(f"{path} is not a recall grid record (no 'recipe' and 'results')")
-    recipe = {**asdict(config), "seed": record["recipe"].get("seed")}
-    if recipe != record["recipe"]:
+    try:  # the seed apart; fields added since the record was written take their defaults
+        recorded = TrainConfig.from_record({**record["recipe"], "seed": config.seed})
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path} holds a recipe TrainConfig cannot read: {err}") from None
+    if recorded != config:
         raise ValueError(f"the runs' recipe {asdict(config)} differs from the record's "
                          f"{record['recipe']}: every cell of a grid must get the same budget")
     return record
