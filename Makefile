@@ -58,11 +58,12 @@ chromium:  ## install Debian's chromium when missing (root only; else the browse
 	  echo "chromium: $(CHROMIUM) missing and not root (or no apt-get); the browser test will skip"; \
 	fi
 
-handbook: $(STAMP)  ## sync .py -> .ipynb, execute every chapter in place, write figures/
+handbook: $(STAMP)  ## sync .py -> .ipynb, execute every chapter in place, write figures/ and the syllabus
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 	HYENA_LAB_FIGURES=$(CURDIR)/figures $(BIN)/python -m hyena_lab.handbook --timeout 900 \
 	  $(NOTEBOOKS:.py=.ipynb)
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
+	$(BIN)/python -m hyena_lab.syllabus
 
 fuzz: $(STAMP)  ## property tests with fresh random examples (HYPOTHESIS_MAX_EXAMPLES=1000 each)
 	HYPOTHESIS_PROFILE=fuzz MPLBACKEND=Agg $(BIN)/pytest -q -x tests --ignore=tests/browser \

@@ -157,7 +157,8 @@ def outline_table(record: Mapping | None, chapters: tuple[Chapter, ...] = CHAPTE
     lines = ["| # | chapter | builds on | paper | CPU time (recorded) |", "|---|---|---|---|---|"]
     for c in chapters:
         builds = ", ".join(str(n) for n in c.builds_on) or "–"
-        title = f"{c.title} (planned)" if c.planned else c.title
+        # a link to the notebook, which resolves beside ch. 00 in JupyterLab and in the book
+        title = f"{c.title} (planned)" if c.planned else f"[{c.title}]({c.stem}.ipynb)"
         time = "–" if c.planned else format_seconds(chapter_seconds(record, c.stem))
         lines.append(f"| {c.number} | {title} | {builds} | {c.paper} | {time} |")
     return "\n".join(lines)

@@ -212,7 +212,7 @@ print(f"fftconv: the past moved by {past_change:.1e} (norm), round-off bound {al
       f"future moved by {(y_pert - y)[..., t0:].norm():.1e}")
 
 # %% [markdown]
-# ## 3. The convolution theorem, and why the FFT must be padded to $2L$
+# ## 3. The convolution theorem, and why the FFT must be padded to 2L
 #
 # The discrete Fourier transform (DFT) of length $N$ is
 # $\hat x_k = \sum_{n=0}^{N-1} x_n\, e^{-2\pi i k n / N}$, and the FFT computes it in
@@ -314,7 +314,7 @@ for L in (1, 2, 3, 7, 31, 100, 257, 1000):
     print(f"L = {L:4d}: fftconv == direct_conv, and eq. (5) holds")
 
 # %% [markdown]
-# ## 4. The cost: $O(L^2)$ against $O(L \log L)$, counted and measured
+# ## 4. The cost: O(L²) against O(L log L), counted and measured
 #
 # **Counted work.** Per channel, counting as `hyena_lab.roofline` does (a real FFT of length $n$
 # costs $2.5\, n \log_2 n$ FLOP, the usual count for real-input FFTs):

@@ -207,7 +207,7 @@ for name in dict.fromkeys([*walk["paper"], *walk["official"]]):  # the paper's o
     print(f"{name:<16}{shapes[0]:>16}{shapes[1]:>18}")
 
 # %% [markdown]
-# ## 3. Order 1: a gated convolution, $y = D_x S_h v$
+# ## 3. Order 1: a gated convolution, y = Dₓ Sₕ v
 #
 # Write one channel's signals as column vectors of length $L$. Chapter 1 showed that a causal
 # convolution is a product with a lower-triangular Toeplitz matrix; the skip term adds $b$ on
@@ -244,7 +244,7 @@ assert rel_err(A1, op1.materialize(u)) < F64_SAME_ALGEBRA
 assert rel_err((A1 @ m1.v[..., None])[..., 0], op1.core(u)[0]) < MATRIX_VS_FFT  # y = A(u) v
 
 # %% [markdown]
-# ## 4. Order 2: the shape of H3, $y = D_x^2 S_h^2 D_x^1 S_h^1 v$
+# ## 4. Order 2: the shape of H3, two gates and two convolutions
 #
 # Apply the recurrence twice: $z^2 = D_x^1 S_h^1 v$, then
 # $z^3 = D_x^2 S_h^2 z^2 = D_x^2 S_h^2 D_x^1 S_h^1 v$. Entry by entry,
@@ -315,7 +315,7 @@ A_ssm = op_ssm.materialize(u)
 assert rel_err((A_ssm @ m_ssm.v[..., None])[..., 0], op_ssm.core(u)[0]) < MATRIX_VS_FFT
 
 # %% [markdown]
-# ## 5. Any order $N$, by induction
+# ## 5. Any order N, by induction
 #
 # Each step of the recurrence is $z^{n+1} = D_x^n S_h^n z^n$, so by induction on $n$
 #
@@ -467,7 +467,7 @@ product = torch.stack([x_one[n][0, :, 0] * (h_one[n] + op3_demo.bias[n]) for n i
 assert rel_err(op3_demo.materialize(u_one)[:, 0, 0], product.prod(0)) < F64_SAME_ALGEBRA
 
 # %% [markdown]
-# ## 8. What a materialised $A(u)$ costs
+# ## 8. What a materialised A(u) costs
 #
 # Per channel, $A(u)$ has $L^2$ entries (half of them zero), so storing it for $D$ channels
 # takes $D L^2$ numbers, as an attention matrix takes $L^2$ per head. The recurrence keeps only
@@ -653,7 +653,7 @@ z_formula = PositionalEncoding(vec["config"]["emb_dim"], vec["config"]["l_max"])
 assert rel_err(z_off, z_formula) > 1e-3  # far above float64 round-off: a different table
 
 # %% [markdown]
-# ### The official layer's $A(u)$
+# ### The official layer's A(u)
 #
 # The official order-2 recall layer ($D = 16$, $L = 64$) as a matrix: $S_h^1$ is the
 # identity, so $A(u) = D_x^2 S_h^2 D_x^1$, i.e. $A(u)_{ts} = x^2_t\, (S_h^2)_{ts}\, x^1_s$: one

@@ -374,7 +374,7 @@ bank_widget = interact(filter_bank_figure, **filter_bank_controls(l_max=512))
 # inputs are never forgotten; with $K = 1$ and $\omega = 1$ the filters are nearly straight
 # lines times the window.
 #
-# ## 5. Every SSM is a long convolution (S4 $\to$ H3 $\to$ Hyena)
+# ## 5. Every SSM is a long convolution (S4 → H3 → Hyena)
 #
 # A linear time-invariant state-space model with state $x_t \in \mathbb{C}^{N/2}$,
 #

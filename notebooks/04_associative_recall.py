@@ -381,7 +381,7 @@ assert hyena_history.test_accuracy >= 0.99, hyena_history.test_accuracy
 assert attention_history.test_accuracy >= 0.95, attention_history.test_accuracy
 
 # %% [markdown]
-# ### Why the sine frequency is $\omega = 1$ here, not the official 10
+# ### Why the sine frequency is ω = 1 here, not the official 10
 #
 # Chapter 3 follows the official recall configuration and Appendix D.3: the implicit filter's
 # sine activation starts at frequency $\omega = 10$, which spreads the initial filters over the

@@ -334,7 +334,7 @@ oom = {(p["bench"], p["pass"], p["L"]) for p in gpu["points"] if p["status"] == 
 assert ("hyena", "fwd+bwd", 2**20) in oom and ("fftconv", "fwd+bwd", 2**20) in oom
 
 # %% [markdown]
-# ### Memory vs $L$
+# ### Memory vs L
 #
 # Peak memory that one call allocates beyond its inputs and weights (outputs and, with the
 # backward, saved activations and gradients included). With a fixed number of tokens, the

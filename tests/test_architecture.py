@@ -18,7 +18,7 @@ LAYERS = {
     2: ["mixers", "models", "tasks", "text", "official", "checkpoint", "train", "generate"],
     3: ["recall", "bench", "experiments", "lm"],
     4: ["viz"],
-    5: ["cli", "handbook", "course", "exercises", "__init__", "__main__"],
+    5: ["cli", "handbook", "course", "syllabus", "exercises", "__init__", "__main__"],
 }
 LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}
 

@@ -102,6 +102,8 @@ def test_times_come_from_the_record(tmp_path, monkeypatch):
     assert rows["1"].endswith("| 20 s |") and rows["4"].endswith("| 3.0 min |")
     assert rows["7"].endswith("| 80 s |") and "(planned)" not in rows["7"]
     assert rows["6"].endswith("| – |") and "(planned)" in rows["6"]
+    assert "| [Long convolutions](01_long_convolutions.ipynb) |" in rows["1"]  # a link
+    assert "](" not in rows["6"]  # a planned chapter has no notebook to link to
     note = course.times_note(record)
     assert "Test CPU 9000 (2 torch threads, device cpu), torch 2.13.0+cpu, 2026-01-01" in note
     total = sum(times.values())  # 10 + 20 + 30 + 40 + 180 + 60 + 80 (ch. 7) + 90 (ch. 8) = 510 s
