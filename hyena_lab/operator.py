@@ -15,11 +15,26 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import monarch
 from .checks import check_positive_int, check_sequence
 from .conv import fftconv, toeplitz
 from .filters import ImplicitFilter, LongFilter, make_filter
 
-__all__ = ["HyenaMatrices", "HyenaOperator", "algorithm3_steps"]
+__all__ = ["BACKENDS", "HyenaMatrices", "HyenaOperator", "algorithm3_steps", "resolve_backend"]
+
+#: How :meth:`HyenaOperator.long_conv` computes its FFT convolutions: ``"torch"`` with
+#: ``torch.fft`` (:func:`hyena_lab.fftconv`), ``"monarch"`` with the FFT as matrix products
+#: (:func:`hyena_lab.monarch.fftconv`, chapter 06), ``"auto"`` the fastest one measured on the
+#: device (today ``"torch"`` everywhere: no measurement has shown the unfused matrix-product
+#: form faster; the fused kernels of chapter 06 will change this).
+BACKENDS = ("auto", "torch", "monarch")
+
+
+def resolve_backend(backend: str, device: torch.device | str | None = None) -> str:
+    """The backend ``backend`` names on ``device``: ``"auto"`` becomes a concrete one."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+    return "torch" if backend == "auto" else backend
 
 
 @dataclass
@@ -85,6 +100,7 @@ class HyenaOperator(nn.Module):
         filter_bias: learn the per-channel skip term ``b^n`` of each long convolution.
         identity_first: make the first long convolution the identity (``S_h^1 = I``), which is
             how the official implementation's layers are expressed.
+        backend: how the FFT convolutions are computed, one of :data:`BACKENDS`.
 
     Shapes: the input projection writes ``(N + 1) * d_model`` channels, laid out as
     ``[x^1, ..., x^N, v]``; the filter bank (and ``bias``) has ``n_filters`` rows of ``d_model``
@@ -101,8 +117,14 @@ class HyenaOperator(nn.Module):
         short_filter_order: int = 3,
         filter_bias: bool = True,
         identity_first: bool = False,
+        backend: str = "auto",
     ) -> None:
         super().__init__()
+        #: How the long convolutions are computed (:data:`BACKENDS`; ``"auto"`` is resolved on
+        #: the device of each call); the result is the same to round-off, and a state dict does
+        #: not depend on it.
+        resolve_backend(backend)  # a clear error now rather than at the first call
+        self.backend = backend
         self.d_model = check_positive_int(d_model, "d_model")
         self.l_max = check_positive_int(l_max, "l_max")
         self.order = check_positive_int(order, "order")
@@ -157,7 +179,9 @@ class HyenaOperator(nn.Module):
         j = self.filter_of_step[n]
         if j is None:
             return z  # S_h^1 = I
-        return fftconv(z, h[j].to(z.dtype), self.bias[j].to(z.dtype))  # (batch, d_model, L)
+        monarch_form = resolve_backend(self.backend, z.device) == "monarch"
+        conv = monarch.fftconv if monarch_form else fftconv
+        return conv(z, h[j].to(z.dtype), self.bias[j].to(z.dtype))  # (batch, d_model, L)
 
     def core(self, u: torch.Tensor) -> torch.Tensor:
         """``y = z^{N+1} = A(u) v`` before ``out_proj``, ``(batch, d_model, L)``.
@@ -209,7 +233,7 @@ class HyenaOperator(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"d_model={self.d_model}, l_max={self.l_max}, order={self.order}, "
-            f"identity_first={self.identity_first}"
+            f"identity_first={self.identity_first}, backend={self.backend!r}"
         )
 
 

@@ -2,13 +2,13 @@
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hyena_lab import HyenaOperator, direct_conv, fftconv, toeplitz
 from hyena_lab import operator as operator_module
 from hyena_lab.checks import F32_FFT_CHAIN, F64_FFT_CHAIN, F64_SAME_ALGEBRA
-from hyena_lab.operator import algorithm3_steps
+from hyena_lab.operator import algorithm3_steps, resolve_backend
 
 from .helpers import rel_err
 
@@ -204,3 +204,39 @@ def test_algorithm3_steps_name_every_tensor_and_end_at_op_u(order, kw):
     if implicit:
         assert s["PE(t)"].shape == (11, op.filter.pos_emb.z.shape[1])
         assert s["FFN(PE(t))"].shape == s["window"].shape == (op.n_filters * 5, 11)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    order=st.integers(1, 3),
+    L=st.integers(1, 40),
+    identity_first=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_monarch_backend_equals_torch_backend(order, L, identity_first, seed):
+    """backend="monarch" (the FFT as matrix products, chapter 06) gives the torch backend's
+    output and gradients in float64: both are FFT convolutions whose round-off is ~1e-15 relative
+    at these lengths (checks.F64_FFT_CHAIN), so 1e-12 leaves a margin of ~1e3; a wrong zero
+    padding or twiddle would be O(1)."""
+    if identity_first and order < 2:
+        return
+    torch.manual_seed(seed)
+    ref = HyenaOperator(8, 64, order=order, identity_first=identity_first).double()
+    mat = HyenaOperator(8, 64, order=order, identity_first=identity_first, backend="monarch")
+    mat.load_state_dict(ref.state_dict())
+    mat.double()
+    u = torch.randn(2, L, 8, dtype=torch.float64, requires_grad=True)
+    y_ref, y_mat = ref(u), mat(u)
+    assert rel_err(y_mat, y_ref) < 1e-12
+    g_ref = torch.autograd.grad(y_ref.square().sum(), [u, *ref.parameters()], allow_unused=True)
+    g_mat = torch.autograd.grad(y_mat.square().sum(), [u, *mat.parameters()], allow_unused=True)
+    for a, b in zip(g_mat, g_ref, strict=True):
+        if b is not None:
+            assert rel_err(a, b) < 1e-12
+
+
+def test_backend_names():
+    assert HyenaOperator(4, 8).backend == "auto" and resolve_backend("auto", "cpu") == "torch"
+    assert "backend='monarch'" in repr(HyenaOperator(4, 8, backend="monarch"))
+    with pytest.raises(ValueError, match=r"backend must be one of \['auto', 'torch', 'monarch'\]"):
+        HyenaOperator(4, 8, backend="triton")
