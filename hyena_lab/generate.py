@@ -254,7 +254,7 @@ class Decoder:
         x = model.embed(prompt)  # (batch, P, d)
         for block, cache in zip(model.blocks, self.caches, strict=True):
             x = x + cache.prefill(block.norm1(x))
-            x = x + block.mlp(block.norm2(x))
+            x = block.feed_forward(x)
         return model.head(model.norm(x[:, -1]))
 
     @torch.no_grad()
@@ -275,7 +275,7 @@ class Decoder:
             x = x + model.positions.weight[t]
         for block, cache in zip(model.blocks, self.caches, strict=True):
             x = x + cache.step(block.norm1(x), t)
-            x = x + block.mlp(block.norm2(x))
+            x = block.feed_forward(x)
         return model.head(model.norm(x))
 
 

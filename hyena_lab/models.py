@@ -36,7 +36,8 @@ class ModelConfig:
         mixer: a key of :data:`hyena_lab.mixers.MIXERS`.
         d_model: width (64 in Table A.1).
         n_layers: number of blocks (2 in Table A.1).
-        mlp_ratio: hidden width of the MLP in units of ``d_model`` (4, as in the official config).
+        mlp_ratio: hidden width of the MLP in units of ``d_model`` (4, as in the official config);
+            0 leaves the MLP out (blocks of mixers only, as in Zoology's MQAR runs).
         mixer_args: extra keyword arguments of the mixer (e.g. ``{"order": 3}`` for Hyena,
             ``{"num_heads": 2}`` for attention).
     """
@@ -54,7 +55,7 @@ class ModelConfig:
         check_positive_int(self.l_max, "l_max")
         check_positive_int(self.d_model, "d_model")
         check_positive_int(self.n_layers, "n_layers")
-        check_positive_int(self.mlp_ratio, "mlp_ratio")
+        check_positive_int(self.mlp_ratio, "mlp_ratio", minimum=0)
         if self.mixer not in MIXERS:
             raise ValueError(f"mixer must be one of {sorted(MIXERS)}, got {self.mixer!r}")
 
@@ -64,22 +65,31 @@ class ModelConfig:
 
 
 class Block(nn.Module):
-    """Pre-norm residual block: ``x + mixer(LN(x))`` then ``x + MLP(LN(x))``."""
+    """Pre-norm residual block: ``x + mixer(LN(x))`` then ``x + MLP(LN(x))`` (no MLP when
+    ``mlp_ratio`` is 0)."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         d = config.d_model
         self.norm1 = nn.LayerNorm(d)
         self.mixer = build_mixer(config.mixer, d, config.l_max, **config.mixer_args)
-        self.norm2 = nn.LayerNorm(d)
-        self.mlp = nn.Sequential(
-            nn.Linear(d, config.mlp_ratio * d), nn.GELU(), nn.Linear(config.mlp_ratio * d, d)
+        self.norm2 = nn.LayerNorm(d) if config.mlp_ratio else None
+        self.mlp = (
+            nn.Sequential(
+                nn.Linear(d, config.mlp_ratio * d), nn.GELU(), nn.Linear(config.mlp_ratio * d, d)
+            )
+            if config.mlp_ratio
+            else None
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, seq_len, d_model) -> (batch, seq_len, d_model)``."""
-        x = x + self.mixer(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
+        return self.feed_forward(x + self.mixer(self.norm1(x)))
+
+    def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The block's second half, ``x + MLP(LN(x))`` (``x`` itself without an MLP); shapes
+        ``(..., d_model)``, so that a decoder can run it one position at a time."""
+        return x if self.mlp is None else x + self.mlp(self.norm2(x))
 
 
 class TinyLM(nn.Module):

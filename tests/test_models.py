@@ -259,3 +259,19 @@ def test_config_and_mixer_errors():
         attn.attention_matrix(torch.zeros(2, 4, 8))
     with pytest.raises(ValueError, match="single sequence"):
         conv.materialize(torch.zeros(2, 4, 8))
+
+
+def test_blocks_without_an_mlp():
+    """mlp_ratio=0 leaves the MLP (and its norm) out, as Zoology's MQAR blocks do: fewer
+    parameters, each block only x + mixer(LN(x)); negative ratios are refused."""
+    with_mlp = TinyLM(ModelConfig(vocab_size=10, l_max=16, d_model=8))
+    without = TinyLM(ModelConfig(vocab_size=10, l_max=16, d_model=8, mlp_ratio=0))
+    mlp_params = sum(p.numel() for b in with_mlp.blocks for p in [*b.mlp.parameters(),
+                                                                    *b.norm2.parameters()])
+    assert with_mlp.num_params - without.num_params == mlp_params > 0
+    block = without.blocks[0]
+    x = torch.randn(2, 16, 8)
+    assert torch.equal(block(x), x + block.mixer(block.norm1(x)))
+    assert without(torch.randint(10, (2, 16))).shape == (2, 16, 10)
+    with pytest.raises(ValueError, match="mlp_ratio"):
+        ModelConfig(vocab_size=10, l_max=16, mlp_ratio=-1)

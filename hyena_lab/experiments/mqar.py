@@ -57,6 +57,8 @@ class MQARConfig:
     random_non_queries: bool = option(True, "fill the positions between queries with random "
                                       "tokens (else with id 0, as Zoology's Figure 2 runs do)")
     n_layers: int = option(2, "blocks", int_in(1, 64))
+    mlp_ratio: int = option(4, "MLP width in units of the model width (0: no MLP, as in "
+                            "Zoology's Figure 2 blocks)", int_in(0, 64))  # fmt: skip
     lr: float = option(1e-3, "peak learning rate (cosine schedule)",
                        float_in(0.0, 1.0, open_lo=True))  # fmt: skip
     batch_size: int = option(64, "sequences per step", int_in(1, 65536))
@@ -101,7 +103,8 @@ def run_mqar(c: MQARConfig) -> dict[str, Any]:
     torch.manual_seed(c.seed)
     args = {"num_heads": 1} if c.mixer == "attention" else {}
     model = TinyLM(ModelConfig(vocab_size=c.vocab_size, l_max=c.seq_len, mixer=c.mixer,
-                               d_model=c.width, n_layers=c.n_layers, mixer_args=args))  # fmt: skip
+                               d_model=c.width, n_layers=c.n_layers, mlp_ratio=c.mlp_ratio,
+                               mixer_args=args))  # fmt: skip
     history = train(model.to(device), data, c.train_config(), progress=c.progress)
     return {
         "run": environment(device), "config": asdict(c), "mixer": c.mixer, "width": c.width,
@@ -134,6 +137,7 @@ class MQARGridConfig:
                                     float_in(0.0, 1.0, open_lo=True))  # fmt: skip
     vocab_size: int = option(128, "token ids", int_in(4, 2**20))
     random_non_queries: bool = option(True, "random tokens between the queries (else id 0)")
+    mlp_ratio: int = option(4, "MLP width in units of the model width (0: no MLP)", int_in(0, 64))
     num_train: int = option(8_000, "training sequences per run", int_in(1))
     num_test: int = option(500, "test (and validation) sequences per run", int_in(1))
     max_steps: int = option(600, "steps per run at most", int_in(2))
@@ -154,7 +158,7 @@ class MQARGridConfig:
     def runs(self) -> list[MQARConfig]:
         """Every run of the grid, lengths outermost, then mixers, widths, learning rates."""
         base = MQARConfig(vocab_size=self.vocab_size, random_non_queries=self.random_non_queries,
-                          num_train=self.num_train,
+                          mlp_ratio=self.mlp_ratio, num_train=self.num_train,
                           num_test=self.num_test, max_steps=self.max_steps,
                           batch_size=self.batch_size, time_budget=self.time_budget,
                           seed=self.seed, device=self.device, progress=False)  # fmt: skip
