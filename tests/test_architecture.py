@@ -14,11 +14,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hyena_lab"
 #: Layer of every module, lowest first (a package's modules share its layer unless listed).
 LAYERS = {
     0: ["checks", "files", "options", "progress", "measure", "timing", "paper", "deprecation"],
-    1: ["conv", "filters", "spectra", "operator", "roofline", "monarch", "distill"],
-    2: ["mixers", "models", "tasks", "text", "official", "checkpoint", "train", "generate"],
+    1: ["conv", "filters", "spectra", "operator", "roofline", "monarch", "monarch_blocks",
+        "distill"],
+    2: ["mixers", "models", "tasks", "text", "official", "checkpoint", "train", "generate",
+        "distributed"],
     3: ["recall", "bench", "experiments", "lm"],
     4: ["viz"],
-    5: ["cli", "handbook", "course", "syllabus", "exercises", "__init__", "__main__"],
+    5: ["cli", "handbook", "course", "syllabus", "exercises", "stage", "decks",
+        "explorer", "__init__", "__main__"],
 }
 LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}
 
