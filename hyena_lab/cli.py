@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .lm import add_lm_command
 
     add_lm_command(sub)
+    from .explorer import add_explorer_command
+
+    add_explorer_command(sub)
     for module in EXPERIMENT_MODULES:
         found = import_module(f"{__package__}.experiments.{module}")
         for experiment in getattr(found, "EXPERIMENTS", None) or (found.EXPERIMENT,):

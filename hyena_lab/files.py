@@ -15,11 +15,16 @@ from pathlib import Path
 
 __all__ = ["check_new_file", "write_atomic"]
 
+# the process's umask, read once at import (os.umask can only be read by setting it)
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so
     that an interrupted write leaves the old file (or none), never half a file; temporary files
-    that a killed earlier write left behind are removed. Creates the folder if needed."""
+    that a killed earlier write left behind are removed. Creates the folder if needed; the file
+    gets the permissions of an ordinary ``open()`` (``0666`` less the umask)."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; give a file name")
@@ -27,6 +32,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
     raw = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private (0600); open() would not
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
             f.flush()

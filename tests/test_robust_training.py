@@ -326,3 +326,16 @@ def test_asking_for_cuda_without_one_is_a_usage_error(tmp_path, capsys):
     torch.save(payload, ckpt)
     rc, _, err = _run(["recall", "--resume", str(ckpt)], capsys)
     assert rc == 2 and "--device cpu" in err
+
+
+def test_write_atomic_gives_the_permissions_of_an_ordinary_open(tmp_path):
+    """Not mkstemp's private 0600: a record or a page others may read, as open() would make it."""
+    import os
+
+    from hyena_lab.files import _UMASK, write_atomic
+
+    path = write_atomic(tmp_path / "r.json", "{}")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_UMASK
+    (tmp_path / "plain").write_text("x")
+    assert path.stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
+    assert os.umask(_UMASK) == _UMASK  # (reading it sets it: put it back unchanged)
