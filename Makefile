@@ -21,7 +21,7 @@ BOOK_HTML  := build/book/html
         fuzz stress stress-stop
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 install: $(STAMP)  ## create .venv (if missing); install the package with its dev, browser, book extras
 
@@ -92,15 +92,20 @@ sync: $(STAMP)  ## pair and sync the .py and .ipynb of every chapter
 lab: $(STAMP)  ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks
 
-book: $(STAMP) $(BOOK_JS)/.fetched  ## static HTML book of the executed notebooks, offline
-	rm -rf $(BOOK_SRC) $(BOOK_HTML) && mkdir -p $(BOOK_SRC)/notebooks
+book: $(STAMP) $(BOOK_JS)/.fetched slides explorer-build  ## the static HTML book, offline: chapters, syllabus, slides, explorer
+	rm -rf $(BOOK_SRC) $(BOOK_HTML) && mkdir -p $(BOOK_SRC)/notebooks $(BOOK_SRC)/course
 	cp book/*.md $(BOOK_SRC)/
-	cp notebooks/[0-9][0-9]_*.ipynb $(BOOK_SRC)/notebooks/
+	@# the executed chapters, their check cells folded (hide-input) and NBVAL markers stripped
+	$(BIN)/python -m hyena_lab.stage book notebooks $(BOOK_SRC)/notebooks
+	cp course/syllabus.md $(BOOK_SRC)/course/
 	cp -r figures $(BOOK_SRC)/figures
 	$(BIN)/sphinx-build -b html -W --keep-going -q -c book $(BOOK_SRC) $(BOOK_HTML)
 	@# the widget manager looks for its icon fonts relative to the page, not to its script
 	mkdir -p $(BOOK_HTML)/notebooks/@jupyter-widgets/html-manager/dist
 	cp $(BOOK_JS)/widget-fonts/* $(BOOK_HTML)/notebooks/@jupyter-widgets/html-manager/dist/
+	@# the decks keep their relative ../slides-js/ paths; the explorer is one self-contained page
+	cp -r $(SLIDES) $(BOOK_HTML)/slides && cp -r $(SLIDES_JS) $(BOOK_HTML)/slides-js
+	$(EXPLORER_INTO_BOOK)
 	@echo "book: open $(BOOK_HTML)/index.html"
 
 $(BOOK_JS)/.fetched: Makefile
@@ -118,3 +123,7 @@ $(BOOK_JS)/.fetched: Makefile
 
 clean:  ## remove caches (keeps .venv)
 	rm -rf .pytest_cache .ruff_cache .hypothesis build *.egg-info
+
+# course kit: slides (reveal.js decks) and the filter-decay explorer
+include mk/slides.mk
+include mk/explorer.mk

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PAPER_CLAIMS", "PAPER_FIGURE_4_3_MS", "PAPER_LM", "paper_speedups"]
+__all__ = [
+    "FLASHFFTCONV_SPEEDUPS", "PAPER_CLAIMS", "PAPER_FIGURE_4_3_MS", "PAPER_LM", "paper_speedups",
+]
 
 #: Forward times (ms) behind the paper's Figure 4.3 (Sec. 4.4): an order-2 Hyena operator,
 #: FlashAttention and standard (PyTorch) attention on an A100, batch 64, as the authors
@@ -72,3 +74,13 @@ PAPER_LM: dict[str, Any] = {
              "GPT (355M)": (11.4, 9.8, 9.1), "Hyena-2 (355M)": (11.3, 9.8, 9.2)},
     "pile_flops_15B": {"GPT": 4.77e19, "Hyena-2": 3.93e19},
 }  # fmt: skip
+
+
+#: FlashFFTConv (Fu et al. 2023, arXiv 2311.05908): its fused convolution against a PyTorch FFT
+#: convolution, as it reports them (gated convolution, one H100-SXM, batch 64, width 768; the FFT
+#: as matrix products on tensor cores, fp16/bf16). Its baseline is a complex fp32 FFT, so a
+#: careful real-FFT baseline narrows these ratios.
+FLASHFFTCONV_SPEEDUPS: dict[str, tuple[float, ...]] = {
+    "lengths": (256, 1024, 4096, 8192, 16384, 32768, 1_048_576),
+    "speedup": (5.6, 7.9, 6.6, 5.4, 2.5, 3.2, 1.7),
+}

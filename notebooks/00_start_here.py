@@ -215,3 +215,6 @@ for chapter in range(1, 6):
 # 2. **Read a checker.** Call `exercises.show_solution("causal_fftconv")` and
 #    `help(exercises.check_causal_fftconv)`. On which lengths $L$ is your FFT convolution tested,
 #    and why are odd lengths and $L = 1$ among them?
+
+# %% [markdown]
+# **Next:** [Chapter 1: Long convolutions](01_long_convolutions.ipynb).

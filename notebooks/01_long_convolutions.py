@@ -324,8 +324,8 @@ for L in (1, 2, 3, 7, 31, 100, 257, 1000):
 # * the mat-vec $S_h u$: a dense mat-vec multiplies the zeros above the diagonal too, $2L^2$
 #   FLOP, and reads all $L^2$ entries of $S_h$: $O(L^2)$ memory traffic as well as work.
 # * `fftconv`: three real FFTs of length $2L$ (of $u$, of $h$, and the inverse) and $L + 1$
-#   complex products of 6 FLOP: $3 \cdot 2.5 \cdot 2L \log_2(2L) + 6(L+1) = 15 L \log_2(2L)
-#   + 6(L+1)$ FLOP: $O(L \log L)$.
+#   complex products of 6 FLOP: $3 \cdot 2.5 \cdot 2L \log_2(2L) + 6(L+1) = 15 L \log_2(2L) +
+#   6(L+1)$ FLOP: $O(L \log L)$.
 #
 # A cost $c L^p$ is a straight line of slope $p$ on log-log axes. Over $L = 2^{10} \dots 2^{14}$
 # the slope of $L \log L$ is about $1 + 1/\ln L \approx 1.1$ (the logarithm grows a little), and
@@ -646,3 +646,19 @@ def my_fftconv(u: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 
 check_causal_fftconv(my_fftconv)
+
+# %% [markdown]
+# ## Quiz
+#
+# 7 questions on the ideas of this chapter. Choose an answer and press **Check**: the
+# feedback says why it is right, or which misconception the answer you chose stands for.
+# `quiz_text(1)` gives the questions as text, to print.
+
+# %% tags=["slides-skip"]
+from hyena_lab.exercises import quiz
+
+quiz(1)
+
+# %% [markdown]
+# **Next:** [Chapter 2: Hyena matrices](02_hyena_matrices.ipynb).
+# Back to [the course outline](00_start_here.ipynb).

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: -all
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
@@ -803,3 +803,19 @@ def hyena_recurrence(
 
 
 check_hyena_recurrence(hyena_recurrence)
+
+# %% [markdown]
+# ## Quiz
+#
+# 8 questions on the ideas of this chapter. Choose an answer and press **Check**: the
+# feedback says why it is right, or which misconception the answer you chose stands for.
+# `quiz_text(2)` gives the questions as text, to print.
+
+# %% tags=["slides-skip"]
+from hyena_lab.exercises import quiz
+
+quiz(2)
+
+# %% [markdown]
+# **Next:** [Chapter 3: Implicit filters](03_implicit_filters.ipynb).
+# Back to [the course outline](00_start_here.ipynb).

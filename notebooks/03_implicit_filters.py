@@ -608,3 +608,19 @@ def s4d_kernel(A: torch.Tensor, C: torch.Tensor, dt: torch.Tensor, L: int) -> to
 
 
 check_s4d_kernel(s4d_kernel)
+
+# %% [markdown]
+# ## Quiz
+#
+# 7 questions on the ideas of this chapter. Choose an answer and press **Check**: the
+# feedback says why it is right, or which misconception the answer you chose stands for.
+# `quiz_text(3)` gives the questions as text, to print.
+
+# %% tags=["slides-skip"]
+from hyena_lab.exercises import quiz
+
+quiz(3)
+
+# %% [markdown]
+# **Next:** [Chapter 4: Associative recall](04_associative_recall.ipynb).
+# Back to [the course outline](00_start_here.ipynb).

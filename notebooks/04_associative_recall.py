@@ -862,3 +862,19 @@ def query_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
 
 
 check_query_accuracy(query_accuracy)
+
+# %% [markdown]
+# ## Quiz
+#
+# 7 questions on the ideas of this chapter. Choose an answer and press **Check**: the
+# feedback says why it is right, or which misconception the answer you chose stands for.
+# `quiz_text(4)` gives the questions as text, to print.
+
+# %% tags=["slides-skip"]
+from hyena_lab.exercises import quiz
+
+quiz(4)
+
+# %% [markdown]
+# **Next:** [Chapter 5: GPU kernels](05_gpu_kernels.ipynb).
+# Back to [the course outline](00_start_here.ipynb).

@@ -743,3 +743,19 @@ def my_fftconv(u: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 
 check_fftconv_variant(my_fftconv)
+
+# %% [markdown]
+# ## Quiz
+#
+# 8 questions on the ideas of this chapter. Choose an answer and press **Check**: the
+# feedback says why it is right, or which misconception the answer you chose stands for.
+# `quiz_text(5)` gives the questions as text, to print.
+
+# %% tags=["slides-skip"]
+from hyena_lab.exercises import quiz
+
+quiz(5)
+
+# %% [markdown]
+# **Next:** [Chapter 6: The FFT as matrix multiplies](06_fft_matmul.ipynb).
+# Back to [the course outline](00_start_here.ipynb).

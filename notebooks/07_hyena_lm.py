@@ -230,12 +230,15 @@ flops = PAPER_LM["pile_flops_15B"]
 print(f"training FLOPs for 15B tokens: GPT {flops['GPT']:.2e}, Hyena-2 {flops['Hyena-2']:.2e} "
       f"({1 - flops['Hyena-2'] / flops['GPT']:.0%} fewer)")
 assert round(1 - flops["Hyena-2"] / flops["GPT"], 2) == 0.18
+assert round(125e6 / params["attention"], -1) == 150  # "about 150 times smaller" (the GPT 125M)
+assert "GPT (125M)" in PAPER_LM["pile"] and round(params["attention"] / 1e6, 2) == 0.82
 
 # %% [markdown]
 # What carries over, and what does not:
 #
 # * **The architecture carries over**: the same blocks, the same operator, attention swapped
-#   for Hyena and nothing else. Our models are 1,000 times smaller than the paper's smallest.
+#   for Hyena and nothing else. Our models are about 150 times smaller than the paper's
+#   smallest (0.82M against 125M parameters).
 # * **The claim does not transfer by itself.** The paper's 20% is a saving in FLOPs at
 #   context 2,048, where attention's $L^2$ term is a large share of a Transformer's compute. At
 #   context 64 that term is tiny (the MLPs and projections dominate both models), so our
@@ -403,3 +406,19 @@ assert g == {"recompute": 89, "cache": 15, "modal": 1.05, "gpt_kv_cache": 4.7}, 
 # 3. The modal view has no context limit, but our filters were trained on 64 positions. What
 #    does `ModalSSM.kernel(1024)` of a distilled filter look like beyond position 64, and what
 #    would you need to train for the recurrent view to generate well past the training context?
+
+# %% [markdown]
+# ## Quiz
+#
+# 8 questions on the ideas of this chapter. Choose an answer and press **Check**: the
+# feedback says why it is right, or which misconception the answer you chose stands for.
+# `quiz_text(7)` gives the questions as text, to print.
+
+# %% tags=["slides-skip"]
+from hyena_lab.exercises import quiz
+
+quiz(7)
+
+# %% [markdown]
+# **Next:** [Chapter 8: Multi-query recall (Zoology)](08_multi_query_recall.ipynb).
+# Back to [the course outline](00_start_here.ipynb).

@@ -314,3 +314,18 @@ print("checked")
 # 3. Count, with `hyena_lab.roofline`, the FLOPs of one attention layer and one Hyena layer at
 #    width 64 and $L$ = 64, 256, 1024: at which length does the wider Hyena that MQAR may need
 #    cost as much as the narrow attention that solves it?
+
+# %% [markdown]
+# ## Quiz
+#
+# 8 questions on the ideas of this chapter. Choose an answer and press **Check**: the
+# feedback says why it is right, or which misconception the answer you chose stands for.
+# `quiz_text(8)` gives the questions as text, to print.
+
+# %% tags=["slides-skip"]
+from hyena_lab.exercises import quiz
+
+quiz(8)
+
+# %% [markdown]
+# This is the last chapter. Back to [the course outline](00_start_here.ipynb).

@@ -146,6 +146,8 @@ def test_sphinx_builds_the_book(tmp_path: Path):
         shutil.copy(page, src)
     for notebook in NOTEBOOKS:
         shutil.copy(notebook, src / "notebooks")
+    (src / "course").mkdir()
+    shutil.copy(ROOT / "course" / "syllabus.md", src / "course")  # as `make book` stages it
     env = {**os.environ, "HYENA_LAB_BOOK_JS": str(tmp_path / "no-vendored-js")}  # fast: no copy
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q"]
     proc = subprocess.run(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hyena_lab import course
-from hyena_lab.course import CHAPTERS, COVERAGE, PAPER_PARTS, STATUSES
+from hyena_lab.course import CHAPTERS, COVERAGE, PAPER_PARTS, STATUSES, Chapter
 from hyena_lab.handbook import TIMES_RECORD
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -58,7 +58,7 @@ def test_coverage_table_has_a_row_per_part():
     row = next(r for r in table if r.startswith("| Sec. 4.2 |"))
     assert "| partly | ch. 7 (the paper's perplexities are quoted;" in row
     row = next(r for r in table if r.startswith("| Sec. 4.4 |"))
-    assert "| covered | ch. 5; planned: ch. 6 (measured on an H100" in row
+    assert "| covered | ch. 5, ch. 6 (measured on an H100" in row
     assert next(r for r in table if r.startswith("| Sec. 4.3 |")).endswith("| not covered | – |")
 
 
@@ -101,14 +101,16 @@ def test_times_come_from_the_record(tmp_path, monkeypatch):
     rows = {r.split(" | ")[0].lstrip("| "): r for r in course.outline_table(record).splitlines()}
     assert rows["1"].endswith("| 20 s |") and rows["4"].endswith("| 3.0 min |")
     assert rows["7"].endswith("| 80 s |") and "(planned)" not in rows["7"]
-    assert rows["6"].endswith("| – |") and "(planned)" in rows["6"]
+    assert rows["6"].endswith("| 70 s |") and "(planned)" not in rows["6"]
     assert "| [Long convolutions](01_long_convolutions.ipynb) |" in rows["1"]  # a link
-    assert "](" not in rows["6"]  # a planned chapter has no notebook to link to
+    future = Chapter(9, "09_future", "Future", (1,), "–", planned=True)
+    row = course.outline_table(record, (*CHAPTERS, future)).splitlines()[-1]
+    assert row == "| 9 | Future (planned) | 1 | – | – |"  # no time, no link to a notebook
     note = course.times_note(record)
     assert "Test CPU 9000 (2 torch threads, device cpu), torch 2.13.0+cpu, 2026-01-01" in note
-    total = sum(times.values())  # 10 + 20 + 30 + 40 + 180 + 60 + 80 (ch. 7) + 90 (ch. 8) = 510 s
+    total = sum(times.values())  # 10 + 20 + 30 + 40 + 180 + 60 + 70 + 80 + 90 (ch. 8) = 580 s
     assert f"{len(times)} chapters took {course.format_seconds(total)} together" in note
-    assert len(times) == 8 and "8.5 min" in note and "not recorded" not in note
+    assert len(times) == 9 and "9.7 min" in note and "not recorded" not in note
 
 
 def test_a_chapter_missing_from_the_record_is_named(tmp_path, monkeypatch):

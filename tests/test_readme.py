@@ -182,3 +182,22 @@ def test_row_07_quotes_the_language_model_records():
                  f"{g['gpt_kv_cache']:.1f}x (GPT KV cache) and {g['modal']:.2f}x (modal states)")
     inc = load_data("07_distill-sweep")["distilled"][0]
     _quoted(row, f"r = {inc['order']} the loss rises {inc['val_loss_increase']:.4f}")
+
+
+def test_row_06_quotes_counted_work_and_the_h100_rates():
+    from hyena_lab import monarch
+    from hyena_lab.roofline import Ceilings
+    from hyena_lab.roofline import fft_flops as radix2_flops
+
+    row = _row("06")
+    N = 4096
+    r2 = radix2_flops(N, real=False)
+    _quoted(row, f"dense DFT does {monarch.dense_dft_flops(N) / r2:.0f}x the FLOPs")
+    _quoted(row, f"(64, 64) {monarch.fft_flops(N, (64, 64)) / r2:.1f}x")
+    _quoted(row, f"(16, 16, 16) {monarch.fft_flops(N, (16, 16, 16)) / r2:.1f}x")
+    ceil = Ceilings.from_dict(load_data("05_gpu_kernels-bench")["ceilings"])
+    _quoted(row, f"tensor cores {ceil.matmul_flops / ceil.fp32_flops:.1f}x the fp32 units")
+    gain = monarch.matmul_fft_speedup(N, (16, 16, 16), ceil, compute_only=True)
+    _quoted(row, f"compute floor is {gain:.1f}x lower at (16, 16, 16)")
+    assert monarch.matmul_fft_speedup(N, (16, 16, 16), ceil) == 1.0  # "predicts a tie"
+    _quoted(row, "predicts a tie")

@@ -1,6 +1,6 @@
 """The exercises at the end of every chapter: reference solutions and checkers with feedback.
 
-Each chapter module (:mod:`.ch01` ... :mod:`.ch05`) registers its exercises in ``EXERCISES``: for
+Each chapter module (:mod:`.ch01` ... :mod:`.ch06`) registers its exercises in ``EXERCISES``: for
 exercise ``<name>`` a reference ``solution_<name>`` (:func:`show_solution` prints it) and
 ``check_<name>(answer)``, which runs the student's function (or value) on inputs whose answer is
 known and returns a :class:`CheckResult`: ``PASS`` with what was verified, or ``NOT YET`` with
@@ -14,12 +14,13 @@ from collections.abc import Iterable
 from types import ModuleType
 
 from ..paper import PAPER_FIGURE_4_3_MS  # kept here too: chapters used to import it from here
-from . import ch01, ch02, ch03, ch04, ch05
+from . import ch01, ch02, ch03, ch04, ch05, ch06
 from .ch01 import solution_padding_counterexample
 from .feedback import EXACT, FLOAT32_ROUNDOFF, CheckResult, Exercise
+from .quizzes import QUIZ_CHAPTERS, Question, answer_key, check_answer, questions, quiz, quiz_text
 
 #: The chapter modules, in teaching order; each declares its exercises in ``EXERCISES``.
-CHAPTERS: tuple[ModuleType, ...] = (ch01, ch02, ch03, ch04, ch05)
+CHAPTERS: tuple[ModuleType, ...] = (ch01, ch02, ch03, ch04, ch05, ch06)
 
 
 def _registry(chapters: Iterable[ModuleType]) -> dict[str, Exercise]:
@@ -42,15 +43,17 @@ _EXPORTS = {f"{kind}_{e.name}": getattr(e, kind) for e in EXERCISES.values()
 globals().update(_EXPORTS)
 __all__ = [
     "CHAPTERS", "EXACT", "EXERCISES", "FLOAT32_ROUNDOFF", "PAPER_FIGURE_4_3_MS", "CheckResult",
-    "Exercise", "SolutionSource", "exercises", "show_solution", "solution_padding_counterexample",
+    "Exercise", "QUIZ_CHAPTERS", "Question", "SolutionSource", "answer_key", "check_answer",
+    "exercises", "questions", "quiz", "quiz_text", "show_solution",
+    "solution_padding_counterexample",
     *_EXPORTS,
 ]  # fmt: skip
 
 
 def exercises(chapter: int | None = None) -> list[Exercise]:
-    """The exercises of one chapter (1-5), or all of them."""
+    """The exercises of one chapter (1-6), or all of them."""
     if chapter is not None and chapter not in {e.chapter for e in EXERCISES.values()}:
-        raise ValueError(f"chapter must be one of 1-5 (or None for all), got {chapter!r}")
+        raise ValueError(f"chapter must be one of 1-6 (or None for all), got {chapter!r}")
     return [e for e in EXERCISES.values() if chapter is None or e.chapter == chapter]
 
 

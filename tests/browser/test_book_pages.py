@@ -62,7 +62,8 @@ def _pages() -> list[str]:
     """Every HTML page of the built book, relative to its root (index.html, to skip, if unbuilt)."""
     if not BOOK.is_dir():
         return ["index.html"]  # the test skips in _book()
-    skip = {"_static", "_sources", "_images", "@jupyter-widgets"}
+    # the reveal.js decks are pages of their own kind: tests/browser/test_slides.py opens them
+    skip = {"_static", "_sources", "_images", "@jupyter-widgets", "slides", "slides-js"}
     found = [p.relative_to(BOOK) for p in BOOK.rglob("*.html")]
     return sorted(str(p) for p in found if not skip & set(p.parts))
 

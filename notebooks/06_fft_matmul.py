@@ -1,0 +1,614 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 6: The FFT as matrix multiplies
+#
+# Hyena's long convolutions run through the FFT (chapter 1). Chapter 5 measured what that costs
+# on a GPU: the FFT convolution is memory-bound, and its arithmetic runs on the ordinary fp32
+# units, while attention's matrix products run on tensor cores, 16 times faster. FlashFFTConv
+# (Fu et al. 2023, arXiv 2311.05908) closes that gap by writing the FFT itself as **matrix
+# products**: the four-step (Cooley-Tukey) factorisation turns a DFT of length $N = ab$ into
+# batches of small dense DFTs, which are exactly the products tensor cores run; the factors have
+# the block structure of the **Monarch** matrices of Dao et al. (2022).
+#
+# This chapter is the CPU half: the algebra, checked in float64, and the counted work with a
+# cost model. The GPU half (fused kernels measured against attention) comes later.
+#
+# **What you will learn**
+#
+# 1. The DFT is a dense matrix $F_N$; $F_N x$ equals `torch.fft.fft(x)` to round-off, and what
+#    round-off to expect.
+# 2. The four-step factorisation $F_N = P\,(I_a \otimes F_b)\,T\,(F_a \otimes I_b)$ for
+#    $N = ab$, with the exact index conventions of `hyena_lab.monarch`; its picture; the
+#    three-factor form; the same matrices as a Monarch product $P L P^\top R P$ of two
+#    block-diagonal factors.
+# 3. FLOP counts: dense $8N^2$, four-step $8N(a+b) + 6N$, radix-2 $5N\log_2 N$; and a cost model
+#    that runs matrix products at the tensor-core rate and the FFT at the fp32 rate: where the
+#    matmul FFT is predicted to win, and why a standalone FFT does not show it.
+# 4. The causal FFT convolution of chapter 1, computed through the factored FFT.
+# 5. The block factors can be *learned*: gradient descent from random blocks finds $F_{16}$.
+#
+# **Prerequisites**: chapter 1 (the FFT convolution, the DFT), chapter 5 (the roofline).
+# Kronecker products help; Section 2 defines what it uses.
+#
+# **Run time**: a few seconds on a laptop CPU (chapter 00's table lists the recorded time of
+# every chapter); nothing here is timed, every number is counted or computed in float64.
+#
+# The mathematics is in `hyena_lab.monarch` (the four-step FFT, FLOP counts, the cost model) and
+# `hyena_lab.monarch_blocks` (the Monarch form, learned blocks); the figures in
+# `hyena_lab.viz.monarch`.
+
+# %%
+import torch
+from ipywidgets import interact
+
+from hyena_lab import HyenaOperator, fftconv, monarch
+from hyena_lab.checks import F64_SAME_ALGEBRA, fft_rel_bound
+from hyena_lab.monarch_blocks import (
+    dft_blocks,
+    diagonal_gauge,
+    fit_dft_blocks,
+    monarch_apply,
+    monarch_factor_matrices,
+    monarch_matrix,
+    tensor_core_factors,
+)
+from hyena_lab.paper import FLASHFFTCONV_SPEEDUPS
+from hyena_lab.roofline import Ceilings
+from hyena_lab.roofline import fft_flops as radix2_flops
+from hyena_lab.viz import load_data, savefig, use_style
+from hyena_lab.viz import monarch as mviz
+
+use_style()
+torch.manual_seed(0)
+gen = torch.Generator().manual_seed(0)  # every random tensor below comes from this generator
+C128 = torch.complex128
+
+
+def crel(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Relative error ||a - b|| / ||b|| of complex tensors (checks.rel_err is for real ones)."""
+    return float((a - b).norm() / b.norm())
+
+
+# %% [markdown]
+# ## 1. The DFT is a matrix
+#
+# The DFT of $x = (x_0, \dots, x_{N-1})$ is
+#
+# $$
+# X_k = \sum_{n=0}^{N-1} w_N^{kn}\, x_n, \qquad w_N = e^{-2\pi i/N}, \qquad k = 0, \dots, N-1,
+# \tag{1}
+# $$
+#
+# linear in $x$, so $X = F_N x$ with the **DFT matrix** $(F_N)_{kn} = w_N^{kn}$
+# (`monarch.dft_matrix(N)`, the convention of `torch.fft.fft`: minus sign, no $1/N$). Its
+# entries have modulus 1; it is symmetric, and $F_N F_N^* = N I$, so $F_N^{-1} = F_N^*/N$.
+# For $N = 4$, $w_4 = -i$:
+#
+# $$
+# F_4 = \begin{bmatrix} 1 & 1 & 1 & 1 \\ 1 & -i & -1 & i \\ 1 & -1 & 1 & -1 \\
+# 1 & i & -1 & -i \end{bmatrix}.
+# $$
+#
+# Applied as a dense matrix, (1) costs $N^2$ complex multiply-adds, $8N^2$ real FLOPs (4
+# multiplies and 4 adds each); the FFT computes the same numbers in $O(N \log N)$.
+#
+# **How close must they agree?** Both are rounded. An output of $F_N x$ is an inner product of
+# $N$ terms with entries of modulus 1: in float64 its worst-case relative error is about
+# $\sqrt{N}\,(\sqrt{2}\,\gamma_{N+2} + 2\epsilon)$ with $\gamma_m = m\epsilon/(1 - m\epsilon)$
+# (Higham, *Accuracy and Stability*, Sec. 3.6; `monarch.matmul_fft_rel_bound`), and
+# `torch.fft.fft` adds its own $7 \log_2 N\,\epsilon$ (Higham Thm. 24.2; `checks.fft_rel_bound`).
+# Their sum bounds the difference. Random data sits about $\sqrt{N}$ below the worst case, so we
+# also expect the handbook's `F64_SAME_ALGEBRA` ($10^{-12}$) to hold with room to spare.
+
+# %%
+F_4 = monarch.dft_matrix(4)  # (4, 4) complex128
+F_4_by_hand = torch.tensor([[1, 1, 1, 1], [1, -1j, -1, 1j], [1, -1, 1, -1], [1, 1j, -1, -1j]])
+assert crel(F_4, F_4_by_hand.to(C128)) < F64_SAME_ALGEBRA  # w_4 = -i
+for N in (1, 2, 7, 16, 97, 128):
+    F_N = monarch.dft_matrix(N)  # (N, N)
+    x = torch.randn(N, generator=gen, dtype=C128)  # (N,)
+    err = crel(F_N @ x, torch.fft.fft(x))
+    bound = monarch.matmul_fft_rel_bound((N,), torch.float64) + fft_rel_bound(N, torch.float64)
+    print(f"N = {N:>3}: |F_N x - fft(x)| / |fft(x)| = {err:.1e}, worst-case bound {bound:.1e}")
+    assert err < bound and err < F64_SAME_ALGEBRA == 1e-12
+    assert torch.equal(F_N, F_N.T), "symmetric"
+    assert crel(F_N @ F_N.conj(), N * torch.eye(N, dtype=C128)) < F64_SAME_ALGEBRA  # F F* = N I
+
+# %% [markdown]
+# ## 2. The four-step factorisation
+#
+# Let $N = ab$. Read the input index as $n = b\,n_1 + n_2$ and the output index as
+# $k = k_1 + a\,k_2$, with $n_1, k_1 < a$ and $n_2, k_2 < b$. Since $w_N^{ab} = 1$,
+# $w_N^{b} = w_a$ and $w_N^{a} = w_b$,
+#
+# $$
+# w_N^{kn} = w_N^{(k_1 + a k_2)(b n_1 + n_2)} = w_a^{k_1 n_1}\; w_N^{k_1 n_2}\; w_b^{k_2 n_2},
+# $$
+#
+# and (1) splits into two small DFTs with a multiplication in between:
+#
+# $$
+# X_{k_1 + a k_2} = \sum_{n_2 = 0}^{b-1} w_b^{k_2 n_2}
+#   \Big[\, w_N^{k_1 n_2} \Big( \sum_{n_1 = 0}^{a-1} w_a^{k_1 n_1}\, x_{b n_1 + n_2} \Big) \Big].
+# \tag{2}
+# $$
+#
+# Reshape $x$ row-major into an $a \times b$ array, $X[n_1, n_2] = x_{b n_1 + n_2}$. Read (2)
+# from the inside out:
+#
+# 1. $F_a \otimes I_b$: a DFT of size $a$ down each of the $b$ columns (`F_a @ X`);
+# 2. $T = \mathrm{diag}(w_N^{k_1 n_2})$: multiply entry $(k_1, n_2)$ by the **twiddle factor**
+#    (`monarch.twiddle(a, b)`, an $a \times b$ array read row-major);
+# 3. $I_a \otimes F_b$: a DFT of size $b$ along each of the $a$ rows (`X @ F_b`);
+# 4. $P$: move entry $(k_1, k_2)$ to position $k_1 + a k_2$, i.e. transpose and flatten.
+#
+# $$
+# F_N = P\,(I_a \otimes F_b)\,T\,(F_a \otimes I_b) \tag{3}
+# $$
+#
+# ($\otimes$ is the Kronecker product, `torch.kron`; $I_a \otimes F_b$ is block-diagonal with
+# $a$ copies of $F_b$, $F_a \otimes I_b$ is $F_a$ spread over a stride of $b$). This is the
+# Cooley-Tukey step (1965) as Bailey's "four-step" FFT writes it; `monarch.fft` applies it with
+# `a = factors[0]` and factors $F_b$ again by the remaining factors. `four_step_matrices(N,
+# factors)` returns the factors as dense matrices, in the order they are applied. We check (3)
+# for $N = 12 = 3 \cdot 4$, each factor against its definition.
+
+# %%
+a, b = 3, 4
+N = a * b
+mats = monarch.four_step_matrices(N, (a, b))  # [F_a (x) I_b, T, I_a (x) F_b, P], each (N, N)
+eye_a, eye_b = torch.eye(a, dtype=C128), torch.eye(b, dtype=C128)
+assert torch.equal(mats[0], torch.kron(monarch.dft_matrix(a), eye_b))
+assert torch.equal(mats[1], torch.diag(monarch.twiddle(a, b).flatten()))
+assert torch.equal(mats[2], torch.kron(eye_a, monarch.dft_matrix(b)))
+k1, k2 = torch.meshgrid(torch.arange(a), torch.arange(b), indexing="ij")
+assert torch.equal(mats[3][(k1 + a * k2).flatten(), (b * k1 + k2).flatten()].real, torch.ones(N))
+product = mats[3] @ mats[2] @ mats[1] @ mats[0]
+assert crel(product, monarch.dft_matrix(N)) < F64_SAME_ALGEBRA, "eq. (3)"
+nnz = [int((M != 0).sum()) for M in mats]
+print("nonzeros of F_a (x) I_b, T, I_a (x) F_b, P:", nnz, "of", N * N)
+assert nnz == [N * a, N, N * b, N]
+
+# %% [markdown]
+# The picture: black entries have modulus 1, white ones are 0. Only $N(a + b)$ entries of the
+# two DFT factors are nonzero (36 + 48 = 84 here), against $N^2 = 144$ in $F_{12}$, and the
+# diagonal $T$ and the permutation $P$ add $N$ each. The factor $I_3 \otimes F_4$ is
+# block-diagonal; $F_3 \otimes I_4$ is block-diagonal too once its rows and columns are
+# reordered (below).
+
+# %%
+fig = mviz.factors_figure(12, (3, 4))
+savefig(fig, "06_fft_matmul-factors")
+fig
+
+# %% [markdown]
+# **Three factors.** Factoring $F_b$ again, $b = cd$, puts a second four-step product inside
+# $I_a \otimes F_b$: seven sparse matrices for $N = acd$, and in general $3k - 2$ of them for
+# $k$ factors ($k$ stages of small DFTs, $k - 1$ twiddle diagonals, $k - 1$ permutations).
+# Here $N = 24 = 2 \cdot 3 \cdot 4$:
+
+# %%
+mats3 = monarch.four_step_matrices(24, (2, 3, 4))
+product = torch.eye(24, dtype=C128)
+for M in mats3:  # applied in order: product = M[-1] @ ... @ M[0]
+    product = M @ product
+assert len(mats3) == 3 * 3 - 2 and crel(product, monarch.dft_matrix(24)) < F64_SAME_ALGEBRA
+fig = mviz.factors_figure(24, (2, 3, 4))
+savefig(fig, "06_fft_matmul-factors3")
+fig
+
+# %% [markdown]
+# `monarch.fft(x, factors)` applies (3) recursively with `torch.matmul` only, no `torch.fft`
+# inside. Against `torch.fft.fft` in float64, for powers of two, odd composites, and a prime
+# (97 has no factors: `balanced_factors(97) == (97,)`, one dense DFT), on a batch of two
+# signals. The tolerance is `F64_SAME_ALGEBRA` ($10^{-12}$), and also the worst-case bound of
+# the factored form, `matmul_fft_rel_bound(factors)`: each stage is a small dense DFT whose
+# error adds up stage by stage, since every stage is unitary up to scale.
+
+# %%
+cases = [(12, (3, 4)), (15, (3, 5)), (45, (5, 9)), (105, (3, 5, 7)), (97, (97,)),
+         (4096, (64, 64)), (4096, (16, 16, 16)), (2**16, (16, 16, 16, 16))]  # fmt: skip
+for N, fs in cases:
+    x = torch.randn(2, N, generator=gen, dtype=C128)  # (batch, N)
+    err = crel(monarch.fft(x, fs), torch.fft.fft(x))
+    bound = monarch.matmul_fft_rel_bound(fs, torch.float64)
+    print(f"N = {N:>5}, factors {fs}: relative error {err:.1e} (worst-case bound {bound:.1e})")
+    assert err < min(F64_SAME_ALGEBRA, bound)
+    assert crel(monarch.ifft(x, fs), torch.fft.ifft(x)) < F64_SAME_ALGEBRA
+assert monarch.balanced_factors(97) == (97,) and monarch.balanced_factors(4096) == (64, 64)
+
+# %% [markdown]
+# ### The Monarch form
+#
+# Two moves turn (3) into a product of two **block-diagonal** matrices between fixed
+# permutations. Let $P$ be the permutation "reshape to $a \times b$, transpose, flatten" (it is
+# the $P$ of (3)). Then $F_a \otimes I_b = P^\top (I_b \otimes F_a)\, P$, block-diagonal in the
+# transposed order; and the diagonal $T$ merges into the blocks after it. So
+#
+# $$
+# F_N = P\, L\, P^\top R\, P, \qquad
+# R = \mathrm{diag}(F_a, \dots, F_a), \quad
+# L = \mathrm{diag}\big(F_b\, \mathrm{diag}(T_{0,:}), \dots, F_b\, \mathrm{diag}(T_{a-1,:})\big),
+# \tag{4}
+# $$
+#
+# $b$ blocks of $a \times a$ in $R$ and $a$ blocks of $b \times b$ in $L$
+# (`monarch_blocks.dft_blocks(a, b)`). $P L P^\top R$ is the form of the **Monarch matrices**
+# of Dao et al. (2022), which train such products as weight matrices; $F_N$ is one of them
+# times the input permutation $P$. Each factor is a *batch of small dense matrix products*:
+# `monarch_apply(x, L, R)` is two `einsum`s and three reshapes. On a GPU, FlashFFTConv runs
+# such products on tensor cores; $N = 4096$, for instance, factors into three stages of
+# $16 \times 16$ DFTs, the tile width of a tensor-core instruction in bf16.
+
+# %%
+P, R_3, P_T, L_3, _ = monarch_factor_matrices(*dft_blocks(3, 4))  # (12, 12) each, N = 3 x 4
+assert torch.equal(P, mats[3]) and torch.equal(P_T, P.T), "the P of (3)"
+F_3, I_4 = monarch.dft_matrix(3), torch.eye(4, dtype=C128)
+assert crel(torch.kron(F_3, I_4), P.T @ torch.kron(I_4, F_3) @ P) < F64_SAME_ALGEBRA
+assert torch.equal(R_3, torch.kron(I_4, F_3)), "R = diag(F_a, ..., F_a), b blocks"
+for a, b in ((3, 4), (4, 4), (2, 8), (5, 3)):
+    L_blocks, R_blocks = dft_blocks(a, b)  # (a, b, b), (b, a, a)
+    assert L_blocks.shape == (a, b, b) and R_blocks.shape == (b, a, a)
+    assert crel(monarch_matrix(L_blocks, R_blocks), monarch.dft_matrix(a * b)) < F64_SAME_ALGEBRA
+    x = torch.randn(3, a * b, generator=gen, dtype=C128)
+    assert crel(monarch_apply(x, L_blocks, R_blocks), torch.fft.fft(x)) < F64_SAME_ALGEBRA
+fig = mviz.factors_figure(12, (3, 4), form="monarch")
+savefig(fig, "06_fft_matmul-monarch")
+fig
+
+# %% [markdown]
+# Explore the factors for other sizes (the four-step matrices or the Monarch form):
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+factors_explorer = interact(
+    lambda a, b, form: mviz.factors_figure(a * b, (a, b), form=form),
+    a=(2, 8), b=(2, 8), form=["four-step", "monarch"])  # fmt: skip
+
+# %% [markdown]
+# ## 3. Counting FLOPs, then pricing them
+#
+# Count real FLOPs the way chapter 5's roofline counts a matrix product: a complex
+# multiply-add is 8 (four real products, four adds), a complex multiply alone 6. A stage of
+# size $f$ runs $N/f$ dense DFTs of $f^2$ multiply-adds, $8Nf$ FLOPs, whatever the stage; the
+# $k - 1$ twiddle diagonals cost $6N$ each:
+#
+# | form | real FLOPs |
+# |---|---|
+# | dense $F_N x$ | $8N^2$ |
+# | four-step, $N = ab$ | $8N(a + b) + 6N$ |
+# | $k$ factors $f_1 \cdots f_k$ | $8N(f_1 + \dots + f_k) + 6N(k - 1)$ |
+# | radix-2 FFT (benchFFT's count, `roofline.fft_flops`) | $5N\log_2 N$ |
+#
+# `monarch.fft_flops` counts the factored form (the tests compare it with the nonzeros of
+# `four_step_matrices`, as here). At $N = 4096$ the two-factor form $(64, 64)$ needs 32x fewer
+# FLOPs than the dense product but 17.2x more than the radix-2 FFT; three factors of 16 need
+# 6.6x the radix-2 count. The factored form never reaches $N\log N$ because each small DFT is
+# done densely: $f^2$ work where an FFT would do $f \log f$.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+nnz_flops = 8 * (nnz[0] + nnz[2]) + 6 * nnz[1]  # the N = 12 matrices above: 8 per nonzero, 6 per
+assert nnz_flops == monarch.fft_flops(12, (3, 4)) == 8 * 12 * (3 + 4) + 6 * 12  # twiddle
+N = 4096
+flops = {fs: monarch.fft_flops(N, fs) for fs in ((N,), (64, 64), (16, 16, 16))}
+r2 = radix2_flops(N, real=False)  # 5 N log2 N
+for fs, f in flops.items():
+    print(f"N = 4096, factors {fs!s:>12}: {f:>13,.0f} FLOPs = {f / r2:6.1f}x radix-2, "
+          f"{flops[(N,)] / f:5.1f}x fewer than dense")
+print(f"radix-2 FFT: {r2:,.0f} FLOPs")
+assert flops[(N,)] == monarch.dense_dft_flops(N) == 8 * N**2 and r2 == 5 * N * 12
+assert round(flops[(N,)] / flops[(64, 64)]) == 32 and round(flops[(64, 64)] / r2, 1) == 17.2
+assert round(flops[(16, 16, 16)] / r2, 1) == 6.6
+
+# %%
+fig = mviz.flops_figure()
+savefig(fig, "06_fft_matmul-flops")
+fig
+
+# %% [markdown]
+# **Why do more FLOPs, then?** Because they run on different units. The recorded H100 of
+# chapter 5 (`figures/data/05_gpu_kernels-bench.json`, its `ceilings`: measured, not the
+# datasheet) runs a large bf16 matrix product at **791 TFLOP/s** on its tensor cores and fp32
+# arithmetic, what a radix-2 FFT runs on, at **51 TFLOP/s**: 15.6x slower. The H200 has the same
+# compute units (and more memory bandwidth); we use the H100's measured rates. The cost model
+# (`monarch.matmul_fft_speedup`, compute floors only) charges the dense stages at the
+# tensor-core rate, the twiddles and the radix-2 FFT at the fp32 rate:
+#
+# $$
+# \text{speedup} = \frac{5N\log_2 N / P_{32}}{8N\sum_i f_i / P_{\rm TC} + 6N(k-1)/P_{32}} .
+# $$
+#
+# At $N = 4096$ with three factors of 16 the matmul form does 6.6x the work on units 15.6x
+# faster: predicted **1.6x** faster than the radix-2 FFT. With two factors of 64 it is slower
+# (0.84x): the stages are too big. A single dense $F_N$ on tensor cores beats the radix-2 FFT
+# only up to $N = 32$. Factors below 16 leave a tensor core partly idle (it multiplies tiles of
+# 16 in bf16), so the model puts each $N$ on the most stages that keep every factor $\ge 16$
+# (`tensor_core_factors`): from $N = 256$ on it predicts 1.5x to 1.8x at the powers of 16
+# (every factor exactly 16) and less between, down to a tie at $N = 2048$ (factors 32 and 64).
+#
+# Two caveats keep this a model. Small $16 \times 16$ products do not reach the large-GEMM rate
+# the record measured, so these speedups are upper bounds. And a standalone FFT moves its input
+# and output through memory once: at bf16 its intensity is $5\log_2 N / 8$ FLOP/byte, below the
+# fp32 ridge of 17.3 for every $N \le 2^{24}$, so **both forms are memory-bound and the full
+# roofline predicts a tie** (the dotted line). The tensor-core advantage pays only inside a
+# fused kernel that does much more arithmetic per byte it moves: the FFT, the product with the
+# filter's spectrum, the inverse FFT and the gates in one pass, which is FlashFFTConv's second
+# idea and the subject of the GPU half. FlashFFTConv reports its fused convolutions 1.7x to
+# 7.9x faster than a PyTorch FFT convolution on an H100 (7.9x at 1K tokens, 1.7x at 1M; held in
+# `hyena_lab.paper.FLASHFFTCONV_SPEEDUPS`), against a complex fp32 FFT baseline. Those are its
+# numbers, quoted; we have not measured them.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ceil = Ceilings.from_dict(load_data("05_gpu_kernels-bench")["ceilings"])
+print(f"{ceil.device}: tensor cores {ceil.matmul_flops / 1e12:.0f} TFLOP/s, fp32 "
+      f"{ceil.fp32_flops / 1e12:.0f} TFLOP/s, copy {ceil.bandwidth / 1e12:.2f} TB/s")
+assert "H100" in ceil.device and round(ceil.matmul_flops / 1e12) == 791
+flash = dict(zip(FLASHFFTCONV_SPEEDUPS["lengths"], FLASHFFTCONV_SPEEDUPS["speedup"], strict=True))
+assert (min(flash.values()), max(flash.values()), flash[1024], flash[2**20]) == (1.7, 7.9, 7.9, 1.7)
+assert round(ceil.fp32_flops / 1e12) == 51 and round(ceil.matmul_flops / ceil.fp32_flops, 1) == 15.6
+
+
+def speedup(N: int, fs: tuple[int, ...]) -> float:
+    """Predicted t(radix-2 on fp32 units) / t(matmul FFT on tensor cores), compute floors."""
+    return monarch.matmul_fft_speedup(N, fs, ceil, compute_only=True)
+
+
+powers = [2**p for p in range(4, 25)]
+tc = {n: speedup(n, tensor_core_factors(n)) for n in powers}
+print("predicted compute speedup, factors >= 16:",
+      {n: round(s, 2) for n, s in tc.items() if n in (256, 2048, 4096, 2**16, 2**20)})  # fmt: skip
+assert round(speedup(4096, (16, 16, 16)), 1) == 1.6 and round(speedup(4096, (64, 64)), 2) == 0.84
+assert speedup(32, (32,)) > 1 > speedup(64, (64,))  # dense on tensor cores: only up to N = 32
+assert tensor_core_factors(4096) == (16, 16, 16) and tensor_core_factors(2048) == (32, 64)
+assert all(1.5 < tc[16**k] < 1.8 for k in (2, 3, 4, 5, 6))  # the powers of 16
+assert round(tc[2048], 2) == 1.0 and all(tc[n] > 1.2 for n in powers if n >= 256 and n != 2048)
+assert all(s <= tc[256] for n, s in tc.items() if n >= 256)
+r2_cost = monarch.radix2_fft_cost(2**24)  # bf16 complex in and out: 8 bytes per point
+assert r2_cost.intensity == 5 * 24 / 8 < round(ceil.ridge("fp32"), 1) == 17.3  # memory-bound
+assert all(monarch.matmul_fft_speedup(n, tensor_core_factors(n), ceil) == 1.0 for n in powers)
+
+# %%
+fig = mviz.speedup_figure(ceil)
+savefig(fig, "06_fft_matmul-speedup")
+fig
+
+# %% [markdown]
+# ## 4. The causal convolution through the factored FFT
+#
+# Chapter 1's `fftconv` pads $u$ and $h$ to $2L$, multiplies their spectra and keeps the first
+# $L$ outputs of the inverse transform. `monarch.fftconv(u, k)` does the same with the matrix
+# FFT: same contract (`u` $(\dots, d, L)$, `k` $(d, L)$, an optional `bias`), same result.
+# The FFT size $n = 2L$ is factored by `balanced_factors`, so any $L$ works: odd, prime,
+# $L = 1$. Both are FFT evaluations of the same convolution in float64, so they agree to
+# `F64_SAME_ALGEBRA`. Explicit `factors` may give any size $n \ge 2L - 1$ (the length of the
+# linear convolution, chapter 1); a smaller one would wrap the tail onto the first outputs, and
+# is refused.
+
+# %%
+for L in (1, 2, 7, 97, 100, 129, 250):
+    u = torch.randn(2, 3, L, generator=gen, dtype=torch.float64)  # (batch, d, L)
+    k = torch.randn(3, L, generator=gen, dtype=torch.float64)  # (d, L)
+    bias = torch.randn(3, generator=gen, dtype=torch.float64)
+    y = monarch.fftconv(u, k, bias)
+    assert y.shape == u.shape and y.dtype == torch.float64
+    assert crel(y, fftconv(u, k, bias)) < F64_SAME_ALGEBRA, L
+    print(f"L = {L:>3}: FFT size {2 * L:>3} = {monarch.balanced_factors(2 * L)}, "
+          f"relative difference to fftconv {crel(y, fftconv(u, k, bias)):.0e}")
+u = torch.randn(1, 2, 50, generator=gen, dtype=torch.float64)  # L = 50
+k = torch.randn(2, 50, generator=gen, dtype=torch.float64)
+assert crel(monarch.fftconv(u, k, factors=(3, 3, 11)), fftconv(u, k)) < F64_SAME_ALGEBRA  # 99
+
+# %%
+# NBVAL_CHECK_OUTPUT
+try:
+    monarch.fftconv(u, k, factors=(7, 14))  # n = 98 < 2L - 1 = 99
+except ValueError as err:
+    print("ValueError:", err)
+
+# %% [markdown]
+# The whole Hyena operator can run its long convolutions this way: `HyenaOperator(...,
+# backend="monarch")` calls `monarch.fftconv` where the default calls `torch.fft`. The weights
+# are the same (a state dict does not depend on the backend), and so are the outputs and the
+# gradients, to float64 round-off. On a CPU the matrix form is slower; the GPU half of the
+# chapter is where it has to earn its place.
+
+# %%
+torch.manual_seed(0)
+op_torch = HyenaOperator(8, 128, order=2).double()
+op_monarch = HyenaOperator(8, 128, order=2, backend="monarch").double()
+op_monarch.load_state_dict(op_torch.state_dict())
+u_op = torch.randn(2, 100, 8, generator=gen, dtype=torch.float64, requires_grad=True)
+y_torch, y_monarch = op_torch(u_op), op_monarch(u_op)
+(g_torch,) = torch.autograd.grad(y_torch.square().sum(), u_op)
+(g_monarch,) = torch.autograd.grad(y_monarch.square().sum(), u_op)
+print(f"outputs differ by {crel(y_monarch, y_torch):.0e}, input gradients by "
+      f"{crel(g_monarch, g_torch):.0e} (relative)")
+assert crel(y_monarch, y_torch) < F64_SAME_ALGEBRA and crel(g_monarch, g_torch) < F64_SAME_ALGEBRA
+
+# %% [markdown]
+# ## 5. Learning the factors
+#
+# The Monarch form (4) has $a\,b^2 + b\,a^2 = N(a + b)$ free entries, against $N^2$ for a dense
+# matrix: 128 against 256 at $N = 16 = 4 \cdot 4$, and 32x fewer at $N = 4096 = 64 \cdot 64$.
+# The DFT is one point of this family, and the family is what Dao et al. train as weight
+# matrices. Can gradient descent find the DFT in it? `fit_dft_blocks(4, 4)` starts from random
+# complex blocks (seeded), keeps the permutations fixed, and minimises
+# $\|P L P^\top R P - F_{16}\|_F^2 / \|F_{16}\|_F^2$ with Adam in float64 for 300 steps. The
+# loss is bilinear in $(L, R)$, not convex; it still falls by ten orders of magnitude, from
+# about 1 to below $10^{-10}$.
+
+# %%
+fit = fit_dft_blocks(4, 4, steps=300, lr=0.02, seed=0)
+print(f"loss at the random start {fit.losses[0]:.2f}, after 300 steps {fit.losses[-1]:.0e}; "
+      f"relative error of the learned product {fit.rel_error:.0e}")
+assert fit.losses[0] > 0.5 and fit.losses[-1] < 1e-10  # 10 orders of magnitude, seeded
+assert fit.L.numel() + fit.R.numel() == 128 == 16 * (4 + 4) and 16**2 == 256
+assert 4096**2 // (64 * 64**2 + 64 * 64**2) == 32  # N^2 against N (a + b) at 64 x 64
+fig = mviz.fit_figure(fit.losses, label="N = 16 = 4 x 4, Adam, lr 0.02, seed 0")
+savefig(fig, "06_fft_matmul-learned")
+fig
+
+# %% [markdown]
+# The learned blocks are *not* the DFT's blocks: $R$ is far from $\mathrm{diag}(F_4, \dots)$.
+# But the product is unchanged if the outputs of $R$ are scaled by any diagonal $D$ and the
+# inputs of $L$ by $D^{-1}$, and that is all that differs: $R_{n_2} F_4^{-1}$ is diagonal for
+# every block, to the accuracy of the fit (`diagonal_gauge`). Gradient descent found the DFT, up
+# to this rescaling.
+
+# %%
+L_dft, R_dft = dft_blocks(4, 4)
+scale, off_diagonal = diagonal_gauge(fit.R, R_dft)  # R_n2 = diag(scale[:, n2]) F_4
+print(f"learned R against the DFT's: relative difference {crel(fit.R, R_dft):.2f}; "
+      f"R_n2 F_4^-1 is diagonal up to {off_diagonal:.0e} (relative)")
+assert crel(fit.R, R_dft) > 0.05 and off_diagonal < 1e-5
+assert crel(monarch_matrix(fit.L, fit.R), monarch.dft_matrix(16)) < 1e-5
+
+# %% [markdown]
+# ## 6. What comes next: the GPU half
+#
+# Everything above is algebra and counted work. The GPU half of this chapter, to be written
+# with the lent H200, will build the fused kernels (the FFT convolution as tensor-core products
+# in one pass, FlashFFTConv-style), measure them against `torch.fft` and against attention the
+# way chapter 5 measures (CUDA events, every SDPA backend, a recorded run), and set the
+# measurements beside this chapter's cost model. None of those measurements exist yet, and this
+# chapter quotes none: whether the predicted 1.5x-1.8x compute advantage survives the small
+# matrix sizes, and what fusion buys on top, is the open question that part will answer.
+#
+# ## Summary
+#
+# * The DFT is the dense matrix $F_N$, $(F_N)_{kn} = w_N^{kn}$; $F_N x$ equals `torch.fft.fft`
+#   to float64 round-off ($< 10^{-12}$, within the worst-case bound of both).
+# * For $N = ab$, $F_N = P\,(I_a \otimes F_b)\,T\,(F_a \otimes I_b)$ with input $n = b n_1 + n_2$,
+#   output $k = k_1 + a k_2$, twiddles $w_N^{k_1 n_2}$; factored again, any number of stages;
+#   written as $P L P^\top R P$ it is a Monarch matrix of two block-diagonal factors. A prime
+#   $N$ is one dense DFT. `monarch.fft` equals `torch.fft.fft` to $< 10^{-12}$ for all of them.
+# * Work: $8N^2$ dense, $8N\sum f_i + 6N(k - 1)$ factored, $5N\log_2 N$ radix-2. The matmul
+#   form does more FLOPs on faster units: with the H100's measured rates (791 and 51 TFLOP/s)
+#   it is predicted 1.6x faster on compute at $N = 4096$ with factors $16^3$, but a standalone
+#   FFT is memory-bound either way; the gain needs a fused kernel.
+# * `monarch.fftconv` is chapter 1's causal convolution through the matrix FFT, equal to
+#   `fftconv` for every $L$.
+# * The blocks can be learned: from random blocks, gradient descent reaches $F_{16}$ to a
+#   relative error below $10^{-5}$, the DFT's blocks up to a diagonal rescaling.
+#
+# ## Exercises
+#
+# 1. **The DFT matrix by hand.** Build $F_N$ from definition (1) (graded: `check_dft_matrix`).
+#    Then time `F_N @ x` against `torch.fft.fft(x)` on your machine from $N = 16$ to $4096$:
+#    where does the dense product stop being competitive on a CPU?
+# 2. **The four-step product.** Write the FFT of length $N = ab$ as the four steps of (3), with
+#    `dft_matrix` and `twiddle` and matrix products only (graded: `check_four_step_fft`, which
+#    switches `torch.fft` off while it runs). Then make it recursive for any factor tuple.
+# 3. **Count the FLOPs.** The real FLOPs of the $k$-factor form (graded:
+#    `check_four_step_flops`). Which factorisation of $N = 2^{12}$ has the fewest? Why does ten
+#    factors of 2 not reach $5N\log_2 N$?
+# 4. **The Monarch blocks, then learn them.** Return the blocks $L$, $R$ of (4) (graded:
+#    `check_monarch_blocks`). Then write your own training loop: start from random blocks and
+#    fit $F_{16}$ by gradient descent; pass it to the checker as `fit`. Try $N = 64 = 8 \cdot 8$
+#    and $2 \cdot 8$; learn the twiddles as a separate diagonal; fit a random matrix instead of
+#    $F_N$ and watch the loss stop above zero: most matrices are not Monarch.
+
+# %% [markdown]
+# ### Check your answers
+#
+# Replace each stub's body and re-run its cell; the checker from `hyena_lab.exercises` replies
+# `PASS` with what it verified, or `NOT YET` with what is wrong and a hint.
+
+# %%
+from hyena_lab.exercises.ch06 import (
+    check_dft_matrix,
+    check_four_step_fft,
+    check_four_step_flops,
+    check_monarch_blocks,
+)
+
+# %% [markdown]
+# **Exercise 1 (graded part).** Return $F_N$ of shape `(N, N)`, complex128, with
+# $(F_N)_{kn} = e^{-2\pi i kn/N}$. The checker compares it with `torch.fft.fft` of the identity
+# for $N = 8, 5, 12, 97, 2, 1$.
+
+
+# %%
+def dft_matrix(N: int) -> torch.Tensor:
+    """The DFT matrix F_N, (N, N) complex128."""
+    raise NotImplementedError("exercise 1: your answer here")
+
+
+check_dft_matrix(dft_matrix)
+
+# %% [markdown]
+# **Exercise 2 (graded part).** Return the DFT of `x` `(..., N)` along its last axis, $N = ab$,
+# as $P\,(I_a \otimes F_b)\,T\,(F_a \otimes I_b)\,x$, complex128, with the conventions of
+# Section 2 (`monarch.dft_matrix` and `monarch.twiddle` are allowed; `torch.fft` is switched off
+# during the check).
+
+
+# %%
+def four_step_fft(x: torch.Tensor, a: int, b: int) -> torch.Tensor:
+    """The DFT of x (..., a*b) as four steps: F_a down the columns, twiddles, F_b, transpose."""
+    raise NotImplementedError("exercise 2: your answer here")
+
+
+check_four_step_fft(four_step_fft)
+
+# %% [markdown]
+# **Exercise 3 (graded part).** Return the real FLOPs of the factored DFT for a tuple of
+# factors (8 per complex multiply-add, 6 per twiddle multiply). The checker compares with
+# `monarch.fft_flops` on five factorisations, a prime among them.
+
+
+# %%
+def four_step_flops(factors: tuple[int, ...]) -> float:
+    """Real FLOPs of the k-factor form of F_N, N = prod(factors)."""
+    raise NotImplementedError("exercise 3: your answer here")
+
+
+check_four_step_flops(four_step_flops)
+
+# %% [markdown]
+# **Exercise 4 (graded part).** Return the blocks `(L, R)` of (4): `L` `(a, b, b)` with block
+# $k_1$ equal to $F_b\,\mathrm{diag}(T_{k_1,:})$, `R` `(b, a, a)` with every block $F_a$. The
+# checker multiplies them with `monarch_matrix` and compares with $F_N$. For the open part, pass
+# your training function too: `check_monarch_blocks(monarch_blocks, fit=my_fit)`, where
+# `my_fit(a, b)` returns learned `(L, R)`.
+
+
+# %%
+def monarch_blocks(a: int, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Monarch blocks of F_N: L (a, b, b) with the twiddles merged in, R (b, a, a)."""
+    raise NotImplementedError("exercise 4: your answer here")
+
+
+check_monarch_blocks(monarch_blocks)
+
+# %% [markdown]
+# ## Quiz
+#
+# 5 questions on the ideas of this chapter. Choose an answer and press **Check**: the
+# feedback says why it is right, or which misconception the answer you chose stands for.
+# `quiz_text(6)` gives the questions as text, to print.
+
+# %% tags=["slides-skip"]
+from hyena_lab.exercises import quiz
+
+quiz(6)
+
+# %% [markdown]
+# **Next:** [Chapter 7: A Hyena language model and its recurrent view](07_hyena_lm.ipynb).
+# Back to [the course outline](00_start_here.ipynb).
