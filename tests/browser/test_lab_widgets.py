@@ -10,7 +10,9 @@ temporary copy of the chapter), open the chapter, wait for the kernel, run every
    (the ``src`` of the ``<img>`` under the widget changes), and
 4. where the widget has a drop-down (chapter 1's filter kinds), that choosing each option in turn
    and then the first again redraws the figure every time, shows no error in its place, and
-   brings back the parameter value the first option had (each kind keeps its own slider).
+   brings back the parameter value the first option had (each kind keeps its own slider);
+5. that the chapter's quiz answers a wrong choice with NOT YET and that option's misconception,
+   then the right one with PASS (the kernel runs ``check_answer``).
 
 A screenshot of the page after the move is saved to ``build/browser/<chapter>-lab.png``
 (``$HYENA_LAB_SCREENSHOTS`` overrides the folder). The chapter is chapter 01 by default;
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -232,6 +235,41 @@ def _switch_every_option(page, box, shot: Path) -> list[str]:
     return visited
 
 
+def _answer_the_quiz(page, chapter: int) -> list[str]:
+    """The chapter's quiz (``quiz(N)``): choose a wrong option of the first question and press
+    Check, then the right one; the feedback must say NOT YET with that option's misconception,
+    then PASS with the explanation (both from ``check_answer``, run by the kernel)."""
+    from hyena_lab.exercises import check_answer, questions
+
+    q = questions(chapter)[0]
+    wrong = next(i for i in range(len(q.options)) if i != q.answer)
+    block = page.locator(".hyena-quiz .hyena-quiz-question").first
+    block.scroll_into_view_if_needed()
+    radios = block.locator("input[type=radio]")
+    assert radios.count() == len(q.options), f"{q.id}: {radios.count()} radio buttons"
+    assert not any(radios.nth(i).is_checked() for i in range(radios.count())), "preselected"
+    feedback = block.locator(".hyena-quiz-feedback")
+    seen = []
+    for choice, css, verdict in ((wrong, "hyena-quiz-notyet", "NOT YET"),
+                                 (q.answer, "hyena-quiz-pass", "PASS")):  # fmt: skip
+        radios.nth(choice).check()
+        block.locator("button", has_text="Check").click()
+        try:
+            page.wait_for_function(
+                "([el, css]) => el.classList.contains(css)",
+                arg=[feedback.element_handle(), css], timeout=REDRAW_S * 1000,
+            )
+        except playwright_sync.TimeoutError:
+            pytest.fail(f"{q.id}: pressing Check on option {choice} gave no {verdict} feedback")
+        text = " ".join(feedback.inner_text().split())
+        # the message's longest stretch of plain prose (its math is typeset by MathJax)
+        prose = max(re.split(r"\$[^$]*\$", check_answer(q.id, choice).message), key=len)
+        prose = " ".join(prose.replace("`", "").replace("*", "").split())[:40]
+        assert text.startswith(verdict) and prose in text, (q.id, choice, prose, text[:200])
+        seen.append(f"option {choice}: {verdict}")
+    return seen
+
+
 def _screenshot_dir() -> Path:
     folder = Path(os.environ.get("HYENA_LAB_SCREENSHOTS", ROOT / "build" / "browser"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -286,11 +324,14 @@ def test_chapter_runs_and_slider_redraws_the_figure(lab: tuple[str, str, str]) -
                 visited = _switch_every_option(page, box, shot)
             box.scroll_into_view_if_needed()
             page.screenshot(path=str(shot))
+            quiz = []
+            if page.locator(".hyena-quiz").count():
+                quiz = _answer_the_quiz(page, int(Path(name).stem[:2]))
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000, f"screenshot {shot} looks empty"
     print(
         f"\n{name}: {state['total']} code cells ran in {run_all_s:.1f} s; slider "
         f"{before_value} -> {after_value} redrew the figure; options {visited} each redrew it; "
-        f"screenshot: {shot}"
+        f"quiz: {quiz}; screenshot: {shot}"
     )
