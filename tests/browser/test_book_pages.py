@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-
-from .chromium import CHROMIUM_ARGS, chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = Path(os.environ.get("HYENA_LAB_BOOK_HTML", ROOT / "build" / "book" / "html"))
@@ -67,17 +64,6 @@ def _pages() -> list[str]:
     found = [p.relative_to(BOOK) for p in BOOK.rglob("*.html")]
     return sorted(str(p) for p in found if not skip & set(p.parts))
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """One headless Chromium for all pages of this module."""
-    chromium = chromium_path()
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 # --- what the page holds once it has settled (JavaScript run in the page) ------------------

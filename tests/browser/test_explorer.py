@@ -25,8 +25,6 @@ import pytest
 
 from hyena_lab import explorer
 
-from .chromium import CHROMIUM_ARGS, chromium_path
-
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("HYENA_LAB_SCREENSHOTS", ROOT / "build" / "browser"))
 LOAD_MS = 30_000  # the page and its 2.7 MB of data on a busy 2-core machine (~0.5 s idle)
@@ -70,16 +68,6 @@ def served(page_dir: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    chromium = chromium_path()
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _open(browser, url: str, local: str) -> tuple[object, list[str]]:

@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hyena_lab import decks
-
-from .chromium import CHROMIUM_ARGS, chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDORED = Path(os.environ.get("HYENA_LAB_SLIDES_JS", ROOT / "build" / "slides-js"))
@@ -55,16 +52,6 @@ def _vendored() -> Path:
         )
     return VENDORED
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    chromium = chromium_path()
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")
