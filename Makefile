@@ -39,8 +39,8 @@ lint: $(STAMP)  ## ruff over the package, the tests and the notebook sources
 unit: $(STAMP)  ## pytest unit and property tests (includes the .py/.ipynb sync check)
 	MPLBACKEND=Agg $(BIN)/pytest -q tests --ignore=tests/browser
 
-notebooks: $(STAMP)  ## execute every notebook under nbval (lax: compares only marked cells)
-	$(BIN)/pytest -q --nbval-lax --nbval-cell-timeout=900 notebooks
+notebooks: $(STAMP)  ## execute every chapter and the worked solutions under nbval (lax: compares only marked cells)
+	$(BIN)/pytest -q --nbval-lax --nbval-cell-timeout=900 notebooks course/solutions.ipynb
 
 # the real-browser tests: every page of the built book (MathJax errors, console errors, widget
 # notices, download links) and chapter 01 run in JupyterLab with its slider moved
@@ -97,7 +97,7 @@ book: $(STAMP) $(BOOK_JS)/.fetched slides explorer-build  ## the static HTML boo
 	cp book/*.md $(BOOK_SRC)/
 	@# the executed chapters, their check cells folded (hide-input) and NBVAL markers stripped
 	$(BIN)/python -m hyena_lab.stage book notebooks $(BOOK_SRC)/notebooks
-	cp course/syllabus.md $(BOOK_SRC)/course/
+	cp course/syllabus.md course/solutions.ipynb $(BOOK_SRC)/course/
 	cp -r figures $(BOOK_SRC)/figures
 	$(BIN)/sphinx-build -b html -W --keep-going -q -c book $(BOOK_SRC) $(BOOK_HTML)
 	@# the widget manager looks for its icon fonts relative to the page, not to its script
@@ -124,6 +124,7 @@ $(BOOK_JS)/.fetched: Makefile
 clean:  ## remove caches (keeps .venv)
 	rm -rf .pytest_cache .ruff_cache .hypothesis build *.egg-info
 
-# course kit: slides (reveal.js decks) and the filter-decay explorer
+# course kit: slides (reveal.js decks), the filter-decay explorer, the worked solutions
 include mk/slides.mk
 include mk/explorer.mk
+include mk/worked.mk

@@ -147,7 +147,8 @@ def test_sphinx_builds_the_book(tmp_path: Path):
     for notebook in NOTEBOOKS:
         shutil.copy(notebook, src / "notebooks")
     (src / "course").mkdir()
-    shutil.copy(ROOT / "course" / "syllabus.md", src / "course")  # as `make book` stages it
+    for page in ("syllabus.md", "solutions.ipynb"):  # as `make book` stages them
+        shutil.copy(ROOT / "course" / page, src / "course")
     env = {**os.environ, "HYENA_LAB_BOOK_JS": str(tmp_path / "no-vendored-js")}  # fast: no copy
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q"]
     proc = subprocess.run(

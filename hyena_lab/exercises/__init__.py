@@ -18,6 +18,7 @@ from . import ch01, ch02, ch03, ch04, ch05, ch06
 from .ch01 import solution_padding_counterexample
 from .feedback import EXACT, FLOAT32_ROUNDOFF, CheckResult, Exercise
 from .quizzes import QUIZ_CHAPTERS, Question, answer_key, check_answer, questions, quiz, quiz_text
+from .worked import WORKED, WorkedSolution, worked_solution, worked_solutions
 
 #: The chapter modules, in teaching order; each declares its exercises in ``EXERCISES``.
 CHAPTERS: tuple[ModuleType, ...] = (ch01, ch02, ch03, ch04, ch05, ch06)
@@ -45,7 +46,8 @@ __all__ = [
     "CHAPTERS", "EXACT", "EXERCISES", "FLOAT32_ROUNDOFF", "PAPER_FIGURE_4_3_MS", "CheckResult",
     "Exercise", "QUIZ_CHAPTERS", "Question", "SolutionSource", "answer_key", "check_answer",
     "exercises", "questions", "quiz", "quiz_text", "show_solution",
-    "solution_padding_counterexample",
+    "solution_padding_counterexample", "WORKED", "WorkedSolution", "worked_solution",
+    "worked_solutions",
     *_EXPORTS,
 ]  # fmt: skip
 

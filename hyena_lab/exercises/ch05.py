@@ -117,12 +117,14 @@ def check_published_speedups(answer: Mapping[int, float]) -> str:
 
 
 def solution_fftconv_variant(u: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """``fftconv`` with one memory pass less: ``rfft`` pads by itself (no zero-pad copy). Half
-    precision is computed in float32 (cuFFT's half FFTs need power-of-two sizes) and cast back
-    once: the result has the dtype of ``u``."""
+    """``fftconv`` with one memory pass less: no skip term, so ``u`` is cast to float32 once
+    (``hyena_lab.fftconv`` casts it a second time for its skip term, even without a bias).
+    ``rfft(x, n=2L)`` zero-pads, but with a copy of its own, so letting it pad saves no pass.
+    Half precision is computed in float32 (cuFFT's half FFTs need power-of-two sizes) and cast
+    back once: the result has the dtype of ``u``."""
     L = u.shape[-1]
     compute = torch.float32 if u.dtype in (torch.float16, torch.bfloat16) else u.dtype
-    u_f = torch.fft.rfft(u.to(compute), n=2 * L)  # rfft zero-pads to n itself
+    u_f = torch.fft.rfft(u.to(compute), n=2 * L)  # rfft zero-pads to n (an internal copy)
     k_f = torch.fft.rfft(k.to(compute), n=2 * L)
     return torch.fft.irfft(u_f * k_f, n=2 * L)[..., :L].to(u.dtype)
 
