@@ -315,6 +315,37 @@ display(Markdown(WORKED["ch05_ex6"].answer(results)))
 graded(5)
 
 # %% [markdown]
+# ## Chapter 6: The FFT as matrix multiplies
+
+# %% [markdown]
+# ### Exercise 3 (Sec. 4.4; FlashFFTConv)
+
+# %% tags=["hide-input"]
+display(Markdown("> " + WORKED["ch06_ex3"].question))
+results = WORKED["ch06_ex3"].solve()
+WORKED["ch06_ex3"].claims(results)  # the answer's claims, asserted on these results
+
+# %% tags=["hide-input"]
+display(Markdown(WORKED["ch06_ex3"].answer(results)))
+
+# %% [markdown]
+# ### Exercise 4 (Monarch, Dao et al. 2022)
+
+# %% tags=["hide-input"]
+display(Markdown("> " + WORKED["ch06_ex4"].question))
+results = WORKED["ch06_ex4"].solve()
+WORKED["ch06_ex4"].claims(results)  # the answer's claims, asserted on these results
+
+# %% tags=["hide-input"]
+display(Markdown(WORKED["ch06_ex4"].answer(results)))
+
+# %% [markdown]
+# ### Graded exercises of chapter 6: reference solutions
+
+# %% tags=["hide-input"]
+graded(6)
+
+# %% [markdown]
 # ## Chapter 7: A Hyena language model and its recurrent view
 
 # %% [markdown]
@@ -398,10 +429,10 @@ display(Markdown(WORKED["ch08_ex3"].answer(results)))
 # %% [markdown]
 # ## Other chapters' graded exercises
 #
-# Reference solutions of the graded exercises of chapters without a section above (none, or
-# chapter 6 once it registers its exercises).
+# Reference solutions of the graded exercises of chapters without a section above (none
+# today; a chapter added later shows here until it has a section of its own).
 
 # %% tags=["hide-input"]
-for chapter in sorted({e.chapter for e in EXERCISES.values()} - set(range(1, 6))):
+for chapter in sorted({e.chapter for e in EXERCISES.values()} - set(range(1, 7))):
     display(Markdown(f"### Chapter {chapter}"))
     graded(chapter)

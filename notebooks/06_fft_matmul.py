@@ -516,7 +516,7 @@ assert crel(monarch_matrix(fit.L, fit.R), monarch.dft_matrix(16)) < 1e-5
 #    `dft_matrix` and `twiddle` and matrix products only (graded: `check_four_step_fft`, which
 #    switches `torch.fft` off while it runs). Then make it recursive for any factor tuple.
 # 3. **Count the FLOPs.** The real FLOPs of the $k$-factor form (graded:
-#    `check_four_step_flops`). Which factorisation of $N = 2^{12}$ has the fewest? Why does ten
+#    `check_four_step_flops`). Which factorisation of $N = 2^{12}$ has the fewest? Why do twelve
 #    factors of 2 not reach $5N\log_2 N$?
 # 4. **The Monarch blocks, then learn them.** Return the blocks $L$, $R$ of (4) (graded:
 #    `check_monarch_blocks`). Then write your own training loop: start from random blocks and

@@ -304,12 +304,18 @@ def test_server_serves_the_page_on_localhost(built) -> None:
         server.server_close()
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_serve_command_prints_the_url_and_stops_on_ctrl_c(built) -> None:
     page, _, _ = built
     cmd = [sys.executable, "-m", "hyena_lab.explorer", "serve", "--port", "0", "--dir",
            str(page.parent)]  # fmt: skip
+    # Ctrl-C as in a terminal: a background job (`make test &`, CI) ignores SIGINT, and its
+    # children would inherit that and never stop; give the server the default disposition
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
+                            text=True, preexec_fn=_default_sigint)  # fmt: skip
     try:
         line = proc.stdout.readline()  # the page exists: nothing is built first
         assert line.startswith("explorer: open http://127.0.0.1:") and line.endswith("/\n"), line

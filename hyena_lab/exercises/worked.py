@@ -11,13 +11,22 @@ the paper's section and the misconception a student is likely to have. ``course/
 shows them all.
 
 The solutions live in one module per group of chapters: :mod:`.worked_ch00_02`,
-:mod:`.worked_ch03`, :mod:`.worked_ch04`, :mod:`.worked_ch05`, :mod:`.worked_ch07`,
+:mod:`.worked_ch03`, :mod:`.worked_ch04`, :mod:`.worked_ch05`, :mod:`.worked_ch06`,
+:mod:`.worked_ch07`,
 :mod:`.worked_ch08`.
 """
 
 from __future__ import annotations
 
-from . import worked_ch00_02, worked_ch03, worked_ch04, worked_ch05, worked_ch07, worked_ch08
+from . import (
+    worked_ch00_02,
+    worked_ch03,
+    worked_ch04,
+    worked_ch05,
+    worked_ch06,
+    worked_ch07,
+    worked_ch08,
+)
 from .worked_common import Results, WorkedSolution
 
 __all__ = ["WORKED", "Results", "WorkedSolution", "worked_solution", "worked_solutions"]
@@ -26,7 +35,9 @@ __all__ = ["WORKED", "Results", "WorkedSolution", "worked_solution", "worked_sol
 def _registry() -> dict[str, WorkedSolution]:
     """Every module's ``WORKED`` by name, in teaching order; a name registered twice is an error."""
     out: dict[str, WorkedSolution] = {}
-    for module in (worked_ch00_02, worked_ch03, worked_ch04, worked_ch05, worked_ch07, worked_ch08):
+    modules = (worked_ch00_02, worked_ch03, worked_ch04, worked_ch05, worked_ch06, worked_ch07,
+               worked_ch08)  # fmt: skip
+    for module in modules:
         for w in module.WORKED:
             if w.name in out:
                 raise ValueError(f"worked solution {w.name!r} is registered twice")
