@@ -117,8 +117,11 @@ def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     """Relative error ``||a - b|| / ||b||`` computed in float64 (absolute error if ``b == 0``).
 
     The handbook's one measure of agreement between a fast path ``a`` and a reference ``b``.
+    Complex tensors are compared in complex128 (a cast to float64 would drop the imaginary
+    parts).
     """
-    a, b = a.detach().to(torch.float64), b.detach().to(torch.float64)
+    wide = torch.complex128 if a.is_complex() or b.is_complex() else torch.float64
+    a, b = a.detach().to(wide), b.detach().to(wide)
     denom = b.norm()
     return float((a - b).norm() / denom) if denom > 0 else float((a - b).norm())
 

@@ -57,3 +57,15 @@ def test_bounds_scale_with_precision():
     ref = direct_conv(u.bfloat16().double(), k.bfloat16().double())
     assert (y16.double() - ref).norm() <= fftconv_error_bound(u.bfloat16(), k.bfloat16())
     assert direct_conv_error_bound(u.float(), k.float()) > direct_conv_error_bound(u, k)
+
+
+def test_rel_err_compares_complex_tensors_whole():
+    """A difference only in the imaginary parts counts (a cast to float64 would drop it)."""
+    import torch
+
+    from hyena_lab.checks import rel_err
+
+    b = torch.tensor([1 + 1j, 2 - 1j], dtype=torch.complex64)
+    assert rel_err(b, b) == 0.0
+    a = b + torch.tensor([0.1j, 0.0])
+    assert abs(rel_err(a, b) - 0.1 / float(b.to(torch.complex128).norm())) < 1e-7
