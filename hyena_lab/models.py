@@ -135,11 +135,28 @@ class TinyLM(nn.Module):
             x = x + self.positions.weight[: tokens.shape[1]]
         return x
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Logits ``(batch, seq_len, vocab_size)`` for ``tokens`` ``(batch, seq_len)``."""
+    #: :meth:`forward` takes ``scored=``: :func:`hyena_lab.train.train_step` and ``evaluate``
+    #: then compute logits only where a target is scored.
+    scores_positions = True
+
+    def forward(self, tokens: torch.Tensor, scored: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(batch, seq_len, vocab_size)`` for ``tokens`` ``(batch, seq_len)``.
+
+        With a boolean mask ``scored`` ``(batch, seq_len)``, only the logits of the positions it
+        marks, ``(n_scored, vocab_size)`` in row-major order: the same numbers as
+        ``forward(tokens)[scored]`` (LayerNorm and the head act on each position alone), without
+        the head's work at the positions no loss reads. For MQAR at vocab 8192 that work is most
+        of a step (a head of ``d_model x 8192`` at every position, against 4-16 queries).
+        """
         x = self.embed(tokens)
         for block in self.blocks:
             x = block(x)
+        if scored is not None:
+            if scored.shape != tokens.shape or scored.dtype != torch.bool:
+                raise ValueError(f"scored must be a bool mask of the tokens' shape "
+                                 f"{tuple(tokens.shape)}, got {scored.dtype} "
+                                 f"{tuple(scored.shape)}")  # fmt: skip
+            x = x[scored]  # (n_scored, d_model)
         return self.head(self.norm(x))
 
     @torch.no_grad()

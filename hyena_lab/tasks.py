@@ -343,8 +343,11 @@ def counting(
 
 def _distinct(n: int, high: int, k: int, g: torch.Generator) -> torch.Tensor:
     """``(n, k)`` ints in ``[0, high)``, distinct within each row, uniform: the first ``k`` of a
-    random permutation per row, drawn 4,096 rows at a time (memory ``4096 x high``)."""
-    rows = [torch.rand(min(4096, n - i), high, generator=g).argsort(dim=1)[:, :k]
+    random permutation per row (the ``k`` smallest of ``high`` uniform draws, by ``topk``: the
+    same as ``argsort(...)[:, :k]`` but for exact ties, and 8x faster at ``high = 4095``),
+    drawn 4,096 rows at a time (memory ``4096 x high``)."""
+    rows = [torch.rand(min(4096, n - i), high, generator=g)
+            .topk(k, dim=1, largest=False, sorted=True).indices
             for i in range(0, n, 4096)]  # fmt: skip
     return torch.cat(rows)
 

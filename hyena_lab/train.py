@@ -205,13 +205,33 @@ def _loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX)
 
 
+def _scored_logits(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and targets of the scored positions only, ``(n, vocab)`` and ``(n,)``: through
+    ``model(inputs, scored=mask)``, for a model that offers it (``scores_positions``, e.g.
+    :class:`~hyena_lab.models.TinyLM`; DDP passes the keyword on). The loss and the accuracy
+    are those of the full logits, to round-off."""
+    mask = targets != IGNORE_INDEX
+    return model(inputs, scored=mask), targets[mask]
+
+
+def _scores_positions(model: nn.Module) -> bool:
+    return bool(getattr(getattr(model, "module", model), "scores_positions", False))
+
+
 def train_step(
     model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
     targets: torch.Tensor, grad_clip: float | None = None,
 ) -> float:  # fmt: skip
     """One optimizer step on a batch ``(batch, L)`` of inputs and targets; returns the loss."""
     model.train()
-    loss = _loss(model(inputs), targets)
+    if _scores_positions(model):
+        logits, scored = _scored_logits(model, inputs, targets)  # (n, vocab), (n,)
+        # the mean over scored positions, as _loss (NaN for a batch that scores nothing)
+        loss = F.cross_entropy(logits, scored) if scored.numel() else logits.sum() * float("nan")
+    else:
+        loss = _loss(model(inputs), targets)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip is not None:
@@ -233,11 +253,14 @@ def evaluate(
     loss_sum, correct, scored = 0.0, 0, 0
     for i in range(0, inputs.shape[0], batch_size):
         x, y = inputs[i : i + batch_size].to(device), targets[i : i + batch_size].to(device)
-        logits = model(x)
-        mask = y != IGNORE_INDEX
-        n = int(mask.sum())
-        loss_sum += float(_loss(logits, y)) * n
-        correct += int((logits.argmax(-1)[mask] == y[mask]).sum())
+        if _scores_positions(model):
+            logits, y = _scored_logits(model, x, y)  # (n, vocab), (n,)
+        else:
+            logits, y = model(x)[y != IGNORE_INDEX], y[y != IGNORE_INDEX]
+        n = y.numel()
+        if n:
+            loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
+            correct += int((logits.argmax(-1) == y).sum())
         scored += n
     if scored == 0:
         raise ValueError("targets score no position (all are IGNORE_INDEX = -100)")

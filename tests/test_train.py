@@ -22,7 +22,7 @@ from hyena_lab.recall import (
     run_grid_cell,
     run_recall,
 )
-from hyena_lab.tasks import IGNORE_INDEX, make_splits, recall_baselines
+from hyena_lab.tasks import IGNORE_INDEX, make_splits, mqar, recall_baselines
 from hyena_lab.train import (
     CHECKPOINT_FORMAT,
     History,
@@ -119,6 +119,33 @@ def test_evaluate_scores_only_the_scored_positions():
         evaluate(_Oracle(targets, 8), inputs, torch.full_like(targets, IGNORE_INDEX))
     with pytest.raises(ValueError, match="same shape"):
         evaluate(_Oracle(targets, 8), inputs, targets[:, :-1])
+
+
+@pytest.mark.parametrize("mixer", ["attention", "hyena"])
+def test_scored_logits_are_the_full_logits_at_the_scored_positions(mixer):
+    """TinyLM(scored=mask) skips the head where no target is scored: same logits, same loss,
+    same gradients and accuracy as the full logits (float64: equal to round-off, 1e-12)."""
+    torch.manual_seed(0)
+    model = TinyLM(ModelConfig(vocab_size=8, l_max=12, mixer=mixer, d_model=16)).double()
+    x, y = mqar(16, 12, 2, 8, seed=0)  # (16, 12): two queries scored per sequence
+    mask = y != IGNORE_INDEX
+    assert 0 < int(mask.sum()) < mask.numel()
+    full = model(x)
+    assert torch.equal(model(x, scored=mask), full[mask])
+    with pytest.raises(ValueError, match="bool mask"):
+        model(x, scored=mask[:, :-1])
+    grads = []
+    for scores in (True, False):  # the scored path, then the full-logits path of other models
+        model.zero_grad()
+        model.scores_positions = scores
+        opt = torch.optim.SGD(model.parameters(), lr=0.0)  # a step that changes nothing
+        loss = train_step(model, opt, x, y)
+        grads.append([p.grad.clone() for p in model.parameters()])
+        assert loss == pytest.approx(float(_loss(full, y)), rel=1e-12)
+        assert evaluate(model, x, y) == pytest.approx(evaluate(model, x, y), rel=1e-12)
+    del model.scores_positions  # back to the class attribute
+    for a, b in zip(*grads, strict=True):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-14)
 
 
 def test_training_is_seeded_and_records_its_history():

@@ -67,12 +67,17 @@ class MQARConfig:
     max_steps: int = option(2_000, "length of the cosine schedule, the most steps", int_in(2))
     time_budget: float | None = option(None, "stop after this many seconds of training",
                                        float_in(0.0, open_lo=True))  # fmt: skip
+    schedule: str = option("steps", "the cosine spans max_steps ('steps') or the time budget "
+                           "('time': as many steps as the budget holds)", str,
+                           choices=("steps", "time"))  # fmt: skip
     seed: int = option(0, "seed of the data, the initialisation and the batch order", int_in(0))
     device: str = option("cpu", "cpu or cuda", str, choices=("cpu", "cuda"))
     progress: bool = option(True, "show a progress bar")
 
     def __post_init__(self) -> None:
         mqar(1, self.seq_len, self.pairs, self.vocab_size, self.power_a)  # fit checks, clear errors
+        if self.schedule == "time" and self.time_budget is None:
+            raise ValueError("schedule 'time' spans the time budget: give --time-budget")
 
     def train_config(self) -> TrainConfig:
         """The training recipe: AdamW, cosine with 5% warm-up, stop at :data:`SOLVED` validation
@@ -80,7 +85,7 @@ class MQARConfig:
         return TrainConfig(lr=self.lr, batch_size=self.batch_size, max_steps=self.max_steps,
                            warmup_steps=max(1, self.max_steps // 20), eval_every=50,
                            target_accuracy=SOLVED, time_budget=self.time_budget,
-                           seed=self.seed)  # fmt: skip
+                           schedule=self.schedule, seed=self.seed)  # fmt: skip
 
 
 def mqar_splits(c: MQARConfig) -> TaskSplits:
@@ -144,6 +149,8 @@ class MQARGridConfig:
     batch_size: int = option(64, "sequences per step", int_in(1, 65536))
     time_budget: float | None = option(None, "seconds per run at most (None: steps decide)",
                                        float_in(0.0, open_lo=True))  # fmt: skip
+    schedule: str = option("steps", "each run's cosine spans max_steps ('steps') or its time "
+                           "budget ('time')", str, choices=("steps", "time"))  # fmt: skip
     seed: int = option(0, "seed of every run", int_in(0))
     device: str = option("cpu", "cpu or cuda", str, choices=("cpu", "cuda"))
     jobs: int = option(1, "runs at once, in worker processes", int_in(1, 256))
@@ -161,7 +168,7 @@ class MQARGridConfig:
                           mlp_ratio=self.mlp_ratio, num_train=self.num_train,
                           num_test=self.num_test, max_steps=self.max_steps,
                           batch_size=self.batch_size, time_budget=self.time_budget,
-                          seed=self.seed, device=self.device, progress=False)  # fmt: skip
+                          schedule=self.schedule, seed=self.seed, device=self.device, progress=False)  # fmt: skip
         return [replace(base, mixer=m, width=w, seq_len=L, pairs=P, lr=lr)
                 for L, P in zip(self.seq_lens, self.pairs, strict=True)
                 for m in self.mixers for w in self.widths for lr in self.lrs]  # fmt: skip
