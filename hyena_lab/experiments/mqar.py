@@ -168,7 +168,8 @@ class MQARGridConfig:
                           mlp_ratio=self.mlp_ratio, num_train=self.num_train,
                           num_test=self.num_test, max_steps=self.max_steps,
                           batch_size=self.batch_size, time_budget=self.time_budget,
-                          schedule=self.schedule, seed=self.seed, device=self.device, progress=False)  # fmt: skip
+                          schedule=self.schedule, seed=self.seed, device=self.device,
+                          progress=False)  # fmt: skip
         return [replace(base, mixer=m, width=w, seq_len=L, pairs=P, lr=lr)
                 for L, P in zip(self.seq_lens, self.pairs, strict=True)
                 for m in self.mixers for w in self.widths for lr in self.lrs]  # fmt: skip
