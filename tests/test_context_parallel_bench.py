@@ -1,4 +1,5 @@
-"""``cp-bench`` and ``ddp-bench`` (hyena_lab.experiments.context_parallel) on CPU processes, gloo.
+"""``cp-bench`` and ``ddp-bench`` (hyena_lab.experiments: context_parallel, ddp_bench, ranks)
+on CPU processes, gloo.
 
 The bench's own launcher (what ``hyena-lab cp-bench --procs 2`` does) spawns 2 processes that
 run, inside their group: the communication-only pass with torch's all-to-all wrapped to count the
@@ -25,8 +26,9 @@ import torch
 import torch.distributed as dist
 
 from hyena_lab.distributed import bytes_moved
-from hyena_lab.experiments import add_command
+from hyena_lab.experiments import add_command, ranks
 from hyena_lab.experiments import context_parallel as cb
+from hyena_lab.experiments import ddp_bench as db
 from hyena_lab.operator import HyenaOperator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +117,7 @@ def _in_the_group(c: cb.CPBenchConfig, group) -> dict:
     finally:
         cb.context_parallel_forward, HyenaOperator.forward = real_cp, real_forward
     saved = json.loads(Path(c.out).read_text()) if dist.get_rank() == 0 else None
-    ddp = cb.ddp_bench(cb.DDPBenchConfig(**DDP), group)
+    ddp = db.ddp_bench(db.DDPBenchConfig(**DDP), group)
     no_single = cb.run_cp_bench(replace(c, lengths=(8,), single=False, out=None))  # in the group
     return {"exchanges": exchanges, "cp": cp, "saved": saved, "ddp": ddp, "no_single": no_single}
 
@@ -128,7 +130,7 @@ def runs(tmp_path_factory) -> dict:
     threads = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = "1"  # the spawned processes' torch threads
     try:
-        return cb._launch(_in_the_group, cb.CPBenchConfig(**CP, procs=WORLD, out=str(out)))
+        return ranks.launch(_in_the_group, cb.CPBenchConfig(**CP, procs=WORLD, out=str(out)))
     finally:
         if threads is None:
             del os.environ["OMP_NUM_THREADS"]
@@ -247,13 +249,13 @@ def test_ddp_record_and_its_efficiency(runs):
 
 
 def test_scaling_efficiency_by_hand():
-    assert cb.scaling_efficiency(100.0, 200.0, 2) == 1.0  # twice the work in the same time
-    assert cb.scaling_efficiency(100.0, 150.0, 2) == 0.75
-    assert cb.scaling_efficiency(100.0, 100.0, 4) == 0.25  # four processes, no faster than one
+    assert db.scaling_efficiency(100.0, 200.0, 2) == 1.0  # twice the work in the same time
+    assert db.scaling_efficiency(100.0, 150.0, 2) == 0.75
+    assert db.scaling_efficiency(100.0, 100.0, 4) == 0.25  # four processes, no faster than one
     with pytest.raises(ValueError, match="tokens_per_s_1 must be finite and > 0"):
-        cb.scaling_efficiency(0.0, 1.0, 2)
+        db.scaling_efficiency(0.0, 1.0, 2)
     with pytest.raises(ValueError, match="processes must be >= 1"):
-        cb.scaling_efficiency(1.0, 1.0, 0)
+        db.scaling_efficiency(1.0, 1.0, 0)
 
 
 # ------------------------------------------------------------------------------- bad options
@@ -276,9 +278,9 @@ def test_bad_cp_options_are_clear_errors(options, message):
 
 def test_bad_ddp_options_are_clear_errors():
     with pytest.raises(ValueError, match="mixer must be one of"):
-        cb.DDPBenchConfig(mixer="rnn")
+        db.DDPBenchConfig(mixer="rnn")
     with pytest.raises(ValueError, match="batch_per_rank must be >= 1"):
-        cb.DDPBenchConfig(batch_per_rank=0)
+        db.DDPBenchConfig(batch_per_rank=0)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a CPU-only machine")
@@ -286,13 +288,13 @@ def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no CUDA device: use --device cpu"):
         cb.run_cp_bench(cb.CPBenchConfig(device="cuda", procs=2, lengths=(64,)))
     with pytest.raises(ValueError, match=r"--out .* is a folder"):
-        cb.run_ddp_bench(cb.DDPBenchConfig(out=str(tmp_path)))
+        db.run_ddp_bench(db.DDPBenchConfig(out=str(tmp_path)))
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hyena-lab")
     sub = parser.add_subparsers(dest="command", required=True)
-    for experiment in cb.EXPERIMENTS:
+    for experiment in (*cb.EXPERIMENTS, *db.EXPERIMENTS):
         add_command(sub, experiment)
     return parser
 

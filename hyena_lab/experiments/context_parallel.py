@@ -1,5 +1,6 @@
 """Context and data parallelism measured on ``P`` processes (NCCL on GPUs, one per process;
-gloo on CPUs): ``hyena-lab cp-bench`` and ``hyena-lab ddp-bench``.
+gloo on CPUs): ``hyena-lab cp-bench`` (``ddp-bench`` is :mod:`.ddp_bench`; both run through
+:mod:`.ranks`).
 
 ``cp-bench`` times one Hyena operator (Definition 3.1, Algorithm 3 of Sec. 3.4; ``d_model`` 768,
 order 2) on a sequence split over ``P`` ranks
@@ -20,11 +21,6 @@ all-to-all bandwidth ``bytes_moved / t(communication)`` (bytes a rank sends per 
 communication share ``t(communication) / t(cp_forward)``, the exposed share ``(t(cp_forward) -
 t(compute_forward)) / t(cp_forward)``, the speed-ups over one device.
 
-``ddp-bench`` times training steps (:func:`hyena_lab.train.train_step`, the chapter's AdamW and
-clip) of chapter 07's Hyena LM (:mod:`hyena_lab.lm`) on ``--batch-per-rank`` windows per process:
-on rank 0 alone, then on all ``P`` under DistributedDataParallel (weak scaling: the global batch
-grows with ``P``); :func:`scaling_efficiency` is ``throughput(P) / (P * throughput(1))``.
-
 Launch: ``torchrun --nproc-per-node P -m hyena_lab.cli cp-bench ...`` (``scripts/multi_gpu.sh``),
 or ``hyena-lab cp-bench --procs P``, which spawns the processes; in a process group already (a
 test), the run uses it. Rank 0 writes the record (``--out``) after every length, so a run cut short
@@ -37,38 +33,38 @@ they run out of memory together.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import json
-import os
-import socket
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
 from .. import distributed
-from ..bench.cases import classify, release
 from ..bench.config import DTYPES
-from ..checks import check_lengths, check_ndim, check_positive_float, check_positive_int
+from ..checks import check_lengths, check_ndim, check_positive_int
 from ..distributed import context_parallel_forward
-from ..files import check_new_file, write_atomic
-from ..lm import LM_MIXERS, LM_RECIPE, TextBatches, build_lm, lm_model_config, shakespeare
-from ..lm.ddp import finish_distributed, init_distributed, launched_by_torchrun
-from ..measure import environment, json_safe, peak_memory, rotating, save_record, time_calls
+from ..measure import environment
 from ..operator import HyenaOperator
 from ..options import float_in, int_in
 from ..progress import progress_bar
-from ..train import _optimizer, train_step
 from . import Experiment, option
+from .ranks import (
+    STATUSES,
+    check_common,
+    check_device,
+    group_facts,
+    launch,
+    local_device,
+    measure,
+    milliseconds,
+    release_memory,
+    save,
+)
 
 __all__ = [
-    "CASES", "DEFAULT_BATCH", "DEFAULT_LENGTHS", "EXPERIMENTS", "CPBenchConfig", "DDPBenchConfig",
-    "check_world", "communication_pass", "cp_bench", "ddp_bench", "local_exchanges", "longest_fit",
-    "run_cp_bench", "run_ddp_bench", "scaling_efficiency",
+    "CASES", "DEFAULT_LENGTHS", "EXPERIMENTS", "CPBenchConfig", "check_world",
+    "communication_pass", "cp_bench", "local_exchanges", "longest_fit", "run_cp_bench",
 ]  # fmt: skip
 
 #: The cases of ``cp-bench`` at each length, in the order they run.
@@ -76,14 +72,8 @@ CASES = ("cp_forward", "cp_forward_backward", "communication", "compute_forward"
          "compute_forward_backward", "single_forward", "single_forward_backward")  # fmt: skip
 #: Lengths of ``cp-bench`` when ``--lengths`` is not given.
 DEFAULT_LENGTHS = {"cuda": tuple(2**p for p in range(16, 21)), "cpu": (256, 1024)}
-#: Windows per process of ``ddp-bench`` when ``--batch-per-rank`` is not given.
-DEFAULT_BATCH = {"cuda": 2048, "cpu": 8}
 #: Width of the operator's short convolution (HyenaOperator's default): a rank needs L/P >= 2.
 _HALO = 3 - 1
-#: NVLink multicast stays off: a program using it can take a shared host's GPUs out of service.
-_NCCL_ENV = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1",
-             "NVSHMEM_DISABLE_NVLS": "1"}  # fmt: skip
-_INPUT_SETS = 4  # batches that ddp-bench's steps rotate through
 
 
 # ------------------------------------------------------------------------------------ options
@@ -119,7 +109,7 @@ class CPBenchConfig:
     progress: bool = option(True, "show a progress bar (rank 0)")
 
     def __post_init__(self) -> None:
-        _check_common(self, "d_model", "order", "batch")
+        check_common(self, "d_model", "order", "batch")
         if self.lengths is not None:
             object.__setattr__(self, "lengths", tuple(check_lengths(self.lengths)))
         if self.dtype not in _DTYPE_NAMES:
@@ -138,51 +128,6 @@ class CPBenchConfig:
         return DTYPES[self.dtype]
 
 
-@dataclass(frozen=True)
-class DDPBenchConfig:
-    """The options of ``hyena-lab ddp-bench`` (the model: chapter 07's, nanoGPT's CPU shape)."""
-
-    mixer: str = option("hyena", "sequence mixer", choices=list(LM_MIXERS))
-    batch_per_rank: int | None = option(
-        None, "windows per process and step: raise it until the device is busy (default: "
-        f"{DEFAULT_BATCH['cuda']} on cuda, {DEFAULT_BATCH['cpu']} on cpu)",
-        int_in(1, 2**20))  # fmt: skip
-    block_size: int = option(64, "characters per window", int_in(2, 2**16))
-    d_model: int = option(128, "model width", int_in(1, 4096))
-    n_layers: int = option(4, "blocks", int_in(1, 64))
-    device: str = option("cpu", "cuda (NCCL, one GPU per process) or cpu (gloo)",
-                         choices=["cpu", "cuda"])  # fmt: skip
-    procs: int | None = option(None, "processes P when not under torchrun (default 2; under "
-                               "torchrun its --nproc-per-node)", int_in(1, 1024))  # fmt: skip
-    warmup: int = option(3, "untimed steps before each measurement, on every rank",
-                         int_in(0, 10**4))  # fmt: skip
-    repeats: int = option(20, "timed steps, the same on every rank", int_in(1, 10**5))
-    timeout: float = option(300.0, "seconds a collective may wait before the run is ended",
-                            float_in(0, open_lo=True))  # fmt: skip
-    seed: int = option(0, "seed of the weights and the batches", int_in(0, 2**31))
-    out: str | None = option(None, "write the record (JSON) here", metavar="PATH")
-
-    def __post_init__(self) -> None:
-        _check_common(self, "block_size", "d_model", "n_layers", "batch_per_rank")
-        if self.mixer not in LM_MIXERS:
-            raise ValueError(f"mixer must be one of {list(LM_MIXERS)}, got {self.mixer!r}")
-
-    def batch_on(self, device: str) -> int:
-        """Windows per process: ``batch_per_rank``, or the default of ``device``'s type."""
-        return self.batch_per_rank or DEFAULT_BATCH[torch.device(device).type]
-
-
-def _check_common(c: CPBenchConfig | DDPBenchConfig, *positive: str) -> None:
-    """The options both commands share, and the whole numbers ``positive`` (``None``: a default)."""
-    if c.device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {c.device!r}")
-    for name in ("procs", "repeats", *positive):
-        if getattr(c, name) is not None:
-            check_positive_int(getattr(c, name), name)
-    check_positive_int(c.warmup, "warmup", minimum=0)
-    check_positive_float(c.timeout, "timeout")
-
-
 def check_world(c: CPBenchConfig, world: int) -> None:
     """Raise ``ValueError`` unless ``c`` can run on ``world`` ranks: ``P`` divides ``d_model``
     (channel sharding) and every ``L``, with ``L/P >= 2`` (the short convolution's halo)."""
@@ -194,140 +139,6 @@ def check_world(c: CPBenchConfig, world: int) -> None:
             raise ValueError(f"each length must be a multiple of the P={world} processes with "
                              f"L/P >= {_HALO} (each rank holds L/P positions and the short "
                              f"convolution's halo of {_HALO}), got L={L}")  # fmt: skip
-
-
-def _check_device(device: str, world: int) -> None:
-    """A clear error when ``world`` processes cannot each have a GPU."""
-    if device != "cuda":
-        return
-    if not torch.cuda.is_available():
-        raise ValueError("device 'cuda' asked for, but this machine has no CUDA device: "
-                         "use --device cpu")  # fmt: skip
-    if torch.cuda.device_count() < world:
-        raise ValueError(f"{world} processes need one GPU each: {torch.cuda.device_count()} here")
-
-
-# ---------------------------------------------------------------------------------- launching
-def _launch(body: Callable[[Any, Any], dict], c: CPBenchConfig | DDPBenchConfig) -> dict:
-    """``body(c, group)`` on every rank; rank 0's record. In a process group already: there;
-    under torchrun: join it (stdout of ranks > 0 silenced) and leave it; else spawn ``procs``."""
-    if c.out is not None:
-        check_new_file(c.out, "--out")
-    if dist.is_available() and dist.is_initialized():
-        return body(c, None)
-    if launched_by_torchrun():  # then init_distributed silences the stdout of ranks > 0
-        _join(c, int(os.environ.get("LOCAL_RANK", "0")))
-        init_distributed(c.device)
-        try:
-            return body(c, None)
-        finally:
-            finish_distributed()
-    world = c.procs or 2
-    _check_device(c.device, world)
-    if isinstance(c, CPBenchConfig):
-        check_world(c, world)
-    import torch.multiprocessing as mp
-
-    with tempfile.TemporaryDirectory() as tmp, socket.socket() as s:
-        s.bind(("127.0.0.1", 0))  # a free port for the processes to meet on
-        out, port = Path(tmp) / "record.json", s.getsockname()[1]
-        s.close()
-        mp.spawn(_spawned, args=(world, port, body, c, str(out)), nprocs=world)
-        return json.loads(out.read_text())
-
-
-def _join(c: CPBenchConfig | DDPBenchConfig, local: int, **init: Any) -> None:
-    """Join the process group with ``c.timeout``: NCCL and GPU ``local`` on CUDA, else gloo."""
-    _check_device(c.device, local + 1)
-    backend = "gloo"
-    if c.device == "cuda":
-        torch.cuda.set_device(local)
-        for key, value in _NCCL_ENV.items():
-            os.environ.setdefault(key, value)
-        backend = "nccl"
-    dist.init_process_group(backend, timeout=datetime.timedelta(seconds=c.timeout), **init)
-
-
-def _spawned(rank: int, world: int, port: int, body: Callable, c: Any, out: str) -> None:
-    """One spawned process: join the group on ``port``, run ``body``, rank 0 writes ``out``."""
-    _join(c, rank, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
-    try:
-        record = body(c, None)
-        if rank == 0:
-            write_atomic(out, json.dumps(json_safe(record)))
-    finally:
-        dist.destroy_process_group()
-
-
-def _local_device(device: str) -> str:
-    """This process's device: ``cuda:<current>`` (set when joining) or ``cpu``."""
-    return f"cuda:{torch.cuda.current_device()}" if device == "cuda" else "cpu"
-
-
-def _group_facts(group, device: str) -> dict[str, Any]:
-    """The record's fields about the process group: size, backend, NCCL version and settings."""
-    facts: dict[str, Any] = {"world_size": dist.get_world_size(group),
-                             "backend": str(dist.get_backend(group))}  # fmt: skip
-    if facts["backend"] == "nccl":
-        v = torch.cuda.nccl.version()  # a tuple such as (2, 27, 3) in torch 2
-        facts["nccl_version"] = ".".join(map(str, v if isinstance(v, tuple) else (v,)))
-        facts["nccl_env"] = {k: os.environ.get(k) for k in _NCCL_ENV}
-        facts["gpus_on_host"] = torch.cuda.device_count()
-    return facts
-
-
-# ------------------------------------------------------------------------------- one case timed
-def _release(device: str) -> None:
-    """Give a case's GPU memory back before the next (a garbage collection costs ~0.1 s: CUDA
-    only, where a cycle left alive could hold gigabytes)."""
-    if torch.device(device).type == "cuda":
-        release(device)
-
-
-def _per_rank(values: list[float], group, device: str) -> list[list[float]]:
-    """Every rank's ``values``, in rank order (an all-reduce SUM of one row per rank)."""
-    t = torch.zeros(dist.get_world_size(group), len(values), dtype=torch.float64, device=device)
-    t[dist.get_rank(group)] = torch.tensor(values, dtype=torch.float64)
-    dist.all_reduce(t, group=group)
-    return t.tolist()
-
-
-#: A case's outcome, as the number all-reduced (MAX) over the ranks: the worst one counts.
-_STATUSES = ("ok", "oom", "unsupported", "error")
-
-
-def _measure(build: Callable[[], Callable[[], object]], c, device: str, group, *,
-             everyone: bool = True) -> dict[str, Any]:  # fmt: skip
-    """Time one case. Every rank calls this; ``build()`` makes the inputs and returns the call,
-    on every rank (``everyone``) or on rank 0 alone. Fixed warm-up and repeats; the record's
-    time is the slowest rank's median. A failure on any rank is the case's status on all:
-    ``"oom"`` (out of memory), ``"unsupported"`` or ``"error"`` (the first line in ``note``):
-    a long-sequence limit (of memory, of a kernel's 32-bit indexing) is a result, not a crash."""
-    rank = dist.get_rank(group)
-    seconds, peak, code, note = 0.0, 0.0, 0, ""
-    if everyone or rank == 0:
-        call = None
-        try:
-            call = build()
-            seconds = time_calls({0: call}, device=device, warmup=c.warmup,
-                                 repeats=c.repeats)[0].median  # fmt: skip
-            peak = float(peak_memory(call, device) or 0)
-        except Exception as err:  # every rank fails alike: same shapes, same work
-            code = _STATUSES.index(classify(err))
-            note = f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}"
-        finally:
-            call = None
-            _release(device)
-    most = torch.tensor([seconds, float(code)], dtype=torch.float64, device=device)
-    dist.all_reduce(most, op=dist.ReduceOp.MAX, group=group)  # the slowest rank, the worst status
-    slowest, worst = most.tolist()
-    ranks = _per_rank([seconds, peak], group, device)[: None if everyone else 1]
-    if worst:
-        return {"status": _STATUSES[int(worst)], "note": note or "on another rank"}
-    cuda = torch.device(device).type == "cuda"
-    return {"status": "ok", "seconds": slowest, "seconds_by_rank": [t for t, _ in ranks],
-            "peak_memory_bytes": [int(p) for _, p in ranks] if cuda else None,
-            "repeats": c.repeats}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the cp-bench passes
@@ -452,7 +263,7 @@ def longest_fit(results: list[Mapping[str, Any]]) -> dict[str, Any]:
                  "cp_forward_backward"):  # fmt: skip
         ok = [r["L"] for r in results if r[case]["status"] == "ok"]
         out[case] = max(ok) if ok else None
-        failed = [r[case]["status"] for r in results if r[case]["status"] in _STATUSES[1:]]
+        failed = [r[case]["status"] for r in results if r[case]["status"] in STATUSES[1:]]
         out[f"{case}_stopped_by"] = failed[0] if failed else None
     for p in ("forward", "forward_backward"):
         out[f"ratio_{p}"] = _ratio(out[f"cp_{p}"], out[f"single_{p}"])
@@ -464,11 +275,11 @@ def cp_bench(c: CPBenchConfig, group: dist.ProcessGroup | None = None) -> dict[s
     same record; rank 0 writes it to ``c.out`` after every length."""
     rank, world = dist.get_rank(group), dist.get_world_size(group)
     check_world(c, world)
-    _check_device(c.device, 1)
-    device = _local_device(c.device)
+    check_device(c.device, 1)
+    device = local_device(c.device)
     dtype = c.torch_dtype(device)
     record: dict[str, Any] = {
-        "run": environment(device), "config": asdict(c), **_group_facts(group, device),
+        "run": environment(device), "config": asdict(c), **group_facts(group, device),
         "dtype": str(dtype).removeprefix("torch."), "lengths": list(c.lengths_on(device)),
         "cases": list(CASES), "results": [], "complete": False,
     }  # fmt: skip
@@ -484,33 +295,24 @@ def cp_bench(c: CPBenchConfig, group: dist.ProcessGroup | None = None) -> dict[s
             elif case in failed:
                 entry[case] = {"status": "skipped", "note": failed[case]}
             else:
-                entry[case] = _measure(build, c, device, group, everyone=everyone)
+                entry[case] = measure(build, c, device, group, everyone=everyone)
                 if entry[case]["status"] != "ok":
                     failed[case] = f"{entry[case]['status']} at L={L}"
         del op
-        _release(device)
+        release_memory(device)
         entry.update(_derived(entry))
         record["results"].append(entry)
         record["longest_fit"] = longest_fit(record["results"])
-        _save(record, c.out, "cp-bench", rank)
+        save(record, c.out, "cp-bench", rank)
     record["complete"] = True
-    _save(record, c.out, "cp-bench", rank)
+    save(record, c.out, "cp-bench", rank)
     return record
-
-
-def _save(record: dict[str, Any], out: str | None, schema: str, rank: int) -> None:
-    if out is not None and rank == 0:
-        save_record(record, Path(out), schema=schema)
 
 
 def run_cp_bench(c: CPBenchConfig) -> dict[str, Any]:
     """``hyena-lab cp-bench``: :func:`cp_bench` in this group, under torchrun, or on
     ``c.procs`` spawned processes; the record."""
-    return _launch(cp_bench, c)
-
-
-def _ms(case: Mapping[str, Any]) -> float | str:
-    return round(case["seconds"] * 1e3, 4) if case["status"] == "ok" else case["status"]
+    return launch(cp_bench, c, check_world)
 
 
 def _round(x: float | None, digits: int = 3) -> float | None:
@@ -519,7 +321,7 @@ def _round(x: float | None, digits: int = 3) -> float | None:
 
 def _cp_summary(r: Mapping[str, Any]) -> dict[str, Any]:
     """The last line: per length, each case's milliseconds (or "oom"), bandwidth and shares."""
-    rows = [{"L": e["L"], **{f"{k}_ms": _ms(e[k]) for k in CASES},
+    rows = [{"L": e["L"], **{f"{k}_ms": milliseconds(e[k]) for k in CASES},
              "bandwidth_gb_s": _round(e["bandwidth_gb_s"]),
              "communication_share": _round(e["communication_share"])}
             for e in r["results"]]  # fmt: skip
@@ -528,83 +330,8 @@ def _cp_summary(r: Mapping[str, Any]) -> dict[str, Any]:
             "out": r["config"]["out"]}  # fmt: skip
 
 
-# --------------------------------------------------------------------------------- ddp-bench
-def scaling_efficiency(tokens_per_s_1: float, tokens_per_s_p: float, processes: int) -> float:
-    """``throughput(P) / (P * throughput(1))``: 1 when ``P`` processes do ``P`` times the work
-    of one in the same time (weak scaling: each keeps its batch)."""
-    check_positive_float(tokens_per_s_1, "tokens_per_s_1")
-    check_positive_float(tokens_per_s_p, "tokens_per_s_p")
-    check_positive_int(processes, "processes")
-    return tokens_per_s_p / (processes * tokens_per_s_1)
-
-
-def ddp_bench(c: DDPBenchConfig, group: dist.ProcessGroup | None = None) -> dict[str, Any]:
-    """Run ``ddp-bench`` on the ranks of ``group`` (every rank calls it): training steps of the
-    chapter-07 model on rank 0 alone, then DDP on every rank; the same record on every rank."""
-    from torch.nn.parallel import DistributedDataParallel
-
-    rank, world = dist.get_rank(group), dist.get_world_size(group)
-    _check_device(c.device, 1)
-    device = _local_device(c.device)
-    batch = c.batch_on(device)
-    data = TextBatches(shakespeare(), c.block_size)
-    model_config = lm_model_config(c.mixer, data.corpus.vocab.size, c.block_size, c.d_model,
-                                   c.n_layers)  # fmt: skip
-    record: dict[str, Any] = {
-        "run": environment(device), "config": asdict(c), **_group_facts(group, device),
-        "dtype": "float32", "batch_per_rank": batch, "tokens_per_step_per_rank":
-        batch * c.block_size, "model": asdict(model_config), "complete": False,
-    }  # fmt: skip
-
-    def steps(ddp: bool) -> Callable[[], Callable[[], object]]:
-        def build() -> Callable[[], object]:
-            sets = [tuple(t.to(device) for t in data.train_batch(s, batch, c.seed + 1000 * rank))
-                    for s in range(_INPUT_SETS)]  # fmt: skip
-            model = build_lm(model_config, c.seed).to(device)
-            record["params"] = model.num_params
-            ids = [torch.device(device)] if device.startswith("cuda") else None
-            net = model
-            if ddp:  # averages the gradients over the ranks during backward
-                net = DistributedDataParallel(model, device_ids=ids, process_group=group)
-            optimizer = _optimizer(model, LM_RECIPE)
-            return rotating(lambda xy: train_step(net, optimizer, *xy, LM_RECIPE.grad_clip), sets)
-
-        return build
-
-    record["one_process"] = _measure(steps(False), c, device, group, everyone=False)
-    _save(record, c.out, "ddp-bench", rank)
-    record["all_processes"] = _measure(steps(True), c, device, group)
-    tokens = batch * c.block_size
-    one, many = record["one_process"], record["all_processes"]
-    tps1 = tokens / one["seconds"] if one["status"] == "ok" else None
-    tpsp = world * tokens / many["seconds"] if many["status"] == "ok" else None
-    record["tokens_per_s"] = {"1": tps1, str(world): tpsp}
-    both = tps1 is not None and tpsp is not None
-    record["scaling_efficiency"] = scaling_efficiency(tps1, tpsp, world) if both else None
-    record["complete"] = True
-    _save(record, c.out, "ddp-bench", rank)
-    return record
-
-
-def run_ddp_bench(c: DDPBenchConfig) -> dict[str, Any]:
-    """``hyena-lab ddp-bench``: :func:`ddp_bench` in this group, under torchrun, or on
-    ``c.procs`` spawned processes; the record."""
-    return _launch(ddp_bench, c)
-
-
-def _ddp_summary(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"world_size": r["world_size"], "device": r["run"]["device"], "params": r.get("params"),
-            "batch_per_rank": r["batch_per_rank"], "step_ms_1": _ms(r["one_process"]),
-            f"step_ms_{r['world_size']}": _ms(r["all_processes"]),
-            "tokens_per_s": r["tokens_per_s"], "scaling_efficiency": r["scaling_efficiency"],
-            "out": r["config"]["out"]}  # fmt: skip
-
-
 EXPERIMENTS = (
     Experiment("cp-bench", "time the context-parallel Hyena operator on P processes against "
                "one device: communication, compute, memory (issue 21)", CPBenchConfig,
                run_cp_bench, _cp_summary, record=False),
-    Experiment("ddp-bench", "tokens per second of chapter 07's Hyena LM training on 1 and P "
-               "processes (DDP) and the scaling efficiency", DDPBenchConfig, run_ddp_bench,
-               _ddp_summary, record=False),
 )  # fmt: skip
