@@ -587,7 +587,7 @@ def test_every_field_is_one_option_and_the_recorded_commands_still_parse():
     parser = argparse.ArgumentParser()
     bench.config.add_arguments(parser)
     fields = [f.name for f in dataclasses.fields(bench.BenchConfig)]
-    assert len(fields) == 21 and all(hasattr(parser.parse_args([]), name) for name in fields)
+    assert len(fields) == 22 and all(hasattr(parser.parse_args([]), name) for name in fields)
     for name in ("05_gpu_kernels-bench.json", "05_gpu_kernels-repeat.json"):
         meta = bench.load_results(RECORDED.with_name(name))["meta"]
         words = shlex.split(meta["command"])[3:]
@@ -674,3 +674,24 @@ def test_times_figure_legend_names_the_out_of_memory_marks():
     fig = kviz.times_figure(bench.load_results(RECORDED), "kernel")
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert any("out of memory" in t for t in texts) and len(texts) == len(set(texts))
+
+
+def test_hyena_variants_are_cases_of_their_own_with_a_speedup_each():
+    """Each Hyena variant (chapter 06) runs as its own case, recorded under its name; the
+    summary gives each one's speedup over the best attention layer and its crossover."""
+    cfg = tiny_config(benches=("hyena", "mha", "sdpa"), hyena_variants=("torch", "monarch"),
+                      passes=("fwd",), profile_length=None)  # fmt: skip
+    results = bench.run_benchmarks(cfg, progress=False, ceilings=CEIL)
+    hyena = [p for p in results["points"] if p["bench"] == "hyena"]
+    assert sorted((p["backend"], p["L"]) for p in hyena) == [
+        ("monarch", 16), ("monarch", 32), ("torch", 16), ("torch", 32)]
+    assert all(p["status"] == "ok" for p in hyena)
+    variants = results["summary"]["hyena_variants"]["fwd"]
+    mha = bench.times(results, "mha", "fwd")
+    for v in ("torch", "monarch"):
+        t = bench.times(results, "hyena", "fwd", v)
+        assert variants[v]["speedup"] == {str(L): mha[L][0] / t[L][0] for L in (16, 32)}
+    with pytest.raises(ValueError, match="hyena_variants must be a non-empty subset"):
+        tiny_config(hyena_variants=("cuda-magic",)).validate()
+    with pytest.raises(ValueError, match="variant must be one of"):
+        bench.build_hyena(cfg, 16, "cuda-magic")

@@ -22,7 +22,7 @@ from ..conv import fftconv
 from ..measure import Stopwatch, Timing, peak_memory, rotating, time_calls
 from ..mixers import CausalSelfAttention, causal_attention, naive_causal_attention
 from ..roofline import Cost, attention_cost, fftconv_cost, hyena_layer_cost, mha_layer_cost
-from .config import BENCHES, BenchConfig
+from .config import BENCHES, HYENA_VARIANTS, BenchConfig
 
 __all__ = [
     "Workload", "build_attention", "build_hyena", "case_cost", "classify", "new_point",
@@ -91,13 +91,22 @@ def _make_workload(
     return Workload(make, call)
 
 
-def build_hyena(cfg: BenchConfig, L: int) -> nn.Module:
-    """The order-``cfg.order`` Hyena operator for length ``L`` on the benchmark's device/dtype."""
-    from ..operator import HyenaOperator  # written alongside; absent -> "unavailable"
+def build_hyena(cfg: BenchConfig, L: int, variant: str | None = None) -> nn.Module:
+    """The order-``cfg.order`` Hyena operator for length ``L`` on the benchmark's device/dtype,
+    built as ``variant`` (:data:`~.config.HYENA_VARIANTS`; ``None``: ``"torch"``). The same
+    seed gives the same weights in every variant."""
+    from ..operator import HyenaOperator
 
+    variant = variant or "torch"
+    if variant not in HYENA_VARIANTS:
+        raise ValueError(f"variant must be one of {HYENA_VARIANTS}, got {variant!r}")
+    backend = {"compile": "torch", "triton_sram": "triton"}.get(variant, variant)
     torch.manual_seed(cfg.seed)
-    op = HyenaOperator(cfg.d_model, l_max=L, order=cfg.order)
-    return op.to(device=cfg.device, dtype=cfg.torch_dtype)
+    op = HyenaOperator(cfg.d_model, l_max=L, order=cfg.order, backend=backend)
+    if variant == "triton":
+        op.on_chip_fftconv = False  # cuFFT for every long convolution
+    op = op.to(device=cfg.device, dtype=cfg.torch_dtype)
+    return torch.compile(op) if variant == "compile" else op
 
 
 def build_attention(cfg: BenchConfig, L: int, backend: str | None = None) -> nn.Module:
@@ -121,7 +130,7 @@ def workload(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | No
         return _make_workload(cfg, pass_, fn, [(batch, cfg.heads, L, cfg.head_dim)] * 3)
     if bench not in ("hyena", "mha"):
         raise ValueError(f"bench must be one of {BENCHES}, got {bench!r}")
-    layer = build_hyena(cfg, L) if bench == "hyena" else build_attention(cfg, L, backend)
+    layer = build_hyena(cfg, L, backend) if bench == "hyena" else build_attention(cfg, L, backend)
     params = [p for p in layer.parameters() if p.requires_grad] if pass_ == "fwd+bwd" else []
     return _make_workload(cfg, pass_, layer, [(batch, L, d)], params=params)
 
@@ -209,7 +218,9 @@ def run_case(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | No
 def new_point(cfg: BenchConfig, bench: str, L: int, pass_: str, backend: str | None) -> dict:
     """A results point for one case, not yet run (``status`` ``"skipped"``, no time)."""
     cost = case_cost(cfg, bench, L, pass_)
-    backend = {"fftconv": "fft", "naive": "naive", "hyena": "fftconv"}.get(bench, backend)
+    backend = {"fftconv": "fft", "naive": "naive"}.get(bench, backend)
+    if bench == "hyena":
+        backend = backend or "torch"
     return {
         "bench": bench, "pass": pass_, "backend": backend, "L": L, "batch": cfg.batch_for(L),
         "tokens": cfg.batch_for(L) * L, "status": "skipped", "time_ms": None,

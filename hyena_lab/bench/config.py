@@ -21,11 +21,17 @@ from ..mixers import SDPA_BACKENDS
 from ..options import float_in, int_in
 
 __all__ = [
-    "BENCHES", "DTYPES", "PASSES", "SDPA_BACKENDS", "BenchConfig", "add_arguments", "command_line",
-    "config_from_args"
+    "BENCHES", "DTYPES", "HYENA_VARIANTS", "PASSES", "SDPA_BACKENDS", "BenchConfig",
+    "add_arguments", "command_line", "config_from_args"
 ]  # fmt: skip
 
 BENCHES = ("fftconv", "sdpa", "naive", "hyena", "mha")
+#: How the ``hyena`` bench builds the layer (chapter 06): ``torch`` the eager operator,
+#: ``compile`` ``torch.compile`` of it, ``monarch`` the FFTs as matrix products, ``triton`` the
+#: fused kernels of :mod:`hyena_lab.kernels` with cuFFT for the long convolutions,
+#: ``triton_sram`` the same with each gated long convolution done on chip where ``L`` allows
+#: (:mod:`hyena_lab.kernels.fftconv_sram`, ``L <= 4096``).
+HYENA_VARIANTS = ("torch", "compile", "monarch", "triton", "triton_sram")
 PASSES = ("fwd", "fwd+bwd")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 #: Options whose flag is not ``--field-name``.
@@ -75,6 +81,8 @@ class BenchConfig:
     benches: tuple[str, ...] = option(BENCHES, _join(BENCHES), _str_list)
     passes: tuple[str, ...] = option(PASSES, _join(PASSES), _str_list)
     backends: tuple[str, ...] = option(SDPA_BACKENDS, "SDPA backends", _str_list)
+    hyena_variants: tuple[str, ...] = option(("torch",), "Hyena layers: " + _join(HYENA_VARIANTS),
+                                             _str_list)  # fmt: skip
     order: int = option(2, "Hyena order N", int_in(1))
     warmup: int = option(2, "untimed calls first", int_in(0))
     min_repeats: int = option(5, "fewest timed calls", int_in(1))
@@ -113,7 +121,8 @@ class BenchConfig:
         for name in ("threads", "profile_length", "profile_layers"):
             if getattr(self, name) is not None:
                 check_positive_int(getattr(self, name), name)
-        subsets = {"benches": BENCHES, "passes": PASSES, "backends": SDPA_BACKENDS}
+        subsets = {"benches": BENCHES, "passes": PASSES, "backends": SDPA_BACKENDS,
+                   "hyena_variants": HYENA_VARIANTS}  # fmt: skip
         for name, allowed in subsets.items():
             values = getattr(self, name)
             if not values or any(v not in allowed for v in values):

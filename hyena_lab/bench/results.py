@@ -29,11 +29,16 @@ SPEEDUP_LENGTHS = (8192, 65536, 262144)
 COMPARISONS = {"kernel": ("sdpa", "fftconv"), "layer": ("mha", "hyena")}
 
 
-def times(results: dict, bench: str, pass_: str) -> dict[int, tuple[float, str]]:
-    """``{L: (median ms, backend)}`` of ``bench`` at ``pass_``; for ``sdpa`` the best backend."""
+def times(
+    results: dict, bench: str, pass_: str, backend: str | None = None
+) -> dict[int, tuple[float, str]]:
+    """``{L: (median ms, backend)}`` of ``bench`` at ``pass_``: the fastest backend (SDPA
+    kernel, Hyena variant) at each length, or only ``backend``'s points if given."""
     best: dict[int, tuple[float, str]] = {}
     for p in results["points"]:
         if p["bench"] != bench or p["pass"] != pass_ or p["status"] != "ok":
+            continue
+        if backend is not None and p["backend"] != backend:
             continue
         if p["L"] not in best or p["time_ms"] < best[p["L"]][0]:
             best[p["L"]] = (p["time_ms"], p["backend"])
@@ -86,12 +91,30 @@ def summarize(results: dict) -> dict:
             out["speedup"][key] = {
                 str(L): (ta[L][0] / th[L][0] if L in common else None) for L in SPEEDUP_LENGTHS
             }
+    out["hyena_variants"] = {pass_: _variants(results, pass_) for pass_ in passes}
     for pass_ in passes:
         out["best_sdpa_backend"][pass_] = {
             str(L): b for L, (_, b) in sorted(times(results, "sdpa", pass_).items())
         }
     if "ceilings" in results:
         out["fftconv_roofline"] = _fftconv_roofline(results)
+    return out
+
+
+def _variants(results: dict, pass_: str) -> dict[str, dict]:
+    """Each Hyena variant of the run against the best attention layer at ``pass_``: its
+    speedup at every common length and its crossover length (chapter 06)."""
+    ta = times(results, "mha", pass_)
+    found = sorted({p["backend"] for p in results["points"] if p["bench"] == "hyena"})
+    out: dict[str, dict] = {}
+    for variant in found:
+        th = times(results, "hyena", pass_, variant)
+        common = sorted(set(ta) & set(th))
+        out[variant] = {
+            "speedup": {str(L): ta[L][0] / th[L][0] for L in common},
+            "crossover_L": crossover_length(common, [ta[L][0] for L in common],
+                                            [th[L][0] for L in common]),
+        }  # fmt: skip
     return out
 
 

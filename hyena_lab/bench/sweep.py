@@ -32,13 +32,14 @@ Key = tuple[str, str, str | None]  # (bench, pass, backend) of the cases that pr
 
 
 def _plan(cfg: BenchConfig) -> list[tuple[int, str, str, str | None]]:
-    """Every case in run order: ``(L, bench, pass, backend)``; mha's backend is chosen later."""
+    """Every case in run order: ``(L, bench, pass, backend)``; mha's backend is chosen later;
+    a ``hyena`` case's backend is its variant (:data:`~.config.HYENA_VARIANTS`)."""
     return [
         (L, bench, pass_, backend)
         for L in sorted(cfg.lengths)
         for pass_ in cfg.passes
         for bench in BENCHES if bench in cfg.benches
-        for backend in (cfg.backends if bench == "sdpa" else [None])
+        for backend in {"sdpa": cfg.backends, "hyena": cfg.hyena_variants}.get(bench, [None])
     ]  # fmt: skip
 
 
