@@ -7,7 +7,7 @@ BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.hyena-lab-installed
 PIP        := $(BIN)/python -m pip --disable-pip-version-check -q
 NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
-EXTRAS     ?= dev,browser,book
+EXTRAS     ?= dev,browser,book,triton
 CHROMIUM   ?= /usr/bin/chromium
 # The static book (`make book`): JavaScript that the pages need offline, fetched from npm with
 # `npm pack` into an ignored folder (require.js and the ipywidgets HTML manager for widgets,
@@ -23,7 +23,7 @@ BOOK_HTML  := build/book/html
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-install: $(STAMP)  ## create .venv (if missing); install the package with its dev, browser, book extras
+install: $(STAMP)  ## create .venv (if missing); install the package with its dev, browser, book, triton extras
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

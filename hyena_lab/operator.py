@@ -22,16 +22,20 @@ from .filters import ImplicitFilter, LongFilter, make_filter
 
 __all__ = ["BACKENDS", "HyenaMatrices", "HyenaOperator", "algorithm3_steps", "resolve_backend"]
 
-#: How :meth:`HyenaOperator.long_conv` computes its FFT convolutions: ``"torch"`` with
-#: ``torch.fft`` (:func:`hyena_lab.fftconv`), ``"monarch"`` with the FFT as matrix products
-#: (:func:`hyena_lab.monarch.fftconv`, chapter 06), ``"auto"`` the fastest one measured on the
-#: device (today ``"torch"`` everywhere: no measurement has shown the unfused matrix-product
-#: form faster; the fused kernels of chapter 06 will change this).
-BACKENDS = ("auto", "torch", "monarch")
+#: How the operator runs: ``"torch"`` the eager loop of :meth:`HyenaOperator.core` with
+#: ``torch.fft`` (:func:`hyena_lab.fftconv`); ``"monarch"`` the same loop with the FFT as matrix
+#: products (:func:`hyena_lab.monarch.fftconv`, chapter 06); ``"triton"`` the whole forward
+#: pass from the fused kernels of :mod:`hyena_lab.kernels` (``kernels.layer.fused_forward``,
+#: chapter 06: needs Triton and a CUDA device, or ``TRITON_INTERPRET=1``); ``"auto"`` the fastest
+#: one measured on the device type (:func:`resolve_backend`). All compute the same function, to
+#: round-off, and a state dict does not depend on the backend.
+BACKENDS = ("auto", "torch", "monarch", "triton")
 
 
 def resolve_backend(backend: str, device: torch.device | str | None = None) -> str:
-    """The backend ``backend`` names on ``device``: ``"auto"`` becomes a concrete one."""
+    """The backend ``backend`` names on ``device``: ``"auto"`` becomes a concrete one, ``"torch"``
+    (the fastest measured so far on every device type; chapter 06's measurement decides when the
+    fused kernels take over on CUDA)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
     return "torch" if backend == "auto" else backend
@@ -197,7 +201,14 @@ class HyenaOperator(nn.Module):
         return z  # y = z^{N+1}
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """``(batch, L, d_model) -> (batch, L, d_model)``: ``out_proj`` of :meth:`core`."""
+        """``(batch, L, d_model) -> (batch, L, d_model)``: ``out_proj`` of :meth:`core` (with
+        ``backend="triton"``, the same function from the fused kernels)."""
+        if resolve_backend(self.backend, u.device) == "triton":
+            from .kernels import require
+            from .kernels.layer import fused_forward
+
+            require(u.device)  # a clear error without Triton or a CUDA device
+            return fused_forward(self, u)
         return self.out_proj(self.core(u).transpose(1, 2))
 
     # ---------------------------------------------------------------------------------------

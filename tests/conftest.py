@@ -16,6 +16,10 @@ from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+if not torch.cuda.is_available():
+    # the Triton kernels (hyena_lab.kernels) run in Triton's CPU interpreter without a GPU; it
+    # must be chosen before triton is first imported, by whichever test file comes first
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 settings.register_profile(
     "handbook",

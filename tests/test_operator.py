@@ -238,5 +238,16 @@ def test_monarch_backend_equals_torch_backend(order, L, identity_first, seed):
 def test_backend_names():
     assert HyenaOperator(4, 8).backend == "auto" and resolve_backend("auto", "cpu") == "torch"
     assert "backend='monarch'" in repr(HyenaOperator(4, 8, backend="monarch"))
-    with pytest.raises(ValueError, match=r"backend must be one of \['auto', 'torch', 'monarch'\]"):
-        HyenaOperator(4, 8, backend="triton")
+    with pytest.raises(ValueError, match=r"backend must be one of \['auto', 'torch', 'monarch', "
+                                         r"'triton'\]"):  # fmt: skip
+        HyenaOperator(4, 8, backend="cuda")
+
+
+def test_triton_backend_without_a_gpu_is_a_clear_error(monkeypatch):
+    """backend='triton' on CPU tensors outside the interpreter says what to do instead."""
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    op = HyenaOperator(4, 8, backend="triton")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises((RuntimeError, ImportError), match="backend='torch'"):
+        op(torch.randn(1, 8, 4))

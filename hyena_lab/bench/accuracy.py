@@ -7,6 +7,7 @@ import copy
 import math
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -17,7 +18,7 @@ from ..mixers import causal_attention, naive_causal_attention
 from .cases import build_attention, build_hyena, classify, release
 from .config import BenchConfig
 
-__all__ = ["accuracy_checks"]
+__all__ = ["accuracy_checks", "layer_accuracy"]
 
 
 def accuracy_checks(cfg: BenchConfig) -> dict:
@@ -50,7 +51,9 @@ def accuracy_checks(cfg: BenchConfig) -> dict:
         ref = copy.deepcopy(module).double()
         return rel_err(module(x.to(dt)), ref(x))
 
-    checks["hyena"] = lambda: layer_err(build_hyena(cfg, L))
+    for variant in cfg.hyena_variants:
+        name = "hyena" if variant == "torch" else f"hyena/{variant}"
+        checks[name] = lambda v=variant: layer_accuracy(cfg, L, v, batch=1)["out"]
     checks["mha"] = lambda: layer_err(build_attention(cfg, L))
     for name, check in checks.items():
         try:
@@ -61,3 +64,32 @@ def accuracy_checks(cfg: BenchConfig) -> dict:
             out[name] = f"{classify(err)}: {(str(err).splitlines() or [''])[0][:120]}"
     release(dev)
     return out
+
+
+def layer_accuracy(cfg: BenchConfig, L: int, variant: str, batch: int = 1) -> dict[str, float]:
+    """Relative errors of the Hyena layer built as ``variant`` in ``cfg.dtype`` against the
+    same weights in float64 (the eager ``torch`` layer), at length ``L``: the output (``out``),
+    the input's gradient (``grad_u``) and all parameters' gradients together (``grad_params``)
+    for a random output gradient. Chapter 06 holds every variant to 1e-2 in bf16, 1e-4 in fp32
+    (:data:`hyena_lab.checks.HALF_VS_F64`)."""
+    dev, dt = cfg.device, cfg.torch_dtype
+    g = torch.Generator(device=dev).manual_seed(cfg.seed + 777)
+    x = torch.randn(batch, L, cfg.d_model, generator=g, device=dev, dtype=torch.float64)
+    dy = torch.randn(batch, L, cfg.d_model, generator=g, device=dev, dtype=torch.float64)
+    layer = build_hyena(cfg, L, variant)
+    ref = build_hyena(replace(cfg, dtype="fp32"), L, "torch").double()  # same seed, same weights
+    errors = {}
+    outputs = []
+    for module, inp in ((layer, x.to(dt)), (ref, x)):
+        inp = inp.detach().requires_grad_(True)
+        y = module(inp)
+        params = [p for p in module.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(y, [inp, *params], dy.to(y.dtype))
+        outputs.append((y.detach(), grads[0], torch.cat([gp.flatten() for gp in grads[1:]])))
+    (y, gu, gp), (y64, gu64, gp64) = outputs
+    errors["out"] = rel_err(y, y64)
+    errors["grad_u"] = rel_err(gu, gu64)
+    errors["grad_params"] = rel_err(gp, gp64)
+    del layer, ref, outputs
+    release(dev)
+    return errors

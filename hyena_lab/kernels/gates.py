@@ -1,0 +1,273 @@
+"""The gate of Definition 3.1 after the inverse FFT, in one pass: ``x^n * (h^n conv z^n + b^n z)``.
+
+After ``y = irfft(rfft(z, 2L) * rfft(h, 2L), 2L)`` the eager layer slices ``y[..., :L]`` (a copy
+when followed by a cast), adds the skip term ``b^n z^n`` (a pass over ``z``, a pass for the
+sum), multiplies by the gate ``x^n`` (another pass) and casts. :func:`gate` reads ``y``'s first
+``L`` columns in place through its row stride, ``z`` and ``x`` once each, and writes the result
+once, in any dtype (float32 for an intermediate step, so the next ``rfft`` needs no cast) and
+optionally transposed to ``(B, L, D)``, the layout ``out_proj`` reads (Algorithm 3, Sec. 3.4).
+
+With ``y=None`` it is ``x * z``: the gate before an identity first filter (``S_h^1 = I``, the
+official layout). The backward pass is one kernel: ``d_x = g s``, ``d_y = g x`` (zero beyond
+column ``L``), ``d_z = b g x`` (``g x`` without ``y``), and ``d_b = sum_{batch, t} g x z`` as
+partial sums per program reduced by one ``torch`` sum (deterministic, no atomics), where ``g``
+is the output's gradient and ``s = y + b z``.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from ..checks import FLOAT_DTYPES, check_float, check_ndim
+from . import block_size, check_device, compute_dtype, empty, require
+
+__all__ = ["gate"]
+
+#: Tile sides on the GPU: 32 channels x 128 times (contiguous), 4 warps; a transposed output is
+#: written through shared memory (the layout conversion Triton inserts) coalesced along D.
+BLOCK_D, BLOCK_L, NUM_WARPS = 32, 128, 4
+#: L-tiles one backward program walks through (one partial sum of ``d_b`` per 1024 times).
+BACKWARD_TILES = 8
+
+
+def _tl(dtype: torch.dtype) -> tl.dtype:
+    return tl.float64 if dtype == torch.float64 else tl.float32
+
+
+@triton.jit
+def _gate_fwd_kernel(
+    y_ptr, z_ptr, x_ptr, bias_ptr, out_ptr,  # y (B, D, >= L); z, x (B, D, L); bias (D,)
+    L, D,
+    stride_yb, stride_yd, stride_yl,
+    stride_zb, stride_zd, stride_zl,
+    stride_xb, stride_xd, stride_xl,
+    stride_ob, stride_od, stride_ol,  # (B, D, L) or, transposed, (B, L, D)
+    HAS_Y: tl.constexpr, HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
+):  # fmt: skip
+    pid_l, pid_d, b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
+    d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)  # (BLOCK_D,)
+    t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)  # (BLOCK_L,)
+    ok = (d < D)[:, None] & (t < L)[None, :]  # (BLOCK_D, BLOCK_L)
+    z = tl.load(
+        z_ptr + b * stride_zb + d[:, None] * stride_zd + t[None, :] * stride_zl, mask=ok, other=0.0
+    ).to(ACC)  # fmt: skip
+    x = tl.load(
+        x_ptr + b * stride_xb + d[:, None] * stride_xd + t[None, :] * stride_xl, mask=ok, other=0.0
+    ).to(ACC)  # fmt: skip
+    if HAS_Y:  # s = h conv z + b z: the first L columns of the irfft output, read in place
+        s = tl.load(
+            y_ptr + b * stride_yb + d[:, None] * stride_yd + t[None, :] * stride_yl,
+            mask=ok, other=0.0,
+        ).to(ACC)  # fmt: skip
+        if HAS_BIAS:
+            s += tl.load(bias_ptr + d, mask=d < D, other=0.0).to(ACC)[:, None] * z
+    else:  # S_h = I
+        s = z
+    out = (x * s).to(out_ptr.dtype.element_ty)
+    tl.store(
+        out_ptr + b * stride_ob + d[:, None] * stride_od + t[None, :] * stride_ol, out, mask=ok
+    )
+
+
+@triton.jit
+def _gate_bwd_kernel(
+    g_ptr, y_ptr, z_ptr, x_ptr, bias_ptr, dy_ptr, dz_ptr, dx_ptr, part_ptr,
+    L, D,
+    stride_gb, stride_gd, stride_gl,
+    stride_yb, stride_yd, stride_yl,
+    stride_zb, stride_zd, stride_zl,
+    stride_xb, stride_xd, stride_xl,
+    stride_qyb, stride_qyd,  # gradients: fresh tensors, time stride 1
+    stride_qzb, stride_qzd,
+    stride_qxb, stride_qxd,
+    stride_rb, stride_rn,  # part (B, n_chunks, D), channel stride 1
+    TILES: tl.constexpr, HAS_Y: tl.constexpr, HAS_BIAS: tl.constexpr,
+    WRITE_DY: tl.constexpr, WRITE_DZ: tl.constexpr, WRITE_DX: tl.constexpr,
+    ACC: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
+):  # fmt: skip
+    pid_l, pid_d, b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
+    d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)  # (BLOCK_D,)
+    d_ok = d < D
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + d, mask=d_ok, other=0.0).to(ACC)[:, None]  # (BLOCK_D, 1)
+    part = tl.zeros((BLOCK_D,), dtype=ACC)  # partial d_b of this program
+    for i in range(TILES):
+        t = (pid_l * TILES + i) * BLOCK_L + tl.arange(0, BLOCK_L)  # (BLOCK_L,)
+        ok = d_ok[:, None] & (t < L)[None, :]  # (BLOCK_D, BLOCK_L)
+        g = tl.load(
+            g_ptr + b * stride_gb + d[:, None] * stride_gd + t[None, :] * stride_gl,
+            mask=ok, other=0.0,
+        ).to(ACC)  # fmt: skip
+        z = tl.load(
+            z_ptr + b * stride_zb + d[:, None] * stride_zd + t[None, :] * stride_zl,
+            mask=ok, other=0.0,
+        ).to(ACC)  # fmt: skip
+        x = tl.load(
+            x_ptr + b * stride_xb + d[:, None] * stride_xd + t[None, :] * stride_xl,
+            mask=ok, other=0.0,
+        ).to(ACC)  # fmt: skip
+        gx = g * x
+        if HAS_Y:
+            if WRITE_DX:
+                s = tl.load(
+                    y_ptr + b * stride_yb + d[:, None] * stride_yd + t[None, :] * stride_yl,
+                    mask=ok, other=0.0,
+                ).to(ACC)  # fmt: skip
+                if HAS_BIAS:
+                    s += bias * z
+            if WRITE_DY:
+                q = dy_ptr + b * stride_qyb + d[:, None] * stride_qyd + t[None, :]
+                tl.store(q, gx.to(dy_ptr.dtype.element_ty), mask=ok)
+            if HAS_BIAS:
+                if WRITE_DZ:
+                    q = dz_ptr + b * stride_qzb + d[:, None] * stride_qzd + t[None, :]
+                    tl.store(q, (gx * bias).to(dz_ptr.dtype.element_ty), mask=ok)
+                part += tl.sum(gx * z, axis=1)
+        else:
+            s = z
+            if WRITE_DZ:
+                q = dz_ptr + b * stride_qzb + d[:, None] * stride_qzd + t[None, :]
+                tl.store(q, gx.to(dz_ptr.dtype.element_ty), mask=ok)
+        if WRITE_DX:
+            q = dx_ptr + b * stride_qxb + d[:, None] * stride_qxd + t[None, :]
+            tl.store(q, (g * s).to(dx_ptr.dtype.element_ty), mask=ok)
+    if HAS_BIAS:
+        tl.store(part_ptr + b * stride_rb + pid_l * stride_rn + d, part, mask=d_ok)
+
+
+def _check(
+    y: torch.Tensor | None,
+    z: torch.Tensor,
+    x: torch.Tensor,
+    bias: torch.Tensor | None,
+    out_dtype: torch.dtype | None,
+) -> None:
+    """Validate the arguments of :func:`gate` (shapes, dtypes, one device)."""
+    check_float(z, "z")
+    check_float(x, "x")
+    check_ndim(z, "z", 3, "(batch, d_model, seq_len)")
+    if x.shape != z.shape:
+        raise ValueError(
+            f"the gate x must have the shape of z (batch, d_model, seq_len) = {tuple(z.shape)}, "
+            f"got {tuple(x.shape)}"
+        )
+    B, D, L = z.shape
+    if y is not None:
+        check_float(y, "y")
+        if y.ndim != 3 or y.shape[:2] != (B, D) or y.shape[-1] < L:
+            raise ValueError(
+                f"y (the irfft output) must have shape (batch, d_model, Ly) = ({B}, {D}, Ly) "
+                f"with Ly >= L = {L} (Ly = 2L straight from the FFT), got {tuple(y.shape)}"
+            )
+    if bias is not None:
+        if y is None:
+            raise ValueError("bias (the skip term b z) needs y: without y the gate is x * z")
+        check_float(bias, "bias")
+        if bias.shape != (D,):
+            raise ValueError(f"bias must have shape (d_model,) = ({D},), got {tuple(bias.shape)}")
+    if out_dtype is not None and out_dtype not in FLOAT_DTYPES:
+        raise TypeError(f"out_dtype must be a float dtype {FLOAT_DTYPES}, got {out_dtype}")
+    for name, t in (("x", x), ("y", y), ("bias", bias)):
+        if t is not None:
+            check_device(name, t, z.device)
+    require(z.device)
+
+
+class _Gate(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, y, z, x, bias, out_dtype, transpose_out):
+        B, D, L = z.shape
+        acc = compute_dtype(y, z, x, bias)
+        if transpose_out:
+            out = empty((B, L, D), out_dtype, z.device)  # (B, L, D)
+            o_strides = (out.stride(0), out.stride(2), out.stride(1))  # as (b, d, t)
+        else:
+            out = empty((B, D, L), out_dtype, z.device)  # (B, D, L)
+            o_strides = out.stride()
+        bd, bl = block_size(D, BLOCK_D), block_size(L, BLOCK_L)
+        y_ = z if y is None else y
+        _gate_fwd_kernel[(triton.cdiv(L, bl), triton.cdiv(D, bd), B)](
+            y_, z, x, z if bias is None else bias, out, L, D,
+            *y_.stride(), *z.stride(), *x.stride(), *o_strides,
+            HAS_Y=y is not None, HAS_BIAS=bias is not None, ACC=_tl(acc),
+            BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
+        )  # fmt: skip
+        ctx.save_for_backward(y, z, x, bias)
+        ctx.transpose_out, ctx.acc = transpose_out, acc
+        return out
+
+    @staticmethod
+    def backward(ctx, d_out):
+        y, z, x, bias = ctx.saved_tensors
+        B, D, L = z.shape
+        need_y, need_z, need_x, need_b = ctx.needs_input_grad[:4]
+        has_y, has_b = y is not None, bias is not None
+        need_z = need_z and (not has_y or has_b)  # x * y alone does not depend on z
+        if ctx.transpose_out:  # (B, L, D) read as (b, d, t)
+            g_strides = (d_out.stride(0), d_out.stride(2), d_out.stride(1))
+        else:
+            g_strides = d_out.stride()
+        d_y = d_z = d_x = None
+        if need_y:
+            d_y = empty(tuple(y.shape), y.dtype, y.device)  # (B, D, Ly)
+            d_y[..., L:].zero_()  # the irfft's second half does not reach the output
+        if need_z:
+            d_z = empty((B, D, L), z.dtype, z.device)
+        if need_x:
+            d_x = empty((B, D, L), x.dtype, x.device)
+        bd, bl = block_size(D, BLOCK_D), block_size(L, BLOCK_L)
+        n_tiles = triton.cdiv(L, bl)
+        tiles = min(BACKWARD_TILES, n_tiles)
+        n_chunks = triton.cdiv(n_tiles, tiles)
+        part_shape = (B, n_chunks, D) if has_b else (1, 1, 1)
+        part = empty(part_shape, ctx.acc, z.device)  # (B, n_chunks, D): partial d_b
+        y_ = z if y is None else y
+        _gate_bwd_kernel[(n_chunks, triton.cdiv(D, bd), B)](
+            d_out, y_, z, x, z if bias is None else bias,
+            z if d_y is None else d_y, z if d_z is None else d_z, z if d_x is None else d_x, part,
+            L, D, *g_strides, *y_.stride(), *z.stride(), *x.stride(),
+            *(z if d_y is None else d_y).stride()[:2], *(z if d_z is None else d_z).stride()[:2],
+            *(z if d_x is None else d_x).stride()[:2], *part.stride()[:2],
+            TILES=tiles, HAS_Y=has_y, HAS_BIAS=has_b,
+            WRITE_DY=need_y, WRITE_DZ=need_z, WRITE_DX=need_x, ACC=_tl(ctx.acc),
+            BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
+        )  # fmt: skip
+        d_b = part.sum(dim=(0, 1)).to(bias.dtype) if (has_b and need_b) else None
+        return d_y, d_z, d_x, d_b, None, None
+
+
+def gate(
+    y: torch.Tensor | None,
+    z: torch.Tensor,
+    x: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    *,
+    out_dtype: torch.dtype | None = None,
+    transpose_out: bool = False,
+) -> torch.Tensor:
+    """One step of Definition 3.1 after the FFT: ``x * (y[..., :L] + bias[:, None] * z)``.
+
+    Computed in float32 (float64 when an input is float64) whatever the inputs' dtypes, in one
+    read of each input and one write of the output. Differentiable in ``y``, ``z``, ``x`` and
+    ``bias``; ``y``'s gradient is zero beyond column ``L``.
+
+    Args:
+        y: ``(B, D, Ly)`` with ``Ly >= L``, the raw ``irfft`` output ``h conv z`` (length
+            ``2L``), read through its row stride (no slicing copy); ``None`` for ``x * z``
+            (the identity first filter of the official layout).
+        z: ``(B, D, L)``, the signal that was convolved (for the skip term ``b z``).
+        x: ``(B, D, L)``, the gate ``x^n``.
+        bias: ``(D,)``, the skip term ``b^n``; ``None`` for none (needs ``y``).
+        out_dtype: dtype of the result, ``x.dtype`` by default; float32 lets the next step's
+            ``rfft`` read it without a cast.
+        transpose_out: write ``(B, L, D)`` contiguous (what ``out_proj`` reads) instead of
+            ``(B, D, L)``.
+
+    Returns:
+        ``(B, D, L)``, or ``(B, L, D)`` with ``transpose_out``, in ``out_dtype``.
+    """
+    _check(y, z, x, bias, out_dtype)
+    return _Gate.apply(y, z, x, bias, out_dtype or x.dtype, bool(transpose_out))

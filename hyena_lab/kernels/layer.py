@@ -1,0 +1,106 @@
+"""The Hyena layer's forward pass from the fused kernels: Algorithm 3 (Sec. 3.4) with every
+element-wise pass fused into the FFTs' neighbours.
+
+:func:`fused_forward` computes ``op(u)`` for a :class:`~hyena_lab.operator.HyenaOperator` ``op``
+(any order, ``identity_first`` or not, with or without the skip term, any short filter width)
+with only the two linear maps and the FFTs left to ``torch``:
+
+1. ``p = in_proj(u)`` (cuBLAS), ``(B, L, (N+1) D)``;
+2. :func:`~hyena_lab.kernels.short_conv.short_conv_split`: short convolution, transpose and
+   split in one pass, ``x^1..x^N, v``, each a contiguous ``(B, D, L)`` (Algorithm 1);
+3. the filter bank ``h = op.filters(L)`` (Algorithm 2) and its spectrum ``rfft(h, 2L)``, once;
+4. per step ``n`` of Definition 3.1, ``y = irfft(rfft(z, 2L) * H^n, 2L)`` and
+   :func:`~hyena_lab.kernels.gates.gate` ``z <- x^n * (y[..., :L] + b^n z)`` reading ``y`` in
+   place; intermediate ``z`` is written in float32, so the next ``rfft`` reads it without a cast,
+   and the last step writes ``(B, L, D)`` in ``u``'s dtype, what ``out_proj`` reads. For the
+   lengths the on-chip kernel supports (:func:`~hyena_lab.kernels.fftconv_sram.supported`:
+   powers of two up to 4096), the whole step, FFTs included, is one
+   :func:`~hyena_lab.kernels.fftconv_sram.fftconv_fused` launch instead (``z`` then stays in
+   ``u``'s dtype between steps, as in the eager layer);
+5. ``out_proj`` (cuBLAS).
+
+Gradients flow through the kernels' own backward passes, the FFTs' and the linears'; the filter
+parameters get theirs through ``op.filters``. The arithmetic is float32 throughout for half and
+single precision inputs (float64 for float64), so in half precision the result is slightly
+*more* accurate than the eager layer's, which rounds to half precision after every step.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..operator import HyenaOperator
+from .fftconv_sram import fftconv_fused, supported
+from .gates import gate
+from .short_conv import short_conv_split
+
+__all__ = ["fused_core", "fused_forward"]
+
+
+def _check_op(op: object) -> HyenaOperator:
+    if not isinstance(op, HyenaOperator):
+        raise TypeError(f"op must be a hyena_lab.operator.HyenaOperator, got {type(op).__name__}")
+    return op
+
+
+def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tensor:
+    """``z^{N+1}`` of Definition 3.1 for ``u`` ``(B, L, D)``: ``(B, D, L)``, or ``(B, L, D)``
+    with ``transpose_out``, in ``u``'s dtype."""
+    L = op.check_input(u)
+    compute = torch.float64 if u.dtype == torch.float64 else torch.float32
+    p = F.linear(u, op.in_proj.weight, op.in_proj.bias)  # (B, L, (N+1) D)
+    conv = op.short_filter
+    *x, v = short_conv_split(p, conv.weight, conv.bias, op.order + 1).unbind(0)  # (B, D, L) each
+    n = 2 * L  # zero-padding to 2L makes the FFT's circular convolution causal (Sec. 2.1)
+    if op.n_filters:
+        h = op.filters(L)  # (n_filters, D, L), evaluated once for every step
+        h_f = torch.fft.rfft(h.to(compute), n=n)  # (n_filters, D, L + 1), once per call
+    on_chip = _on_chip(op, u)
+    z = v  # z^1 = v, (B, D, L)
+    for step in range(op.order):  # Definition 3.1: z^{n+1} = x^n * (h^n conv z^n + b^n z^n)
+        last = step == op.order - 1
+        out_dtype = u.dtype if last or on_chip else compute
+        j = op.filter_of_step[step]
+        if on_chip and j is not None:  # the whole gated convolution in one kernel, on chip
+            z = fftconv_fused(z, h[j], op.bias[j], post_gate=x[step])  # (B, D, L), u's dtype
+            z = z.transpose(1, 2) if last and transpose_out else z  # a view: out_proj copies
+            continue
+        if j is None:  # S_h^1 = I: the gate alone
+            z = gate(None, z, x[step], out_dtype=out_dtype, transpose_out=last and transpose_out)
+            continue
+        z_f = torch.fft.rfft(z.to(compute), n=n)  # (B, D, L + 1); no cast after step 1
+        y = torch.fft.irfft(z_f * h_f[j], n=n)  # (B, D, 2L): the gate reads [..., :L] in place
+        z = gate(
+            y, z, x[step], op.bias[j], out_dtype=out_dtype, transpose_out=last and transpose_out
+        )  # (B, D, L), or (B, L, D) for the last step with transpose_out
+    return z
+
+
+def _on_chip(op: HyenaOperator, u: torch.Tensor) -> bool:
+    """Whether the long convolutions run on chip (:func:`~.fftconv_sram.fftconv_fused`: the
+    FFT, the filter, the skip term and the gate of a step in one kernel): for the lengths it
+    supports (powers of two up to 4096) and half/single precision, unless
+    ``op.on_chip_fftconv`` is ``False`` (chapter 06's bench times both)."""
+    wanted = getattr(op, "on_chip_fftconv", True)
+    L = u.shape[1]
+    return bool(wanted) and supported(L) and u.dtype in (torch.float32, torch.bfloat16,
+                                                          torch.float16)  # fmt: skip
+
+
+def fused_forward(op: HyenaOperator, u: torch.Tensor) -> torch.Tensor:
+    """``op(u)`` computed with the fused kernels: ``(B, L, d_model) -> (B, L, d_model)``.
+
+    The same function as :meth:`HyenaOperator.forward` (to round-off: float32 agrees to ~1e-6
+    relative), differentiable in ``u`` and every parameter of ``op``. Needs Triton and a CUDA
+    device, or ``TRITON_INTERPRET=1`` for CPU tensors (:func:`hyena_lab.kernels.require`).
+    """
+    op = _check_op(op)
+    y = _core(op, u, transpose_out=True)  # (B, L, D), written transposed by the last gate
+    return F.linear(y, op.out_proj.weight, op.out_proj.bias)  # (B, L, D)
+
+
+def fused_core(op: HyenaOperator, u: torch.Tensor) -> torch.Tensor:
+    """``op.core(u)`` (``y = z^{N+1}`` before ``out_proj``) with the fused kernels:
+    ``(B, L, d_model) -> (B, d_model, L)`` in ``u``'s dtype."""
+    return _core(_check_op(op), u, transpose_out=False)

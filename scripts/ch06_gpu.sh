@@ -1,0 +1,28 @@
+#!/bin/bash
+# Chapter 06's GPU measurement in one device call (issue 17): the Triton kernels checked at the
+# benchmarked sizes, every Hyena variant against float64, and `hyena-lab bench` with every
+# variant beside every SDPA backend. Each step writes under $OUT as it ends, so a call cut short
+# keeps the finished steps. Runs over a copy of the working tree (no install: PYTHONPATH).
+set -u
+export PYTHONPATH=$PWD TQDM_DISABLE=1 PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
+step() {  # step NAME SECONDS COMMAND...: run, log to $OUT/NAME.log, say how it ended
+  local name=$1 limit=$2; shift 2
+  local start=$SECONDS
+  timeout $limit "$@" > $OUT/$name.log 2>&1
+  echo "== $name: exit $? after $((SECONDS - start)) s"; tail -${TAIL:-4} $OUT/$name.log
+}
+LENGTHS=${LENGTHS:-1024,2048,4096,8192,16384,32768,65536,131072,262144}
+VARIANTS=${VARIANTS:-torch,compile,triton,triton_sram}
+if [ "${SKIP_CHECKS:-0}" != 1 ]; then
+  step kernel_tests 150 python3 -m pytest -q -x -p no:cacheprovider tests/test_kernels.py \
+    tests/test_kernels_fftconv.py
+  [ -f .device/fftconv_sram/check.py ] && TAIL=30 step sram_check 120 python3 .device/fftconv_sram/check.py
+  [ -f .device/kel/bench.py ] && TAIL=30 step kel_bench 90 python3 .device/kel/bench.py
+  TAIL=60 step accuracy 120 python3 -m hyena_lab.bench.variants --lengths $LENGTHS \
+    --variants $VARIANTS --out $OUT/06_variant_accuracy.json
+fi
+step bench ${BENCH_LIMIT:-330} python3 -m hyena_lab.bench --lengths $LENGTHS \
+  --hyena-variants $VARIANTS --benches fftconv,sdpa,hyena,mha --time-budget ${BENCH_BUDGET:-300} \
+  --profile-length 0 --target-ms 150 --out $OUT/06_gpu_bench.json
