@@ -695,3 +695,24 @@ def test_hyena_variants_are_cases_of_their_own_with_a_speedup_each():
         tiny_config(hyena_variants=("cuda-magic",)).validate()
     with pytest.raises(ValueError, match="variant must be one of"):
         bench.build_hyena(cfg, 16, "cuda-magic")
+
+
+def test_variants_figure_draws_attention_and_every_variant_per_pass():
+    from hyena_lab.viz.fused import variants_figure
+
+    cfg = tiny_config(benches=("hyena", "mha", "sdpa"), hyena_variants=("torch", "monarch"),
+                      profile_length=None)  # fmt: skip
+    results = bench.run_benchmarks(cfg, progress=False, ceilings=CEIL)
+    fig = variants_figure(results)
+    assert len(fig.axes) == 2  # forward, forward + backward
+    for ax in fig.axes:
+        labels = [line.get_label() for line in ax.get_lines()]
+        assert labels[0].startswith("attention") and len(labels) == 3
+        assert ax.get_xlabel() and ax.get_ylabel() == "time per call (ms)"
+    fig = variants_figure(results, "speedup")
+    ax = fig.axes[0]
+    torch_line = next(line for line in ax.get_lines() if line.get_label().startswith("eager"))
+    mha, hy = bench.times(results, "mha", "fwd"), bench.times(results, "hyena", "fwd", "torch")
+    assert list(torch_line.get_ydata()) == [mha[L][0] / hy[L][0] for L in (16, 32)]
+    with pytest.raises(ValueError, match="metric must be"):
+        variants_figure(results, "memory")

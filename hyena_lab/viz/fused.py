@@ -1,0 +1,66 @@
+"""Figures of chapter 06's GPU half: each way of building the Hyena layer (eager, compiled, the
+fused Triton kernels, the on-chip FFT convolution) timed beside the best attention layer in one
+run of ``hyena-lab bench --hyena-variants ...``.
+
+The numbers come from :func:`hyena_lab.bench.times` (the fastest SDPA backend at each length for
+attention; one variant's own points for Hyena); these functions only draw them.
+"""
+
+from __future__ import annotations
+
+from matplotlib.figure import Figure
+
+from ..bench import PASSES, times
+from . import loglog, new_figure
+
+__all__ = ["VARIANT_STYLE", "variants_figure"]
+
+#: Label and colour of each Hyena variant of :data:`hyena_lab.bench.config.HYENA_VARIANTS`.
+VARIANT_STYLE = {
+    "torch": ("eager layer (torch.fft)", "#56B4E9", "o"),
+    "compile": ("torch.compile of the eager layer", "#999999", "v"),
+    "monarch": ("FFT as matrix products (monarch)", "#CC79A7", "^"),
+    "triton": ("fused Triton kernels + cuFFT", "#009E73", "D"),
+    "triton_sram": ("fused kernels, FFT conv on chip (L <= 4K)", "#0072B2", "s"),
+}
+
+
+def _variants(results: dict) -> list[str]:
+    found = {p["backend"] for p in results["points"] if p["bench"] == "hyena"}
+    return [v for v in VARIANT_STYLE if v in found]
+
+
+def variants_figure(results: dict, metric: str = "time") -> Figure:
+    """One panel per pass (forward, forward+backward): ``metric="time"`` the milliseconds per
+    call of the best attention layer and of every Hyena variant against ``L``;
+    ``metric="speedup"`` attention's time over each variant's (above 1: Hyena faster)."""
+    if metric not in ("time", "speedup"):
+        raise ValueError(f"metric must be 'time' or 'speedup', got {metric!r}")
+    passes = [p for p in PASSES if any(q["pass"] == p for q in results["points"])]
+    if not passes:
+        raise ValueError("the results hold no measured point")
+    meta = results["meta"]
+    fig, axes = new_figure((5.2 * len(passes), 4.0), 1, len(passes), squeeze=False)
+    for ax, pass_ in zip(axes[0], passes, strict=True):
+        attention = times(results, "mha", pass_)
+        if metric == "time" and attention:
+            Ls = sorted(attention)
+            ax.plot(Ls, [attention[L][0] for L in Ls], "s-", color="#D55E00",
+                    label="attention layer (best SDPA backend)")  # fmt: skip
+        for v in _variants(results):
+            label, color, marker = VARIANT_STYLE[v]
+            t = times(results, "hyena", pass_, v)
+            Ls = sorted(set(t) & set(attention)) if metric == "speedup" else sorted(t)
+            ys = ([attention[L][0] / t[L][0] for L in Ls] if metric == "speedup"
+                  else [t[L][0] for L in Ls])  # fmt: skip
+            ax.plot(Ls, ys, marker=marker, color=color, label=label)
+        if metric == "speedup":
+            ax.axhline(1.0, color="k", lw=0.8, ls=":")
+        what = "forward" if pass_ == "fwd" else "forward + backward"
+        ylabel = "time per call (ms)" if metric == "time" else "attention time / Hyena time"
+        loglog(ax, ylabel, f"{what}, {meta.get('tokens_per_batch', '?')} tokens per batch")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{meta.get('device', '?')}, {meta.get('dtype', '?')}, d_model "
+                 f"{meta.get('d_model', '?')}, order {meta.get('order', '?')}, "
+                 f"{str(meta.get('date', '?'))[:10]}", fontsize=9)  # fmt: skip
+    return fig
