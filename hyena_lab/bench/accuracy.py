@@ -82,9 +82,10 @@ def layer_accuracy(cfg: BenchConfig, L: int, variant: str, batch: int = 1) -> di
     outputs = []
     for module, inp in ((layer, x.to(dt)), (ref, x)):
         inp = inp.detach().requires_grad_(True)
-        y = module(inp)
-        params = [p for p in module.parameters() if p.requires_grad]
-        grads = torch.autograd.grad(y, [inp, *params], dy.to(y.dtype))
+        with torch.enable_grad():  # also when called under no_grad (accuracy_checks)
+            y = module(inp)
+            params = [p for p in module.parameters() if p.requires_grad]
+            grads = torch.autograd.grad(y, [inp, *params], dy.to(y.dtype))
         outputs.append((y.detach(), grads[0], torch.cat([gp.flatten() for gp in grads[1:]])))
     (y, gu, gp), (y64, gu64, gp64) = outputs
     errors["out"] = rel_err(y, y64)
