@@ -21,6 +21,19 @@ The package holds every piece of logic the chapters use; modules mirror the pape
   the runner behind ``make handbook``, and the ``hyena-lab`` command.
 """
 
+import os as _os
+import sys as _sys
+
+import torch as _torch
+
+if "triton" not in _sys.modules and not _torch.cuda.is_available():
+    # Chapter 06's Triton kernels (hyena_lab.kernels) then run in Triton's CPU interpreter.
+    # Triton reads this when it is first imported, and torch may import it on its own (the
+    # first optimizer step imports torch._dynamo, which imports triton), so it is set here,
+    # before anything else can; a value already in the environment is kept. Triton's own
+    # kernels only: torch.compile on a CPU generates C++, not Triton, and is not affected.
+    _os.environ.setdefault("TRITON_INTERPRET", "1")
+
 from .conv import circular_fftconv, direct_conv, fftconv, toeplitz
 from .filters import ExplicitFilter, FrequencyFilter, ImplicitFilter, SSMFilter, make_filter
 from .operator import HyenaMatrices, HyenaOperator

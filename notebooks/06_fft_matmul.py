@@ -478,16 +478,73 @@ assert crel(fit.R, R_dft) > 0.05 and off_diagonal < 1e-5
 assert crel(monarch_matrix(fit.L, fit.R), monarch.dft_matrix(16)) < 1e-5
 
 # %% [markdown]
-# ## 6. What comes next: the GPU half
+# ## 6. The fused kernels
 #
-# Everything above is algebra and counted work. The GPU half of this chapter, to be written
-# with the lent H200, will build the fused kernels (the FFT convolution as tensor-core products
-# in one pass, FlashFFTConv-style), measure them against `torch.fft` and against attention the
-# way chapter 5 measures (CUDA events, every SDPA backend, a recorded run), and set the
-# measurements beside this chapter's cost model. None of those measurements exist yet, and this
-# chapter quotes none: whether the predicted 1.5x-1.8x compute advantage survives the small
-# matrix sizes, and what fusion buys on top, is the open question that part will answer.
+# Chapter 5's profile of the eager layer on a GPU (order 2, $L$ = 8K, bf16) found the FFTs
+# themselves a small part of the time: most went to copies and casts, element-wise passes and
+# the short depthwise convolution, each reading and writing whole activations. The fused path,
+# `HyenaOperator(..., backend="triton")` (`hyena_lab.kernels`), keeps the algebra of
+# Definition 3.1 and removes the passes the maths does not need:
 #
+# * `short_conv_split`: `in_proj`'s output $(B, L, (N{+}1)D)$ goes through the short causal
+#   depthwise convolution and comes out already transposed and split into $x^1..x^N, v$, each a
+#   contiguous $(B, D, L)$, in one read and one write (Algorithm 1);
+# * `gate`: after the inverse FFT, $x^n \odot (y_{:L} + b^n z^n)$ in one pass, reading the
+#   `irfft` output in place and writing float32 for the next FFT (no cast) or, at the last
+#   step, the $(B, L, D)$ layout `out_proj` reads (no transpose);
+# * `fftconv_sram.fftconv_fused`: for $L$ up to 4,096, the whole gated causal convolution of a
+#   row, the four-step FFT of Section 2 as `tl.dot` products, the filter, the skip term and the
+#   gate, in one kernel that reads the row once and writes it once; two real rows ride as one
+#   complex signal.
+#
+# Each is a `torch.autograd.Function`; the backward of a causal convolution is the anti-causal
+# one (the same kernel on reversed rows). Without a GPU, Triton's interpreter runs the kernels
+# as numpy, slowly, which is how the tests check them and how this chapter runs them below.
+
+# %%
+from hyena_lab.kernels import available, interpreting
+
+# on a machine without a GPU, `import hyena_lab` chose the interpreter (TRITON_INTERPRET=1)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+print("Triton kernels available here:", available(device),
+      "(Triton's interpreter)" if interpreting() else "(compiled)")  # fmt: skip
+
+# %% [markdown]
+# The same weights, three ways: the eager layer, the fused kernels with cuFFT, and the fused
+# kernels with the on-chip FFT convolution ($L$ = 256 is one of its lengths), in float32 against
+# the eager layer in float64, outputs and gradients. The bound, 1e-5, is float32's round-off
+# through a chain of FFT convolutions (about $10^{-7}$ each here) with a hundredfold margin.
+
+# %%
+if available(device):
+    torch.manual_seed(0)
+    op = HyenaOperator(16, 256, order=2).to(device)
+    ref = HyenaOperator(16, 256, order=2).to(device).double()
+    ref.load_state_dict(op.state_dict())
+    u = torch.randn(2, 256, 16, generator=gen).to(device)
+    dy = torch.randn(2, 256, 16, generator=gen).to(device)
+
+    def output_and_grads(module, x):
+        x = x.detach().requires_grad_(True)
+        y = module(x)
+        return [y, *torch.autograd.grad(y, [x, *module.parameters()], dy.to(y.dtype))]
+
+    want = output_and_grads(ref, u.double())
+    errors = {}
+    for name, backend, on_chip in (("eager", "torch", True), ("fused + cuFFT", "triton", False),
+                                   ("fused, on chip", "triton", True)):  # fmt: skip
+        op.backend, op.on_chip_fftconv = backend, on_chip
+        got = output_and_grads(op, u)
+        errors[name] = max(rel_err(g, w) for g, w in zip(got, want, strict=True))
+        print(f"{name:15s} largest relative error (output, every gradient): {errors[name]:.1e}")
+    assert max(errors.values()) < 1e-5
+else:
+    print("Triton is not installed: `make install` adds it (the [triton] extra)")
+
+# %% [markdown]
+# GPU_SECTION_PLACEHOLDER
+
+# %% [markdown]
 # ## Summary
 #
 # * The DFT is the dense matrix $F_N$, $(F_N)_{kn} = w_N^{kn}$; $F_N x$ equals `torch.fft.fft`

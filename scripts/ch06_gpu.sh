@@ -16,12 +16,10 @@ step() {  # step NAME SECONDS COMMAND...: run, log to $OUT/NAME.log, say how it 
 LENGTHS=${LENGTHS:-1024,2048,4096,8192,16384,32768,65536,131072,262144}
 VARIANTS=${VARIANTS:-torch,compile,triton,triton_sram}
 if [ "${SKIP_CHECKS:-0}" != 1 ]; then
-  step kernel_tests 150 python3 -m pytest -q -x -p no:cacheprovider tests/test_kernels.py \
-    tests/test_kernels_fftconv.py
-  [ -f .device/fftconv_sram/check.py ] && TAIL=30 step sram_check 120 python3 .device/fftconv_sram/check.py
-  [ -f .device/kel/bench.py ] && TAIL=30 step kel_bench 90 python3 .device/kel/bench.py
-  TAIL=60 step accuracy 120 python3 -m hyena_lab.bench.variants --lengths $LENGTHS \
-    --variants $VARIANTS --out $OUT/06_variant_accuracy.json
+  step kernel_tests ${TESTS_LIMIT:-75} python3 -m pytest -q -x -p no:cacheprovider \
+    tests/test_kernels.py tests/test_kernels_fftconv.py
+  TAIL=60 step accuracy ${ACCURACY_LIMIT:-75} python3 -m hyena_lab.bench.variants \
+    --lengths ${ACCURACY_LENGTHS:-$LENGTHS} --variants $VARIANTS --out $OUT/06_variant_accuracy.json
 fi
 step bench ${BENCH_LIMIT:-330} python3 -m hyena_lab.bench --lengths $LENGTHS \
   --hyena-variants $VARIANTS --benches fftconv,sdpa,hyena,mha --time-budget ${BENCH_BUDGET:-300} \
