@@ -542,7 +542,10 @@ else:
     print("Triton is not installed: `make install` adds it (the [triton] extra)")
 
 # %% [markdown]
-# GPU_SECTION_PLACEHOLDER
+# **What they buy on a GPU is not measured yet.** `scripts/ch06_gpu.sh` is the one call that
+# times every variant beside every SDPA backend and `torch.compile` on a lent H200
+# (`hyena-lab bench --hyena-variants torch,compile,triton,triton_sram`); until it has run, this
+# chapter claims no speed for them, only that they compute the same function.
 
 # %% [markdown]
 # ## Summary
