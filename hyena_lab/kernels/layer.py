@@ -14,9 +14,9 @@ with only the two linear maps and the FFTs left to ``torch``:
    place; intermediate ``z`` is written in float32, so the next ``rfft`` reads it without a cast,
    and the last step writes ``(B, L, D)`` in ``u``'s dtype, what ``out_proj`` reads. For the
    lengths the on-chip kernel supports (:func:`~hyena_lab.kernels.fftconv_sram.supported`:
-   powers of two up to 4096), the whole step, FFTs included, is one
-   :func:`~hyena_lab.kernels.fftconv_sram.fftconv_fused` launch instead (``z`` then stays in
-   ``u``'s dtype between steps, as in the eager layer);
+   powers of two up to 4096) and with ``op.on_chip_fftconv = True``, the whole step, FFTs
+   included, is one :func:`~hyena_lab.kernels.fftconv_sram.fftconv_fused` launch instead
+   (``z`` then stays in ``u``'s dtype between steps, as in the eager layer);
 5. ``out_proj`` (cuBLAS).
 
 Gradients flow through the kernels' own backward passes, the FFTs' and the linears'; the filter
@@ -80,9 +80,11 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
 def _on_chip(op: HyenaOperator, u: torch.Tensor) -> bool:
     """Whether the long convolutions run on chip (:func:`~.fftconv_sram.fftconv_fused`: the
     FFT, the filter, the skip term and the gate of a step in one kernel): for the lengths it
-    supports (powers of two up to 4096) and half/single precision, unless
-    ``op.on_chip_fftconv`` is ``False`` (chapter 06's bench times both)."""
-    wanted = getattr(op, "on_chip_fftconv", True)
+    supports (powers of two up to 4096) and half/single precision, when ``op.on_chip_fftconv``
+    is ``True``. Off by default: on the H200 (chapter 06's record) the kernel as written was
+    slower than cuFFT with the gate kernel at 2K and 4K (2.3x and 2.5x, forward) and no faster
+    at 1K, so it is opt-in until it is tuned."""
+    wanted = getattr(op, "on_chip_fftconv", False)
     L = u.shape[1]
     return bool(wanted) and supported(L) and u.dtype in (torch.float32, torch.bfloat16,
                                                           torch.float16)  # fmt: skip
