@@ -243,8 +243,8 @@ def test_module_imports_without_triton():
 @pytest.mark.parametrize("identity_first", [False, True])
 def test_the_operator_runs_its_long_convolutions_on_chip_where_the_length_allows(identity_first):
     """HyenaOperator(backend="triton") at a supported L (128) takes the on-chip kernel for every
-    step with a filter (``on_chip_fftconv = True``; off by default) and cuFFT + the gate kernel without
-    it; both equal the eager layer in float32 (1e-5: fp32 kernels against fp32 eager, each
+    step with a filter (``on_chip_fftconv = True``; off by default) and cuFFT + the gate kernel
+    without it; both equal the eager layer in float32 (1e-5: fp32 kernels against fp32 eager, each
     ~1e-7 from float64 here), outputs and every gradient."""
     from hyena_lab.operator import HyenaOperator
 
