@@ -716,3 +716,18 @@ def test_variants_figure_draws_attention_and_every_variant_per_pass():
     assert list(torch_line.get_ydata()) == [mha[L][0] / hy[L][0] for L in (16, 32)]
     with pytest.raises(ValueError, match="metric must be"):
         variants_figure(results, "memory")
+
+
+def test_variant_accuracy_records_every_variant_and_length(tmp_path):
+    """python -m hyena_lab.bench.variants: each (variant, L) against float64, saved after every
+    length; fp32 on the CPU lands far below its 1e-4 bound (~1e-7), a failure is recorded."""
+    from hyena_lab.bench.variants import main
+
+    out = tmp_path / "acc.json"
+    rec = main(["--lengths", "16,33", "--variants", "torch,monarch", "--dtype", "fp32",
+                "--device", "cpu", "--d-model", "8", "--out", str(out)])  # fmt: skip
+    assert rec["tolerance"] == 1e-4 and set(rec["errors"]) == {"torch", "monarch"}
+    for errs in rec["errors"].values():
+        assert set(errs) == {"16", "33"}
+        assert all(0 < e < 1e-5 for err in errs.values() for e in err.values())
+    assert json.loads(out.read_text())["errors"] == json.loads(json.dumps(rec["errors"]))

@@ -100,3 +100,11 @@ def test_figures_draw_the_gaps_and_one_panel_per_mixer():
     assert len(fig.axes) == 2 and [a.get_title() for a in fig.axes][1].lower().startswith("hyena")
     assert fig.axes[0].get_xlabel() == "model width d_model"
     assert len(fig.axes[0].get_lines()) == 3  # two lengths and the 99% line
+
+
+def test_a_time_schedule_needs_a_time_budget():
+    from hyena_lab.experiments.mqar import MQARConfig
+
+    with pytest.raises(ValueError, match="schedule 'time' spans the time budget"):
+        MQARConfig(schedule="time")
+    assert MQARConfig(schedule="time", time_budget=5.0).train_config().schedule == "time"
