@@ -325,8 +325,12 @@ def test_gate_gradcheck():
 
 def test_gate_bad_inputs():
     y, z, x, b = _randn(2, 3, 8), _randn(2, 3, 4), _randn(2, 3, 4), _randn(3)
-    with pytest.raises(ValueError, match="shape of z"):
+    with pytest.raises(ValueError, match="shape of the gate x"):
         gate(y, z, x[:, :2], b)
+    with pytest.raises(ValueError, match="z may be None only"):
+        gate(y, None, x, b)
+    with pytest.raises(ValueError, match="exclude each other"):
+        gate(y, z, x, b, transpose_out=True, pad_out=True)
     with pytest.raises(ValueError, match="Ly >= L"):
         gate(y[..., :3], z, x, b)
     with pytest.raises(ValueError, match="needs y"):

@@ -78,11 +78,20 @@ def test_forward_matches_float64(L, dtype, bias, gates):
 
 @pytest.mark.parametrize("L", fs.SUPPORTED_LENGTHS)
 def test_every_supported_length_fp16_one_row(L):
-    """Each (N1, N2, K1) plan, including N = 256's padded first stage and the un-hoisted tables
-    of N = 8192; fp16 inputs (tf32 dots, fp16 output rounding 2^-11)."""
+    """Each (N1, N2, K1) plan, including N = 256's padded first stage; fp16 inputs (tf32 dots,
+    fp16 output rounding 2^-11)."""
     u, k, b, pre, post = _inputs(1, 1, L, torch.float16, seed=7)
     y = _poisoned_run(u, k, b, pre, post)
     assert rel_err(y.cpu(), _reference(u, k, b, pre, post)) <= fs.expected_rel_error(torch.float16)
+
+
+@pytest.mark.parametrize("L", [128, 512])
+def test_tables_read_inside_the_loop(L):
+    """``hoist=False`` (twiddles and spectrum re-read per pair of rows, a launch option kept for
+    tuning) computes the same as the default."""
+    u, k, b, pre, post = _inputs(3, 2, L, torch.float32, seed=L + 1)
+    y = _poisoned_run(u, k, b, pre, post, config={"hoist": False})
+    assert rel_err(y.cpu(), _reference(u, k, b, pre, post)) <= fs.expected_rel_error(torch.float32)
 
 
 @pytest.mark.parametrize("B,split", [(1, 1), (4, 1), (5, 2), (7, 3)])

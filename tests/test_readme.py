@@ -201,3 +201,25 @@ def test_row_06_quotes_counted_work_and_the_h100_rates():
     _quoted(row, f"compute floor is {gain:.1f}x lower at (16, 16, 16)")
     assert monarch.matmul_fft_speedup(N, (16, 16, 16), ceil) == 1.0  # "predicts a tie"
     _quoted(row, "predicts a tie")
+
+
+def test_row_06_quotes_the_h200_record():
+    row = _row("06")
+    gpu, acc = load_data("06_fft_matmul-gpu_bench"), load_data("06_fft_matmul-variant_accuracy")
+    worst = max(e for var in acc["errors"].values() for err in var.values() for e in err.values())
+    _quoted(row, f"every variant is within {worst:.4f} of float64 at 1K-256K")
+    t = {(p["pass"], p["backend"], p["L"]): p["time_ms"] for p in gpu["points"]
+         if p["bench"] == "hyena" and p["status"] == "ok"}  # fmt: skip
+    gain = [t[(ps, "torch", L)] / t[(ps, "triton", L)] for (ps, b, L) in t if b == "triton"]
+    _quoted(row, f"{min(gain):.1f}x-{max(gain):.1f}x faster than the eager one")
+    fwd, both = (gpu["summary"]["hyena_variants"][ps]["triton"] for ps in ("fwd", "fwd+bwd"))
+    _quoted(row, f"from {fwd['crossover_L'] / 1e3:.1f}K forward / "
+                 f"{both['crossover_L'] / 1e3:.1f}K forward+backward")  # fmt: skip
+    at = {k: (fwd["speedup"][k], both["speedup"][k]) for k in ("65536", "262144")}
+    _quoted(row, "{:.2f}x / {:.2f}x at 64K, ".format(*at["65536"])
+                 + "{:.1f}x / {:.1f}x at 256K".format(*at["262144"]))  # fmt: skip
+    chip = [t[("fwd", "triton_sram", L)] / t[("fwd", "triton", L)] for L in (1024, 2048)]
+    _quoted(row, f"forward at 1K-2K ({max(chip):.2f} of its time)")
+    assert t[("fwd", "triton_sram", 4096)] > t[("fwd", "triton", 4096)]  # "slower at 4K"
+    assert all(t[("fwd+bwd", "triton_sram", L)] > t[("fwd+bwd", "triton", L)]
+               for L in (1024, 2048, 4096))  # "and backward"  # fmt: skip

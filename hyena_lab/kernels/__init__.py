@@ -121,6 +121,22 @@ def empty(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> t
     return torch.empty(shape, dtype=dtype, device=device)
 
 
+#: CUDA's limit on a launch grid's second and third axes (the first goes to 2^31 - 1).
+GRID_YZ_MAX = 65535
+
+
+def grid(*dims: int) -> tuple[int, ...]:
+    """A launch grid, checked against CUDA's limits: the GPU refuses a second or third axis over
+    :data:`GRID_YZ_MAX` with a bare "invalid argument" that names nothing; this names the axis
+    (the interpreter has no limit, so the tests would not see it)."""
+    for axis, n in enumerate(dims[1:], start=1):
+        if n > GRID_YZ_MAX:
+            raise ValueError(
+                f"launch grid axis {axis} has {n} programs, over CUDA's {GRID_YZ_MAX}: grid {dims}"
+            )
+    return tuple(dims)
+
+
 def check_device(name: str, t: torch.Tensor, device: torch.device) -> None:
     """Raise unless tensor ``t`` (called ``name``) lives on ``device``."""
     if t.device != device:

@@ -65,6 +65,7 @@ import torch
 from ..checks import HALF_VS_F64, check_float, check_ndim, check_positive_int
 from ..monarch import dft_matrix, twiddle
 from ..roofline import Cost
+from . import grid
 
 __all__ = [
     "SUPPORTED_LENGTHS", "expected_rel_error", "factors", "fftconv_fused", "fftconv_rows",
@@ -111,16 +112,15 @@ def launch_config(L: int) -> dict[str, int | bool]:
 
     One program holds a pair of rows: about six live ``(N1, N2)`` fp32 tiles, plus the
     constants (``F_N1``'s half, ``F_N2``, and when hoisted ``T`` and the spectrum: ``N1^2/2 +
-    2 N2^2 + 4 N`` floats). Warps are chosen so that this stays near or under ~128 registers
-    per thread (``N / (32 num_warps)`` per tile): 4 warps up to ``N = 1024``, 8 at 2048, 16
-    from 4096. At ``N = 8192`` the twiddles and spectrum are re-read inside the row loop (L1/L2
-    hits: the same ``d`` for every row of a program) instead of held. A first guess to sweep on
-    the GPU (``num_warps`` in 4/8/16), not a measured optimum.
+    2 N2^2 + 4 N`` floats). Measured on the H200 (bf16, ``B D = 2^18 * 768 / L`` rows, one
+    gated convolution, 2026-12-03, ``num_warps`` 2/4/8/16 x hoist): every configuration spills
+    registers; the fastest were 4 warps, hoisted, at ``L = 1024`` (2.27 ms; 2 warps 2.18 ms)
+    and ``L = 2048`` (2.02 ms), and 8 warps, hoisted, at ``L = 4096`` (3.52 ms; 4 warps 7.6 ms,
+    16 warps 13.6 ms). Lengths below 1024 were not measured and keep 4 warps.
     """
     N = 2 * L
     _check_length(L)
-    num_warps = 4 if N <= 1024 else 8 if N <= 2048 else 16
-    return {"num_warps": num_warps, "hoist": N <= 4096}
+    return {"num_warps": 4 if N <= 4096 else 8, "hoist": True}
 
 
 def kernel_cost(L: int, rows: int, elt_bytes: int = 2, gates: int = 2) -> Cost:
@@ -424,7 +424,7 @@ def _launch(
     split = _split(B, D, u.device) if split is None else check_positive_int(split, "split")
     iters = math.ceil((B + 1) // 2 / split)
     dummy = spectrum  # stands in for absent gates / bias (never read)
-    handle = _kernel()[(D, split)](
+    handle = _kernel()[grid(D, split)](
         u, dummy if pre_gate is None else pre_gate, dummy if post_gate is None else post_gate,
         dummy if bias is None else bias.contiguous(), out, spectrum, f1, f2, tw,
         B, D, split,

@@ -21,7 +21,7 @@ import triton
 import triton.language as tl
 
 from ..checks import FLOAT_DTYPES, check_float, check_ndim
-from . import block_size, check_device, compute_dtype, empty, require
+from . import block_size, check_device, compute_dtype, empty, grid, require
 
 __all__ = ["gate"]
 
@@ -44,16 +44,22 @@ def _gate_fwd_kernel(
     stride_zb, stride_zd, stride_zl,
     stride_xb, stride_xd, stride_xl,
     stride_ob, stride_od, stride_ol,  # (B, D, L) or, transposed, (B, L, D)
-    HAS_Y: tl.constexpr, HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
+    HAS_Y: tl.constexpr, HAS_BIAS: tl.constexpr, PAD: tl.constexpr, ACC: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
 ):  # fmt: skip
     pid_l, pid_d, b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
     d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)  # (BLOCK_D,)
     t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)  # (BLOCK_L,)
     ok = (d < D)[:, None] & (t < L)[None, :]  # (BLOCK_D, BLOCK_L)
-    z = tl.load(
-        z_ptr + b * stride_zb + d[:, None] * stride_zd + t[None, :] * stride_zl, mask=ok, other=0.0
-    ).to(ACC)  # fmt: skip
+    o = out_ptr + b * stride_ob + d[:, None] * stride_od + t[None, :] * stride_ol
+    if PAD:  # the zero padding [L, 2L) of the next FFT's input, written by the same program
+        tl.store(o + L * stride_ol, tl.zeros((BLOCK_D, BLOCK_L), dtype=out_ptr.dtype.element_ty),
+                 mask=ok)  # fmt: skip
+    if HAS_BIAS or not HAS_Y:  # z is read only for the skip term, or as the signal itself
+        z = tl.load(
+            z_ptr + b * stride_zb + d[:, None] * stride_zd + t[None, :] * stride_zl,
+            mask=ok, other=0.0,
+        ).to(ACC)  # fmt: skip
     x = tl.load(
         x_ptr + b * stride_xb + d[:, None] * stride_xd + t[None, :] * stride_xl, mask=ok, other=0.0
     ).to(ACC)  # fmt: skip
@@ -66,10 +72,7 @@ def _gate_fwd_kernel(
             s += tl.load(bias_ptr + d, mask=d < D, other=0.0).to(ACC)[:, None] * z
     else:  # S_h = I
         s = z
-    out = (x * s).to(out_ptr.dtype.element_ty)
-    tl.store(
-        out_ptr + b * stride_ob + d[:, None] * stride_od + t[None, :] * stride_ol, out, mask=ok
-    )
+    tl.store(o, (x * s).to(out_ptr.dtype.element_ty), mask=ok)
 
 
 @triton.jit
@@ -86,6 +89,7 @@ def _gate_bwd_kernel(
     stride_rb, stride_rn,  # part (B, n_chunks, D), channel stride 1
     TILES: tl.constexpr, HAS_Y: tl.constexpr, HAS_BIAS: tl.constexpr,
     WRITE_DY: tl.constexpr, WRITE_DZ: tl.constexpr, WRITE_DX: tl.constexpr,
+    ZERO_DY: tl.constexpr,  # also write d_y's zeros in [L, 2L) (d_y of length exactly 2L)
     ACC: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
 ):  # fmt: skip
     pid_l, pid_d, b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
@@ -101,10 +105,11 @@ def _gate_bwd_kernel(
             g_ptr + b * stride_gb + d[:, None] * stride_gd + t[None, :] * stride_gl,
             mask=ok, other=0.0,
         ).to(ACC)  # fmt: skip
-        z = tl.load(
-            z_ptr + b * stride_zb + d[:, None] * stride_zd + t[None, :] * stride_zl,
-            mask=ok, other=0.0,
-        ).to(ACC)  # fmt: skip
+        if HAS_BIAS or not HAS_Y:  # z: for the skip term's gradients, or as the signal
+            z = tl.load(
+                z_ptr + b * stride_zb + d[:, None] * stride_zd + t[None, :] * stride_zl,
+                mask=ok, other=0.0,
+            ).to(ACC)  # fmt: skip
         x = tl.load(
             x_ptr + b * stride_xb + d[:, None] * stride_xd + t[None, :] * stride_xl,
             mask=ok, other=0.0,
@@ -121,6 +126,8 @@ def _gate_bwd_kernel(
             if WRITE_DY:
                 q = dy_ptr + b * stride_qyb + d[:, None] * stride_qyd + t[None, :]
                 tl.store(q, gx.to(dy_ptr.dtype.element_ty), mask=ok)
+                if ZERO_DY:
+                    tl.store(q + L, tl.zeros_like(gx).to(dy_ptr.dtype.element_ty), mask=ok)
             if HAS_BIAS:
                 if WRITE_DZ:
                     q = dz_ptr + b * stride_qzb + d[:, None] * stride_qzd + t[None, :]
@@ -140,21 +147,29 @@ def _gate_bwd_kernel(
 
 def _check(
     y: torch.Tensor | None,
-    z: torch.Tensor,
+    z: torch.Tensor | None,
     x: torch.Tensor,
     bias: torch.Tensor | None,
     out_dtype: torch.dtype | None,
+    transpose_out: bool,
+    pad_out: bool,
 ) -> None:
     """Validate the arguments of :func:`gate` (shapes, dtypes, one device)."""
-    check_float(z, "z")
     check_float(x, "x")
-    check_ndim(z, "z", 3, "(batch, d_model, seq_len)")
-    if x.shape != z.shape:
-        raise ValueError(
-            f"the gate x must have the shape of z (batch, d_model, seq_len) = {tuple(z.shape)}, "
-            f"got {tuple(x.shape)}"
-        )
-    B, D, L = z.shape
+    check_ndim(x, "x", 3, "(batch, d_model, seq_len)")
+    if z is None:
+        if y is None or bias is not None:
+            raise ValueError("z may be None only with y given and no bias: the gate x * y")
+    else:
+        check_float(z, "z")
+        if z.shape != x.shape:
+            raise ValueError(
+                f"z must have the shape of the gate x (batch, d_model, seq_len) = "
+                f"{tuple(x.shape)}, got {tuple(z.shape)}"
+            )
+    if transpose_out and pad_out:
+        raise ValueError("transpose_out and pad_out exclude each other")
+    B, D, L = x.shape
     if y is not None:
         check_float(y, "y")
         if y.ndim != 3 or y.shape[:2] != (B, D) or y.shape[-1] < L:
@@ -170,29 +185,33 @@ def _check(
             raise ValueError(f"bias must have shape (d_model,) = ({D},), got {tuple(bias.shape)}")
     if out_dtype is not None and out_dtype not in FLOAT_DTYPES:
         raise TypeError(f"out_dtype must be a float dtype {FLOAT_DTYPES}, got {out_dtype}")
-    for name, t in (("x", x), ("y", y), ("bias", bias)):
+    for name, t in (("z", z), ("y", y), ("bias", bias)):
         if t is not None:
-            check_device(name, t, z.device)
-    require(z.device)
+            check_device(name, t, x.device)
+    require(x.device)
 
 
 class _Gate(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, y, z, x, bias, out_dtype, transpose_out):
-        B, D, L = z.shape
+    def forward(ctx, y, z, x, bias, out_dtype, transpose_out, pad_out):
+        B, D, L = x.shape
         acc = compute_dtype(y, z, x, bias)
         if transpose_out:
-            out = empty((B, L, D), out_dtype, z.device)  # (B, L, D)
+            out = empty((B, L, D), out_dtype, x.device)  # (B, L, D)
             o_strides = (out.stride(0), out.stride(2), out.stride(1))  # as (b, d, t)
+        elif pad_out:
+            out = empty((B, D, 2 * L), out_dtype, x.device)  # (B, D, 2L); the kernel writes
+            o_strides = out.stride()
         else:
-            out = empty((B, D, L), out_dtype, z.device)  # (B, D, L)
+            out = empty((B, D, L), out_dtype, x.device)  # (B, D, L)
             o_strides = out.stride()
         bd, bl = block_size(D, BLOCK_D), block_size(L, BLOCK_L)
-        y_ = z if y is None else y
-        _gate_fwd_kernel[(triton.cdiv(L, bl), triton.cdiv(D, bd), B)](
-            y_, z, x, z if bias is None else bias, out, L, D,
-            *y_.stride(), *z.stride(), *x.stride(), *o_strides,
-            HAS_Y=y is not None, HAS_BIAS=bias is not None, ACC=_tl(acc),
+        z_ = x if z is None else z  # never read when None (y given, no bias)
+        y_ = z_ if y is None else y
+        _gate_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(D, bd), B)](
+            y_, z_, x, z_ if bias is None else bias, out, L, D,
+            *y_.stride(), *z_.stride(), *x.stride(), *o_strides,
+            HAS_Y=y is not None, HAS_BIAS=bias is not None, PAD=bool(pad_out), ACC=_tl(acc),
             BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
         )  # fmt: skip
         ctx.save_for_backward(y, z, x, bias)
@@ -202,10 +221,11 @@ class _Gate(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_out):
         y, z, x, bias = ctx.saved_tensors
-        B, D, L = z.shape
+        B, D, L = x.shape
         need_y, need_z, need_x, need_b = ctx.needs_input_grad[:4]
         has_y, has_b = y is not None, bias is not None
         need_z = need_z and (not has_y or has_b)  # x * y alone does not depend on z
+        z = x if z is None else z  # never read then (y given, no bias)
         if ctx.transpose_out:  # (B, L, D) read as (b, d, t)
             g_strides = (d_out.stride(0), d_out.stride(2), d_out.stride(1))
         else:
@@ -213,7 +233,8 @@ class _Gate(torch.autograd.Function):
         d_y = d_z = d_x = None
         if need_y:
             d_y = empty(tuple(y.shape), y.dtype, y.device)  # (B, D, Ly)
-            d_y[..., L:].zero_()  # the irfft's second half does not reach the output
+            if y.shape[-1] != 2 * L:  # else the kernel writes the zeros
+                d_y[..., L:].zero_()  # the irfft's second half does not reach the output
         if need_z:
             d_z = empty((B, D, L), z.dtype, z.device)
         if need_x:
@@ -225,28 +246,30 @@ class _Gate(torch.autograd.Function):
         part_shape = (B, n_chunks, D) if has_b else (1, 1, 1)
         part = empty(part_shape, ctx.acc, z.device)  # (B, n_chunks, D): partial d_b
         y_ = z if y is None else y
-        _gate_bwd_kernel[(n_chunks, triton.cdiv(D, bd), B)](
+        _gate_bwd_kernel[grid(n_chunks, triton.cdiv(D, bd), B)](
             d_out, y_, z, x, z if bias is None else bias,
             z if d_y is None else d_y, z if d_z is None else d_z, z if d_x is None else d_x, part,
             L, D, *g_strides, *y_.stride(), *z.stride(), *x.stride(),
             *(z if d_y is None else d_y).stride()[:2], *(z if d_z is None else d_z).stride()[:2],
             *(z if d_x is None else d_x).stride()[:2], *part.stride()[:2],
             TILES=tiles, HAS_Y=has_y, HAS_BIAS=has_b,
-            WRITE_DY=need_y, WRITE_DZ=need_z, WRITE_DX=need_x, ACC=_tl(ctx.acc),
+            WRITE_DY=need_y, WRITE_DZ=need_z, WRITE_DX=need_x,
+            ZERO_DY=need_y and y.shape[-1] == 2 * L, ACC=_tl(ctx.acc),
             BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
         )  # fmt: skip
         d_b = part.sum(dim=(0, 1)).to(bias.dtype) if (has_b and need_b) else None
-        return d_y, d_z, d_x, d_b, None, None
+        return d_y, d_z, d_x, d_b, None, None, None
 
 
 def gate(
     y: torch.Tensor | None,
-    z: torch.Tensor,
+    z: torch.Tensor | None,
     x: torch.Tensor,
     bias: torch.Tensor | None = None,
     *,
     out_dtype: torch.dtype | None = None,
     transpose_out: bool = False,
+    pad_out: bool = False,
 ) -> torch.Tensor:
     """One step of Definition 3.1 after the FFT: ``x * (y[..., :L] + bias[:, None] * z)``.
 
@@ -258,16 +281,21 @@ def gate(
         y: ``(B, D, Ly)`` with ``Ly >= L``, the raw ``irfft`` output ``h conv z`` (length
             ``2L``), read through its row stride (no slicing copy); ``None`` for ``x * z``
             (the identity first filter of the official layout).
-        z: ``(B, D, L)``, the signal that was convolved (for the skip term ``b z``).
+        z: ``(B, D, L)``, the signal that was convolved (for the skip term ``b z``); may be
+            ``None`` when ``y`` is given and ``bias`` is not (the skip term folded into the
+            filter, as :mod:`~hyena_lab.kernels.long_conv` does): then it is not read.
         x: ``(B, D, L)``, the gate ``x^n``.
         bias: ``(D,)``, the skip term ``b^n``; ``None`` for none (needs ``y``).
         out_dtype: dtype of the result, ``x.dtype`` by default; float32 lets the next step's
             ``rfft`` read it without a cast.
         transpose_out: write ``(B, L, D)`` contiguous (what ``out_proj`` reads) instead of
             ``(B, D, L)``.
+        pad_out: write ``(B, D, 2L)`` with zeros in ``[..., L:]``: the zero-padded input the
+            next step's FFT reads as it is (:func:`~.long_conv.causal_conv_padded`).
 
     Returns:
-        ``(B, D, L)``, or ``(B, L, D)`` with ``transpose_out``, in ``out_dtype``.
+        ``(B, D, L)``, ``(B, L, D)`` with ``transpose_out``, or ``(B, D, 2L)`` with
+        ``pad_out``, in ``out_dtype``.
     """
-    _check(y, z, x, bias, out_dtype)
-    return _Gate.apply(y, z, x, bias, out_dtype or x.dtype, bool(transpose_out))
+    _check(y, z, x, bias, out_dtype, bool(transpose_out), bool(pad_out))
+    return _Gate.apply(y, z, x, bias, out_dtype or x.dtype, bool(transpose_out), bool(pad_out))

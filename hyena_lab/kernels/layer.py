@@ -8,15 +8,18 @@ with only the two linear maps and the FFTs left to ``torch``:
 1. ``p = in_proj(u)`` (cuBLAS), ``(B, L, (N+1) D)``;
 2. :func:`~hyena_lab.kernels.short_conv.short_conv_split`: short convolution, transpose and
    split in one pass, ``x^1..x^N, v``, each a contiguous ``(B, D, L)`` (Algorithm 1);
-3. the filter bank ``h = op.filters(L)`` (Algorithm 2) and its spectrum ``rfft(h, 2L)``, once;
-4. per step ``n`` of Definition 3.1, ``y = irfft(rfft(z, 2L) * H^n, 2L)`` and
-   :func:`~hyena_lab.kernels.gates.gate` ``z <- x^n * (y[..., :L] + b^n z)`` reading ``y`` in
-   place; intermediate ``z`` is written in float32, so the next ``rfft`` reads it without a cast,
-   and the last step writes ``(B, L, D)`` in ``u``'s dtype, what ``out_proj`` reads. For the
-   lengths the on-chip kernel supports (:func:`~hyena_lab.kernels.fftconv_sram.supported`:
-   powers of two up to 4096) and with ``op.on_chip_fftconv = True``, the whole step, FFTs
-   included, is one :func:`~hyena_lab.kernels.fftconv_sram.fftconv_fused` launch instead
-   (``z`` then stays in ``u``'s dtype between steps, as in the eager layer);
+3. the filter bank ``h = op.filters(L)`` (Algorithm 2), once;
+4. per step ``n`` of Definition 3.1, :func:`~hyena_lab.kernels.long_conv.causal_conv_padded`
+   ``y = irfft(rfft(z) * H^n)`` on ``z`` already zero-padded to ``2L``, with the skip term folded
+   into the filter (``h^n conv z + b^n z = (h^n + b^n delta) conv z``) and ``1/2L`` into its
+   spectrum, then :func:`~hyena_lab.kernels.gates.gate` ``z <- x^n * y[..., :L]`` reading ``y``
+   in place and writing the next step's padded float32 input ``(B, D, 2L)``, or, at the last
+   step, ``(B, L, D)`` in ``u``'s dtype, what ``out_proj`` reads. Only the first step pads (and
+   widens) ``v`` itself. For the lengths the on-chip kernel supports
+   (:func:`~hyena_lab.kernels.fftconv_sram.supported`: powers of two up to 4096) and with
+   ``op.on_chip_fftconv = True``, the whole step, FFTs included, is one
+   :func:`~hyena_lab.kernels.fftconv_sram.fftconv_fused` launch instead (``z`` then stays in
+   ``u``'s dtype between steps, as in the eager layer);
 5. ``out_proj`` (cuBLAS).
 
 Gradients flow through the kernels' own backward passes, the FFTs' and the linears'; the filter
@@ -33,6 +36,7 @@ import torch.nn.functional as F
 from ..operator import HyenaOperator
 from .fftconv_sram import fftconv_fused, supported
 from .gates import gate
+from .long_conv import causal_conv_padded
 from .short_conv import short_conv_split
 
 __all__ = ["fused_core", "fused_forward"]
@@ -52,38 +56,54 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
     p = F.linear(u, op.in_proj.weight, op.in_proj.bias)  # (B, L, (N+1) D)
     conv = op.short_filter
     *x, v = short_conv_split(p, conv.weight, conv.bias, op.order + 1).unbind(0)  # (B, D, L) each
-    n = 2 * L  # zero-padding to 2L makes the FFT's circular convolution causal (Sec. 2.1)
     if op.n_filters:
         h = op.filters(L)  # (n_filters, D, L), evaluated once for every step
-        h_f = torch.fft.rfft(h.to(compute), n=n)  # (n_filters, D, L + 1), once per call
     on_chip = _on_chip(op, u)
-    z = v  # z^1 = v, (B, D, L)
+    z = v  # z^1 = v, (B, D, L); (B, D, 2L) zero-padded float32 once a gate writes it so
     for step in range(op.order):  # Definition 3.1: z^{n+1} = x^n * (h^n conv z^n + b^n z^n)
         last = step == op.order - 1
-        out_dtype = u.dtype if last or on_chip else compute
         j = op.filter_of_step[step]
         if on_chip and j is not None:  # the whole gated convolution in one kernel, on chip
             z = fftconv_fused(z, h[j], op.bias[j], post_gate=x[step])  # (B, D, L), u's dtype
             z = z.transpose(1, 2) if last and transpose_out else z  # a view: out_proj copies
             continue
+        # what the next step reads: the padded float32 input of its FFT, or z as it is
+        nxt = None if last else op.filter_of_step[step + 1]
+        pad = nxt is not None and not on_chip
+        out = {
+            "out_dtype": u.dtype if (last or not pad) else compute,
+            "transpose_out": last and transpose_out,
+            "pad_out": pad,
+        }
         if j is None:  # S_h^1 = I: the gate alone
-            z = gate(None, z, x[step], out_dtype=out_dtype, transpose_out=last and transpose_out)
+            z = gate(None, z, x[step], **out)
             continue
-        z_f = torch.fft.rfft(z.to(compute), n=n)  # (B, D, L + 1); no cast after step 1
-        y = torch.fft.irfft(z_f * h_f[j], n=n)  # (B, D, 2L): the gate reads [..., :L] in place
-        z = gate(
-            y, z, x[step], op.bias[j], out_dtype=out_dtype, transpose_out=last and transpose_out
-        )  # (B, D, L), or (B, L, D) for the last step with transpose_out
+        if z.shape[-1] != 2 * L:  # the first convolution: pad (and widen) z^n once
+            z = _padded(z, compute)
+        # the skip term folded into the filter: h^n conv z + b^n z = (h^n + b^n delta) conv z
+        h_n = torch.cat([h[j][:, :1] + op.bias[j][:, None], h[j][:, 1:]], dim=1)  # (D, L)
+        y = causal_conv_padded(z, h_n)  # (B, D, 2L); the gate reads [..., :L] in place
+        z = gate(y, None, x[step], **out)  # (B, D, 2L) padded, (B, D, L) or (B, L, D)
     return z
+
+
+def _padded(z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``z`` ``(B, D, L)`` as ``(B, D, 2L)`` in ``dtype`` with zeros from ``L`` on: the FFT's
+    zero padding (Sec. 2.1), written once (differentiable: the gradient is its first half)."""
+    B, D, L = z.shape
+    zp = torch.empty(B, D, 2 * L, dtype=dtype, device=z.device)
+    zp[..., L:].zero_()
+    zp[..., :L].copy_(z)
+    return zp
 
 
 def _on_chip(op: HyenaOperator, u: torch.Tensor) -> bool:
     """Whether the long convolutions run on chip (:func:`~.fftconv_sram.fftconv_fused`: the
     FFT, the filter, the skip term and the gate of a step in one kernel): for the lengths it
     supports (powers of two up to 4096) and half/single precision, when ``op.on_chip_fftconv``
-    is ``True``. Off by default: on the H200 (chapter 06's record) the kernel as written was
-    slower than cuFFT with the gate kernel at 2K and 4K (2.3x and 2.5x, forward) and no faster
-    at 1K, so it is opt-in until it is tuned."""
+    is ``True``. Off by default: on the H200 (chapter 06's record) it took 0.81 of the cuFFT
+    path's time forward at 1K and 2K but 1.15x at 4K, and its backward 1.7x-2.1x, so it is
+    opt-in."""
     wanted = getattr(op, "on_chip_fftconv", False)
     L = u.shape[1]
     return bool(wanted) and supported(L) and u.dtype in (torch.float32, torch.bfloat16,

@@ -29,7 +29,7 @@ import triton
 import triton.language as tl
 
 from ..checks import check_float, check_ndim, check_positive_int
-from . import block_size, check_device, compute_dtype, empty, require
+from . import block_size, check_device, compute_dtype, empty, grid, require
 
 __all__ = ["short_conv_split"]
 
@@ -162,8 +162,7 @@ class _ShortConvSplit(torch.autograd.Function):
         acc = compute_dtype(p, weight, bias)
         out = empty((groups, B, D, L), p.dtype, p.device)  # (G, B, D, L)
         bl, bc = block_size(L, BLOCK_L), block_size(C, BLOCK_C)
-        grid = (triton.cdiv(L, bl), triton.cdiv(C, bc), B)
-        _short_conv_fwd_kernel[grid](
+        _short_conv_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(C, bc), B)](
             p, w, w if bias is None else bias, out, L, C, D,
             *p.stride(), *w.stride(), *out.stride()[:3],
             K=K, HAS_BIAS=bias is not None, ACC=_tl(acc),
@@ -189,7 +188,7 @@ class _ShortConvSplit(torch.autograd.Function):
         n_chunks = triton.cdiv(n_tiles, tiles)
         k1 = block_size(K + 1, 1 << 30, floor=1)  # a power of two >= K + 1
         part = empty((B, n_chunks, K + 1, C), ctx.acc, p.device)
-        _short_conv_bwd_kernel[(n_chunks, triton.cdiv(C, bc), B)](
+        _short_conv_bwd_kernel[grid(n_chunks, triton.cdiv(C, bc), B)](
             d_out, p, w, d_p, part, L, C, D,
             *d_out.stride(), *p.stride(), *w.stride(), *d_p.stride()[:2], *part.stride()[:3],
             TILES=tiles, K=K, K1=k1, WRITE_DP=need_p, ACC=_tl(ctx.acc),
