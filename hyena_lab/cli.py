@@ -19,7 +19,7 @@ from .train import TrainingDiverged
 
 #: The chapter experiments under hyena_lab.experiments, each one or more subcommands.
 EXPERIMENT_MODULES = ("checks", "conv_costs", "matrix_costs", "filters", "mqar", "generation",
-                      "lm_compare", "context_parallel", "ddp_bench")
+                      "lm_compare", "context_parallel", "ddp_bench", "synthetic")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -158,6 +158,16 @@ def test_row_08_quotes_the_mqar_grid():
     longer = max(r["test_accuracy"] for r in record["hyena_longer"]["results"])
     steps = record["hyena_longer"]["config"]["max_steps"]
     _quoted(row, f"{longer:.2f} after {steps:,} steps")
+    fig2 = load_data("08_mqar-gpu_grid-fig2_pilot")
+    solved = [r for r in fig2["results"] if r["test_accuracy"] >= 0.98]
+    (first,) = solved  # the one run that reached its target
+    assert first["stopped"] == "target" and (first["mixer"], first["width"]) == ("attention", 64)
+    assert {c["vocab_size"] for c in fig2["config"].values()} == {8192}
+    assert {c["mlp_ratio"] for c in fig2["config"].values()} == {0}  # "no MLP"
+    budget = {c["time_budget"] for c in fig2["config"].values()}
+    _quoted(row, f"vocab 8,192, no MLP, batches of {fig2['config']['hyena']['batch_size']}, "
+                 f"{budget.pop():.0f} s per run) attention solves L = {first['seq_len']} at "
+                 f"width {first['width']} in {first['steps']:,} steps")  # fmt: skip
     c = record["config"]
     _quoted(row, f"vocab {c['vocab_size']}, widths {min(c['widths'])}-{max(c['widths'])}")
     _quoted(row, f"at most {c['max_steps']:,} steps and {c['time_budget']:.0f} s per run")

@@ -25,7 +25,7 @@ from . import Experiment, option
 
 __all__ = [
     "EXPERIMENTS", "SOLVED", "MQARConfig", "MQARGridConfig", "best_over_lrs", "mqar_grid",
-    "mqar_splits", "run_mqar", "smallest_solving_width",
+    "mqar_splits", "run_mqar", "smallest_solving_width", "train_tiny",
 ]  # fmt: skip
 
 #: Accuracy at which a run counts as solving MQAR (Zoology's figures read ">= 99%").
@@ -98,19 +98,26 @@ def mqar_splits(c: MQARConfig) -> TaskSplits:
                       task="mqar", seq_len=c.seq_len, vocab_size=c.vocab_size)  # fmt: skip
 
 
+def train_tiny(c: Any, data: TaskSplits, device: str) -> tuple[TinyLM, Any]:
+    """Seed, build and train the tiny model that config ``c`` describes (its ``mixer``,
+    ``width``, ``n_layers``, ``mlp_ratio``, ``seq_len``, ``vocab_size``, ``seed``, ``progress``
+    and ``train_config()``) on ``data``: ``(model, history)``. Attention gets one head, as in
+    Zoology's runs. Shared by chapter 08's experiments."""
+    torch.manual_seed(c.seed)
+    args = {"num_heads": 1} if c.mixer == "attention" else {}
+    model = TinyLM(ModelConfig(vocab_size=c.vocab_size, l_max=c.seq_len, mixer=c.mixer,
+                               d_model=c.width, n_layers=c.n_layers, mlp_ratio=c.mlp_ratio,
+                               mixer_args=args))  # fmt: skip
+    return model, train(model.to(device), data, c.train_config(), progress=c.progress)
+
+
 def run_mqar(c: MQARConfig) -> dict[str, Any]:
     """Train one model on MQAR; its record: the settings, ``test_accuracy`` (over every query of
     the test set), ``steps``, ``seconds``, ``params``, why it ``stopped`` and the validation
     curve. Accuracy and steps do not depend on the machine's speed unless ``time_budget`` stops
     the run."""
     device = _device(c.device)
-    data = mqar_splits(c)
-    torch.manual_seed(c.seed)
-    args = {"num_heads": 1} if c.mixer == "attention" else {}
-    model = TinyLM(ModelConfig(vocab_size=c.vocab_size, l_max=c.seq_len, mixer=c.mixer,
-                               d_model=c.width, n_layers=c.n_layers, mlp_ratio=c.mlp_ratio,
-                               mixer_args=args))  # fmt: skip
-    history = train(model.to(device), data, c.train_config(), progress=c.progress)
+    model, history = train_tiny(c, mqar_splits(c), device)
     return {
         "run": environment(device), "config": asdict(c), "mixer": c.mixer, "width": c.width,
         "seq_len": c.seq_len, "pairs": c.pairs, "lr": c.lr, "seed": c.seed,
