@@ -10,6 +10,7 @@ from hyena_lab.experiments.mqar import (
     MQARConfig,
     MQARGridConfig,
     best_over_lrs,
+    merge_grids,
     mqar_grid,
     run_mqar,
     smallest_solving_width,
@@ -51,6 +52,55 @@ def test_smallest_width_takes_the_best_learning_rate_of_each_width():
     assert best_over_lrs(rows)[("hyena", 64, 64)] == 0.995
     assert smallest_solving_width(rows) == {"attention": {"64": 32},
                                             "hyena": {"64": 64, "128": None}}
+
+
+def test_a_diverged_run_is_kept_and_the_grid_goes_on(one_thread, monkeypatch):
+    import hyena_lab.experiments.mqar as mqar_module
+    from hyena_lab.train import History, TrainingDiverged
+
+    real = mqar_module.run_mqar
+
+    def diverge_at_high_lr(c):
+        if c.lr < 1e-2:
+            return real(c)
+        h = History(step=[2], valid_accuracy=[0.25])
+        h.steps, h.total_seconds, h.stopped = 3, 0.5, "diverged"
+        raise TrainingDiverged("the training loss became nan", h)
+
+    monkeypatch.setattr(mqar_module, "run_mqar", diverge_at_high_lr)
+    g = MQARGridConfig(mixers=("hyena",), widths=(8,), seq_lens=(16,), pairs=(2,),
+                       lrs=(1e-3, 1e-2), vocab_size=24, num_train=32, num_test=8, max_steps=2,
+                       batch_size=8)  # fmt: skip
+    record = mqar_grid(g)
+    diverged = [r for r in record["results"] if r["lr"] == 1e-2]
+    assert len(record["results"]) == 2 and len(diverged) == 1
+    assert diverged[0]["stopped"] == "diverged" and diverged[0]["test_accuracy"] is None
+    assert diverged[0]["steps"] == 3 and diverged[0]["valid_curve"]["valid_accuracy"] == [0.25]
+    json.dumps(record, allow_nan=False)  # the record stays valid JSON
+    # the finished run decides the cell; a length whose runs all diverged reads "none solved"
+    assert set(best_over_lrs(record["results"])) == {("hyena", 16, 8)}
+    assert smallest_solving_width(diverged) == {"hyena": {"16": None}}
+    assert best_over_lrs(diverged) == {}
+
+
+def test_merged_grids_read_their_smallest_widths_over_every_part():
+    run = {"device": "NVIDIA H200", "date": "2026-12-03"}
+    a = {"run": run, "config": {"lrs": [1e-2]}, "solved_at": SOLVED, "results": [
+        {"mixer": "hyena", "seq_len": 64, "width": 256, "lr": 1e-2, "test_accuracy": 0.993}]}
+    b = {"run": run, "config": {"lrs": [3e-3]}, "solved_at": SOLVED, "results": [
+        {"mixer": "hyena", "seq_len": 64, "width": 128, "lr": 3e-3, "test_accuracy": 0.7},
+        {"mixer": "hyena", "seq_len": 256, "width": 512, "lr": 3e-3, "test_accuracy": None}]}
+    merged = merge_grids({"L64": a, "L256": b}, note="two calls", superseded={"x": []})
+    assert merged["config"] == {"L64": a["config"], "L256": b["config"]}
+    assert len(merged["results"]) == 3 and merged["run"] == run and merged["note"] == "two calls"
+    assert merged["smallest_width"] == {"hyena": {"64": 256, "256": None}}
+    assert merged["superseded"] == {"x": []}
+    with pytest.raises(ValueError, match="different devices"):
+        merge_grids({"a": a, "b": {**b, "run": {"device": "cpu"}}}, note="")
+    with pytest.raises(ValueError, match="solved"):
+        merge_grids({"a": {**a, "solved_at": 0.9}}, note="")
+    with pytest.raises(ValueError, match="at least one"):
+        merge_grids({}, note="")
 
 
 @pytest.mark.parametrize(
@@ -99,7 +149,19 @@ def test_figures_draw_the_gaps_and_one_panel_per_mixer():
     fig = width_figure(rows)
     assert len(fig.axes) == 2 and [a.get_title() for a in fig.axes][1].lower().startswith("hyena")
     assert fig.axes[0].get_xlabel() == "model width d_model"
-    assert len(fig.axes[0].get_lines()) == 3  # two lengths and the 99% line
+    assert len(fig.axes[0].get_lines()) == 3 + 4  # two lengths, the 99% line, 4 markers
+    short = [{**r, "steps": 100 if r["width"] == 32 else 1000} for r in rows]
+    fig = width_figure(short, min_steps=500)
+    markers = [ln for ln in fig.axes[1].get_lines() if ln.get_marker() == "o"]
+    hollow = [ln.get_xdata()[0] for ln in markers if ln.get_markerfacecolor() == "white"]
+    assert hollow == [32, 32]  # width 32 trained 100 < 500 steps, at both lengths
+    assert "500" in fig.axes[1].get_legend().get_title().get_text()
+    reached = [{**r, "stopped": "target"} for r in short]  # stopped at the target: converged
+    fig = width_figure(reached, min_steps=500)
+    assert all(ln.get_markerfacecolor() != "white" for ln in fig.axes[1].get_lines())
+    one_width = [r for r in rows if r["width"] == 64]  # one point per length: written out
+    texts = [t.get_text() for t in width_figure(one_width).axes[0].texts]
+    assert texts == ["L = 64: 1.000", "L = 128: 1.000"]
 
 
 def test_a_time_schedule_needs_a_time_budget():

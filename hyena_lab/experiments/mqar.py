@@ -20,11 +20,12 @@ from ..models import ModelConfig, TinyLM
 from ..options import float_in, int_in
 from ..progress import parallel_map
 from ..tasks import TaskSplits, mqar
-from ..train import TrainConfig, train
+from ..train import TrainConfig, TrainingDiverged, train
 from . import Experiment, option
 
 __all__ = [
-    "EXPERIMENTS", "SOLVED", "MQARConfig", "MQARGridConfig", "best_over_lrs", "mqar_grid",
+    "EXPERIMENTS", "SOLVED", "MQARConfig", "MQARGridConfig", "best_over_lrs", "merge_grids",
+    "mqar_grid",
     "mqar_splits", "run_mqar", "smallest_solving_width", "train_tiny",
 ]  # fmt: skip
 
@@ -65,6 +66,9 @@ class MQARConfig:
     num_train: int = option(20_000, "training sequences", int_in(1))
     num_test: int = option(1_000, "test sequences (and as many for validation)", int_in(1))
     max_steps: int = option(2_000, "length of the cosine schedule, the most steps", int_in(2))
+    stop_at: float = option(SOLVED, "stop once the validation accuracy reaches this (above "
+                            "0.99: a margin for the test set to read solved too)",
+                            float_in(0.0, 1.0, open_lo=True))  # fmt: skip
     time_budget: float | None = option(None, "stop after this many seconds of training",
                                        float_in(0.0, open_lo=True))  # fmt: skip
     schedule: str = option("steps", "the cosine spans max_steps ('steps') or the time budget "
@@ -80,11 +84,11 @@ class MQARConfig:
             raise ValueError("schedule 'time' spans the time budget: give --time-budget")
 
     def train_config(self) -> TrainConfig:
-        """The training recipe: AdamW, cosine with 5% warm-up, stop at :data:`SOLVED` validation
+        """The training recipe: AdamW, cosine with 5% warm-up, stop at ``stop_at`` validation
         accuracy (checked every 50 steps)."""
         return TrainConfig(lr=self.lr, batch_size=self.batch_size, max_steps=self.max_steps,
                            warmup_steps=max(1, self.max_steps // 20), eval_every=50,
-                           target_accuracy=SOLVED, time_budget=self.time_budget,
+                           target_accuracy=self.stop_at, time_budget=self.time_budget,
                            schedule=self.schedule, seed=self.seed)  # fmt: skip
 
 
@@ -153,6 +157,8 @@ class MQARGridConfig:
     num_train: int = option(8_000, "training sequences per run", int_in(1))
     num_test: int = option(500, "test (and validation) sequences per run", int_in(1))
     max_steps: int = option(600, "steps per run at most", int_in(2))
+    stop_at: float = option(SOLVED, "stop a run once its validation accuracy reaches this",
+                            float_in(0.0, 1.0, open_lo=True))  # fmt: skip
     batch_size: int = option(64, "sequences per step", int_in(1, 65536))
     time_budget: float | None = option(None, "seconds per run at most (None: steps decide)",
                                        float_in(0.0, open_lo=True))  # fmt: skip
@@ -173,7 +179,7 @@ class MQARGridConfig:
         """Every run of the grid, lengths outermost, then mixers, widths, learning rates."""
         base = MQARConfig(vocab_size=self.vocab_size, random_non_queries=self.random_non_queries,
                           mlp_ratio=self.mlp_ratio, num_train=self.num_train,
-                          num_test=self.num_test, max_steps=self.max_steps,
+                          num_test=self.num_test, max_steps=self.max_steps, stop_at=self.stop_at,
                           batch_size=self.batch_size, time_budget=self.time_budget,
                           schedule=self.schedule, seed=self.seed, device=self.device,
                           progress=False)  # fmt: skip
@@ -192,14 +198,27 @@ def mqar_grid(g: MQARGridConfig) -> dict[str, Any]:
 
 
 def _grid_run(c: MQARConfig) -> dict[str, Any]:
-    record = run_mqar(c)
+    """One run of a grid; a run that diverges is kept as such (``stopped: "diverged"``, no
+    ``test_accuracy``, its validation curve so far) and the grid goes on."""
+    try:
+        record = run_mqar(c)
+    except TrainingDiverged as e:
+        h = e.history
+        record = {"mixer": c.mixer, "width": c.width, "seq_len": c.seq_len, "pairs": c.pairs,
+                  "lr": c.lr, "seed": c.seed, "params": None, "test_accuracy": None,
+                  "steps": h.steps, "seconds": round(h.total_seconds, 3), "stopped": h.stopped,
+                  "valid_curve": {"step": h.step, "valid_accuracy": h.valid_accuracy}}  # fmt: skip
     return {**_summary(record), "valid_curve": record["valid_curve"]}
 
 
 def best_over_lrs(results: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int, int], float]:
-    """The best test accuracy over learning rates (and seeds) of each (mixer, seq_len, width)."""
+    """The best test accuracy over learning rates (and seeds) of each (mixer, seq_len, width);
+    diverged runs (no ``test_accuracy``) do not count, and a cell whose runs all diverged is
+    left out."""
     best: dict[tuple[str, int, int], float] = {}
     for r in results:
+        if r["test_accuracy"] is None:
+            continue
         key = (str(r["mixer"]), int(r["seq_len"]), int(r["width"]))
         best[key] = max(best.get(key, 0.0), float(r["test_accuracy"]))
     return best
@@ -212,12 +231,41 @@ def smallest_solving_width(
     rate of each width; JSON keys are strings)."""
     best = best_over_lrs(results)
     out: dict[str, dict[str, int | None]] = {}
+    for r in results:  # every length of every mixer, even one whose runs all diverged
+        out.setdefault(str(r["mixer"]), {}).setdefault(str(r["seq_len"]), None)
     for (m, L, w), acc in sorted(best.items()):
         row = out.setdefault(m, {})
         row.setdefault(str(L), None)
         if acc >= threshold and (row[str(L)] is None or w < row[str(L)]):
             row[str(L)] = w
     return out
+
+
+def merge_grids(
+    parts: Mapping[str, Mapping[str, Any]], note: str, superseded: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One grid record from grids run apart on one machine (e.g. one device call each):
+    ``config`` and ``runs`` by part name, every part's ``results`` in order, the smallest
+    solving widths read again over all of them, and ``note`` (how the parts were run).
+    ``superseded`` keeps runs that the record does not count, with why, for the reader."""
+    if not parts:
+        raise ValueError("merge_grids needs at least one grid record")
+    devices = {p["run"].get("device") for p in parts.values()}
+    if len(devices) != 1:
+        raise ValueError(f"the grids were run on different devices ({sorted(map(str, devices))}): "
+                         "a merged record names one machine")  # fmt: skip
+    solved_at = {p.get("solved_at", SOLVED) for p in parts.values()}
+    if solved_at != {SOLVED}:
+        raise ValueError(f"the grids read 'solved' at {sorted(solved_at)}, not {SOLVED}")
+    results = [r for p in parts.values() for r in p["results"]]
+    first = next(iter(parts.values()))
+    record = {"run": first["run"], "runs": {k: p["run"] for k, p in parts.items()},
+              "config": {k: p["config"] for k, p in parts.items()}, "solved_at": SOLVED,
+              "results": results, "smallest_width": smallest_solving_width(results),
+              "note": note}  # fmt: skip
+    if superseded:
+        record["superseded"] = dict(superseded)
+    return record
 
 
 def _grid_summary(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,22 +32,44 @@ def gaps_figure(targets: Mapping[str, torch.Tensor], pairs: int) -> Figure:
     return fig
 
 
-def width_figure(results: Sequence[Mapping[str, Any]], solved: float = 0.99) -> Figure:
+def width_figure(
+    results: Sequence[Mapping[str, Any]], solved: float = 0.99, min_steps: int | None = None
+) -> Figure:
     """Test accuracy (best learning rate) against model width, one panel per mixer, one line per
-    sequence length; the dashed line marks ``solved``."""
+    sequence length; the dashed line marks ``solved``. With ``min_steps``, a cell whose best run
+    trained fewer steps without reaching its target is drawn hollow (a lower bound, not a
+    converged accuracy). A panel with
+    one width per length (e.g. attention at width 64 only) also writes each accuracy beside its
+    point, since the points of the lengths may overlap."""
     best = best_over_lrs(results)
+    steps: dict[tuple[str, int, int], float] = {}  # steps of the run with each best accuracy
+    for r in results:
+        key = (str(r["mixer"]), int(r["seq_len"]), int(r["width"]))
+        if r["test_accuracy"] is not None and r["test_accuracy"] == best.get(key):
+            steps[key] = math.inf if r.get("stopped") == "target" else int(r.get("steps", 0))
     mixers = sorted({m for m, _, _ in best})
     lengths = sorted({L for _, L, _ in best})
     fig, axes = new_figure((4.2 * len(mixers), 3.4), 1, len(mixers), sharey=True, squeeze=False)
     widths = sorted({w for _, _, w in best})
     for ax, m in zip(axes[0], mixers, strict=True):
-        for L in lengths:
+        for i, L in enumerate(lengths):
             ws = sorted(w for mm, LL, w in best if mm == m and LL == L)
-            ax.plot(ws, [best[(m, L, w)] for w in ws], "o-", label=f"L = {L}")
+            if not ws:
+                continue
+            (line,) = ax.plot(ws, [best[(m, L, w)] for w in ws], "-", label=f"L = {L}")
+            for w in ws:
+                short = min_steps is not None and steps.get((m, L, w), 0) < min_steps
+                ax.plot(w, best[(m, L, w)], "o", color=line.get_color(),
+                        mfc="white" if short else line.get_color())  # fmt: skip
+                if len(ws) == 1:
+                    ax.annotate(f"L = {L}: {best[(m, L, w)]:.3f}", (w, best[(m, L, w)]),
+                                xytext=(8, -14 * (i + 1)), textcoords="offset points",
+                                color=line.get_color(), fontsize=8)  # fmt: skip
         ax.axhline(solved, color="0.5", ls="--", lw=1)
         ax.set_xscale("log", base=2)
         ax.set_xticks(widths, [str(w) for w in widths])  # the widths of the grid, in full
         ax.set(xlabel="model width d_model", title=MIXER_LABELS.get(m, m), ylim=(-0.02, 1.02))
     axes[0][0].set_ylabel("MQAR test accuracy (best lr)")
-    axes[0][-1].legend(title="sequence length")
+    title = "sequence length" if min_steps is None else f"length (hollow: < {min_steps:,} steps)"
+    axes[0][-1].legend(title=title)
     return fig
