@@ -328,7 +328,7 @@ print("checked")
 # cosine ends at learning rate 0); width 256 and every run at $L = 128$ were cut by the 150 s
 # budget. Too few steps, again.
 #
-# ### Zoology's Figure 2, trained to the end
+# ### Zoology's Figure 2, with its own settings
 #
 # `08_mqar-gpu_grid-fig2.json`, made by `scripts/mqar_fig2.sh` in two calls on one H200:
 # everything as Zoology's Figure 2 runs it (vocabulary 8,192, 100,000 training sequences,
@@ -336,7 +336,9 @@ print("checked")
 # (128, 8), (256, 16); attention at width 64, Hyena at widths 64 to 256 ($L \le 128$) or 64 to
 # 512 ($L = 256$, and width 512 at $L = 128$); learning rates 3e-3 and 1e-2 (Zoology sweeps four
 # from 1e-4 to 1e-2); each run's cosine spread over its time budget, 465 s in the first call
-# and 400 s in the second; a run stops once its validation accuracy reaches 0.995.
+# and 400 s in the second; a run stops once its validation accuracy reaches 0.995 (0.99 in the
+# first call: stopping at the first 0.99 read 0.986 on the test set for one attention run, so
+# the second call trained attention again with the higher stop).
 #
 # What made it fit is measured in `08_mqar-gpu_throughput.json` (`scripts/mqar_throughput.sh`).
 # A tiny model alone leaves the GPU idle between its kernel launches; several processes sharing
@@ -390,6 +392,10 @@ configs = fig2["config"].values()
 assert {c["vocab_size"] for c in configs} == {8192} and {c["mlp_ratio"] for c in configs} == {0}
 assert {(c["num_train"], c["batch_size"]) for c in configs} == {(100_000, 512)}
 assert {tuple(c["lrs"]) for c in configs} == {(3e-3, 1e-2)}
+assert [c.get("stop_at", SOLVED) for c in configs] == [0.99, 0.995, 0.995, 0.995]
+(superseded,) = [r for r in fig2["superseded"]["results"] if r["stopped"] == "target"
+                 and r["seq_len"] == 64]  # fmt: skip
+assert round(superseded["test_accuracy"], 3) == 0.986
 assert smallest_fig2 == {"attention": {"64": 64, "128": 64, "256": 64},
                          "hyena": {"64": 256, "128": None, "256": None}}  # fmt: skip
 assert [round(best_fig2[("attention", L, 64)], 3) for L in (64, 128, 256)] == [0.994, 0.997, 0.999]
