@@ -3,8 +3,9 @@
 ``single``: one run alone, wall clock around 40 steps after 10 warm-up steps, for fp32 and TF32
 matrix products and (Hyena) the fused and the eager backend. ``worker MIXER WIDTH L PAIRS SECONDS
 START``: one of several runs at once, steps counted for SECONDS after a common START (Unix
-time). ``bash scripts/mqar_throughput.sh`` runs both on the lent GPU, workers time-sliced and
-through CUDA MPS; its printed lines make the record ``08_mqar-gpu_throughput.json``.
+time). ``record DIR``: the record ``DIR/08_mqar-gpu_throughput.json`` from what the other two
+wrote into DIR (``single.jsonl``, ``concurrent.jsonl``). ``bash scripts/mqar_throughput.sh``
+runs all three on the lent GPU, workers time-sliced and through CUDA MPS.
 All runs: Zoology's Figure 2 data (vocab 8192, id 0 between queries), 2 blocks without MLP,
 batches of 512, lr 3e-3.
 """
@@ -13,10 +14,12 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import torch
 
 from hyena_lab.experiments.mqar import MQARConfig, mqar_splits
+from hyena_lab.measure import environment, save_record
 from hyena_lab.models import ModelConfig, TinyLM
 from hyena_lab.train import _optimizer, train_step
 
@@ -84,9 +87,30 @@ def worker(mixer: str, w: int, L: int, p: int, seconds: float, start_at: float) 
     print(json.dumps({"worker": True, "steps_per_s": round(rate, 2), "late": late}), flush=True)
 
 
+def record(folder: Path) -> Path:
+    """The record of one probe: ``single`` as printed, ``concurrent`` the total steps per second
+    of N workers, ``time_sliced`` and ``mps``, keyed by N."""
+    lines = (folder / "concurrent.jsonl").read_text().splitlines()
+    concurrent: dict[str, dict[str, float]] = {"time_sliced": {}, "mps": {}}
+    for row in map(json.loads, lines):
+        concurrent[row["sharing"]][str(row["n"])] = row["total_steps_per_s"]
+    single_rows = [json.loads(x) for x in (folder / "single.jsonl").read_text().splitlines()]
+    data = {"run": environment(DEV),
+            "setup": {"data": "MQAR, vocab 8192, id 0 between queries", "blocks": 2,
+                      "mlp_ratio": 0, "batch_size": BATCH, "lr": 3e-3,
+                      "dtype": "float32 (tf32: TF32 matrix products)"},
+            "single": single_rows,
+            "concurrent": {"model": {"mixer": "hyena", "width": 128, "seq_len": 128, "pairs": 8,
+                                     "tf32": False}, "seconds": 12, **concurrent},
+            "note": "bash scripts/mqar_throughput.sh"}  # fmt: skip
+    return save_record(data, folder / "08_mqar-gpu_throughput.json", schema="mqar-throughput")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "single":
         single()
+    elif sys.argv[1] == "record":
+        print(record(Path(sys.argv[2])))
     else:
         a = sys.argv[2:]
         worker(a[0], int(a[1]), int(a[2]), int(a[3]), float(a[4]), float(a[5]))
