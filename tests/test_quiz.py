@@ -383,6 +383,7 @@ def _records() -> dict:
         "distill": load_record("07_distill-sweep", schema="distill-sweep"),
         "mqar": load_record("08_mqar-gpu_grid", schema="mqar-grid"),
         "mqar_long": load_record("08_mqar-gpu_grid-hyena_long", schema="mqar-grid"),
+        "mqar_fig2": load_record("08_mqar-gpu_grid-fig2", schema="mqar-grid"),
     }
 
 
@@ -535,12 +536,20 @@ def _quoted_ch8():
         w = a * torch.arange(1, 29, dtype=torch.float64) ** (a - 1)
         gaps.append(f"{float((w / w.sum() * torch.arange(28)).sum()):.1f}")
     solved = [L for L, w in widths.items() if w is not None]
+    fig2 = smallest_solving_width(r["mqar_fig2"]["results"])
+    assert set(fig2["attention"].values()) == {64} and fig2["hyena"]["128"] is None
+    assert fig2["hyena"]["256"] is None  # "more than 512": the grid's widest Hyena
+    assert max(run["width"] for run in r["mqar_fig2"]["results"]) == 512
+    zoology = 64 * 100_000 // 512
+    steps = [run["steps"] for run in r["mqar_fig2"]["results"] if run["mixer"] == "hyena"]
+    assert zoology == 12_500 and 0.95 < max(steps) / zoology < 1.2  # "about Zoology's"
     return {
         "ch8-q3": [f"{gaps[0]} pairs, against {gaps[1]}"],
         "ch8-q7": [f"L = {', '.join(solved)} at widths "
                    f"{', '.join(str(widths[L]) for L in solved)}",
                    f"was {best[('hyena', 64, 256)]:.2f} (width 256)",
-                   f"and {best_long[('hyena', 64, 256)]:.2f} when trained"],
+                   f"and {best_long[('hyena', 64, 256)]:.2f} when trained",
+                   f"Hyena needs width {fig2['hyena']['64']} at $L = 64$ and more than 512"],
     }  # fmt: skip
 
 
