@@ -42,10 +42,10 @@
 # **Prerequisites**: chapter 2 ($A(u) = D_x^N S_h^N \cdots D_x^1 S_h^1$), chapter 4 (the single
 # query task, the training loop).
 #
-# **Run time**: about four minutes on a laptop CPU (chapter 0 gives the recorded time), almost
-# all of it the two trainings of Section 3, on one core.
-# The grids of Section 4 are read from `figures/data/08_mqar-gpu_grid*.json`, measured on an
-# H200.
+# **Run time**: about four minutes on a 2-core laptop CPU (chapter 0 gives the recorded time),
+# almost all of it six trainings, two in Section 3 and four in Section 5, each on one core in
+# two worker processes. The CPU grid of Section 3 is read from `figures/data/08_mqar-cpu_grid.json`
+# and the grids of Section 4 from `figures/data/08_mqar-gpu_grid*.json`, measured on an H200.
 #
 # The task is `hyena_lab.tasks.mqar`, the runs and the grid are `hyena_lab.experiments.mqar`
 # (commands `hyena-lab mqar` and `hyena-lab mqar-grid`), the figures `hyena_lab.viz.mqar`.
@@ -194,7 +194,11 @@ fig
 # %%
 # NBVAL_CHECK_OUTPUT
 assert cpu_grid["run"]["device"] == "cpu" and len(cpu_grid["results"]) == 48
-assert cpu_grid["config"]["max_steps"] == 600 and cpu_grid["config"]["vocab_size"] == 128
+cc = cpu_grid["config"]
+assert (cc["max_steps"], cc["vocab_size"], cc["batch_size"]) == (600, 128, 64)
+assert (cc["widths"], cc["seq_lens"], cc["pairs"], cc["lrs"]) == (
+    [16, 32, 64], [32, 64], [2, 4], [1e-3, 3e-3])
+assert cc["mixers"] == ["attention", "hyena", "h3", "conv"] and cc["jobs"] == 2
 assert "7 min 58 s" in cpu_grid["note"]  # "8 minutes"
 cpu_solved = [(r["mixer"], r["seq_len"], r["width"]) for r in cpu_grid["results"]
               if r["test_accuracy"] >= SOLVED]  # fmt: skip
@@ -312,6 +316,11 @@ for m, L, w in sorted(best_long):
 
 # %%
 # NBVAL_CHECK_OUTPUT
+long_settings = {(c["vocab_size"], tuple(c["widths"]), tuple(c["lrs"]), c["max_steps"],
+                  c["time_budget"], c["jobs"]) for c in long_["config"].values()}  # fmt: skip
+assert long_settings == {(512, (64, 128, 256), (3e-3, 1e-2), 4000, 150.0, 6)}
+long_rates = [r["steps"] / r["seconds"] for r in long_["results"]]
+assert (round(min(long_rates)), round(max(long_rates))) == (11, 34)  # steps a second
 rounded = {k: round(v, 2) for k, v in best_long.items()}
 assert [rounded[("hyena", 64, w)] for w in (64, 128, 256)] == [0.45, 0.78, 0.91]
 assert [rounded[("hyena", 128, w)] for w in (64, 128, 256)] == [0.27, 0.39, 0.66]
@@ -392,6 +401,10 @@ configs = fig2["config"].values()
 assert {c["vocab_size"] for c in configs} == {8192} and {c["mlp_ratio"] for c in configs} == {0}
 assert {(c["num_train"], c["batch_size"]) for c in configs} == {(100_000, 512)}
 assert {tuple(c["lrs"]) for c in configs} == {(3e-3, 1e-2)}
+assert [c["time_budget"] for c in configs] == [465.0, 400.0, 400.0, 400.0]
+assert {tuple(c["seq_lens"]): c["widths"] for c in configs if c["mixers"] == ["hyena"]} == {
+    (64, 128): [64, 128, 256], (256,): [64, 128, 256, 512], (128,): [512]}
+assert [c["widths"] for c in configs if c["mixers"] == ["attention"]] == [[64]]
 assert [c.get("stop_at", SOLVED) for c in configs] == [0.99, 0.995, 0.995, 0.995]
 (superseded,) = [r for r in fig2["superseded"]["results"] if r["stopped"] == "target"
                  and r["seq_len"] == 64]  # fmt: skip

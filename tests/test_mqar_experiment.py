@@ -54,6 +54,16 @@ def test_smallest_width_takes_the_best_learning_rate_of_each_width():
                                             "hyena": {"64": 64, "128": None}}
 
 
+def test_a_record_keeps_the_history_of_its_training():
+    from hyena_lab.experiments.mqar import history_fields
+    from hyena_lab.train import History
+
+    h = History(step=[50, 100], valid_accuracy=[0.5, 0.995])
+    h.steps, h.total_seconds, h.stopped = 100, 12.34567, "target"
+    assert history_fields(h) == {"steps": 100, "seconds": 12.346, "stopped": "target",
+                                 "valid_curve": {"step": [50, 100], "valid_accuracy": [0.5, 0.995]}}
+
+
 def test_a_diverged_run_is_kept_and_the_grid_goes_on(one_thread, monkeypatch):
     import hyena_lab.experiments.mqar as mqar_module
     from hyena_lab.train import History, TrainingDiverged

@@ -20,13 +20,12 @@ from ..models import ModelConfig, TinyLM
 from ..options import float_in, int_in
 from ..progress import parallel_map
 from ..tasks import TaskSplits, mqar
-from ..train import TrainConfig, TrainingDiverged, train
+from ..train import History, TrainConfig, TrainingDiverged, train
 from . import Experiment, option
 
 __all__ = [
-    "EXPERIMENTS", "SOLVED", "MQARConfig", "MQARGridConfig", "best_over_lrs", "merge_grids",
-    "mqar_grid",
-    "mqar_splits", "run_mqar", "smallest_solving_width", "train_tiny",
+    "EXPERIMENTS", "SOLVED", "MQARConfig", "MQARGridConfig", "best_over_lrs", "history_fields",
+    "merge_grids", "mqar_grid", "mqar_splits", "run_mqar", "smallest_solving_width", "train_tiny",
 ]  # fmt: skip
 
 #: Accuracy at which a run counts as solving MQAR (Zoology's figures read ">= 99%").
@@ -115,6 +114,14 @@ def train_tiny(c: Any, data: TaskSplits, device: str) -> tuple[TinyLM, Any]:
     return model, train(model.to(device), data, c.train_config(), progress=c.progress)
 
 
+def history_fields(history: History) -> dict[str, Any]:
+    """What a run's record keeps of its training: ``steps``, ``seconds``, why it ``stopped``
+    and the validation curve. Shared by chapter 08's experiments."""
+    curve = {"step": history.step, "valid_accuracy": history.valid_accuracy}
+    return {"steps": history.steps, "seconds": round(history.total_seconds, 3),
+            "stopped": history.stopped, "valid_curve": curve}  # fmt: skip
+
+
 def run_mqar(c: MQARConfig) -> dict[str, Any]:
     """Train one model on MQAR; its record: the settings, ``test_accuracy`` (over every query of
     the test set), ``steps``, ``seconds``, ``params``, why it ``stopped`` and the validation
@@ -126,9 +133,7 @@ def run_mqar(c: MQARConfig) -> dict[str, Any]:
         "run": environment(device), "config": asdict(c), "mixer": c.mixer, "width": c.width,
         "seq_len": c.seq_len, "pairs": c.pairs, "lr": c.lr, "seed": c.seed,
         "params": model.num_params, "test_accuracy": history.test_accuracy,
-        "steps": history.steps, "seconds": round(history.total_seconds, 3),
-        "stopped": history.stopped,
-        "valid_curve": {"step": history.step, "valid_accuracy": history.valid_accuracy},
+        **history_fields(history),
     }  # fmt: skip
 
 
@@ -203,11 +208,9 @@ def _grid_run(c: MQARConfig) -> dict[str, Any]:
     try:
         record = run_mqar(c)
     except TrainingDiverged as e:
-        h = e.history
         record = {"mixer": c.mixer, "width": c.width, "seq_len": c.seq_len, "pairs": c.pairs,
                   "lr": c.lr, "seed": c.seed, "params": None, "test_accuracy": None,
-                  "steps": h.steps, "seconds": round(h.total_seconds, 3), "stopped": h.stopped,
-                  "valid_curve": {"step": h.step, "valid_accuracy": h.valid_accuracy}}  # fmt: skip
+                  **history_fields(e.history)}  # fmt: skip
     return {**_summary(record), "valid_curve": record["valid_curve"]}
 
 

@@ -22,7 +22,7 @@ from ..options import float_in, int_in
 from ..tasks import MAX_TEST_OVERLAP, TaskSplits, counting, majority, split_overlap
 from ..train import TrainConfig
 from . import Experiment, option
-from .mqar import SOLVED, _device, train_tiny
+from .mqar import SOLVED, _device, history_fields, train_tiny
 
 __all__ = ["EXPERIMENTS", "SYNTHETIC_TASKS", "SyntheticConfig", "chance_accuracy",
            "run_synthetic", "synthetic_splits"]  # fmt: skip
@@ -131,9 +131,7 @@ def run_synthetic(c: SyntheticConfig) -> dict[str, Any]:
         "width": c.width, "seq_len": c.seq_len, "vocab_size": c.vocab_size, "seed": c.seed,
         "params": model.num_params, "test_accuracy": history.test_accuracy,
         "chance": chance_accuracy(data.test[1]), "test_overlap": data.test_overlap,
-        "steps": history.steps, "seconds": round(history.total_seconds, 3),
-        "stopped": history.stopped,
-        "valid_curve": {"step": history.step, "valid_accuracy": history.valid_accuracy},
+        **history_fields(history),
     }  # fmt: skip
 
 
