@@ -13,14 +13,20 @@ step() {  # step NAME SECONDS COMMAND...: run, log to $OUT/NAME.log, say how it 
   timeout $limit "$@" > $OUT/$name.log 2>&1
   echo "== $name: exit $? after $((SECONDS - start)) s"; tail -${TAIL:-4} $OUT/$name.log
 }
-LENGTHS=${LENGTHS:-1024,2048,4096,8192,16384,32768,65536,131072,262144}
+LENGTHS=${LENGTHS:-1024,2048,4096,8192,16384,32768,65536,131072,262144,1048576}
 VARIANTS=${VARIANTS:-torch,compile,triton,triton_sram}
 if [ "${SKIP_CHECKS:-0}" != 1 ]; then
-  step kernel_tests ${TESTS_LIMIT:-75} python3 -m pytest -q -x -p no:cacheprovider \
-    tests/test_kernels.py tests/test_kernels_fftconv.py
+  step kernel_tests ${TESTS_LIMIT:-150} python3 -m pytest -q -x -p no:cacheprovider \
+    tests/test_kernels.py tests/test_kernels_fftconv.py tests/test_long_conv.py \
+    tests/test_long_conv_filter.py
   TAIL=60 step accuracy ${ACCURACY_LIMIT:-75} python3 -m hyena_lab.bench.variants \
     --lengths ${ACCURACY_LENGTHS:-$LENGTHS} --variants $VARIANTS --out $OUT/06_variant_accuracy.json
 fi
+if [ "${PROFILE:-0}" = 1 ]; then  # where the fused layer's time goes (8K, 64K)
+  TAIL=6 step profile ${PROFILE_LIMIT:-90} python3 scripts/ch06_profile.py \
+    $OUT/06_fft_matmul-gpu_layer_profile.json
+fi
+[ "${SKIP_BENCH:-0}" = 1 ] && exit 0
 step bench ${BENCH_LIMIT:-330} python3 -m hyena_lab.bench --lengths $LENGTHS \
   --hyena-variants $VARIANTS --benches fftconv,sdpa,hyena,mha --time-budget ${BENCH_BUDGET:-300} \
   --profile-length 0 --target-ms 150 --out $OUT/06_gpu_bench.json

@@ -22,7 +22,7 @@ if not torch.cuda.is_available():  # Triton reads it when it is first imported
 
 from hyena_lab import fftconv, kernels
 from hyena_lab.checks import F32_FFT_CHAIN, F64_FFT_CHAIN, F64_SAME_ALGEBRA
-from hyena_lab.kernels.long_conv import causal_conv_padded, filter_spectrum
+from hyena_lab.kernels.long_conv import causal_conv_padded
 
 from .helpers import rel_err
 
@@ -87,11 +87,6 @@ def test_causal_the_future_does_not_reach_the_past():
     scale = a[..., :t].abs().max()
     assert (a[..., :t] - b[..., :t]).abs().max() <= 1e-12 * 100 * scale  # round-off of the FFT
     assert (a[..., t:40] - b[..., t:40]).abs().max() > 1  # and the future does change
-
-
-def test_filter_spectrum_folds_one_over_n():
-    h = _randn(2, 5, seed=11)
-    assert rel_err(filter_spectrum(h, 10) * 10, torch.fft.rfft(h, n=10)) < F64_SAME_ALGEBRA
 
 
 def test_bad_inputs_say_what_was_expected():
@@ -166,13 +161,14 @@ def _packed(x):  # (B, D, 2L) real -> (B, D, L) complex: DFT_L of x[2n] + i x[2n
 @pytest.mark.parametrize("L", [1, 2, 5, 8])
 @pytest.mark.parametrize("conj", [False, True])
 def test_filter_packed_is_the_real_transform_of_the_product(L, conj):
-    """ifft(filter_packed(C, H)) viewed as real == irfft(rfft(x) * H) (unnormalised)."""
-    x = _randn(2, 3, 2 * L, seed=L)
-    h_f = torch.fft.rfft(_randn(3, 2 * L, seed=L + 1))  # (D, L + 1), any real filter's spectrum
+    """ifft(filter_packed(C, H_c)) viewed as real == irfft(rfft(x) * H) (unnormalised), with
+    the filter's spectrum given packed (H_c) as the data's is."""
+    x, h = _randn(2, 3, 2 * L, seed=L), _randn(3, 2 * L, seed=L + 1)  # any real filter rows
+    h_f = torch.fft.rfft(h)  # (D, L + 1)
     want = torch.fft.irfft(
         torch.fft.rfft(x) * (h_f.conj() if conj else h_f), n=2 * L, norm="forward"
     )
-    q = filter_packed(_packed(x), h_f, conj=conj)
+    q = filter_packed(_packed(x), _packed(h[None])[0], conj=conj)
     got = torch.view_as_real(torch.fft.ifft(q, norm="forward")).reshape(2, 3, 2 * L)
     assert rel_err(got, want) < F64_FFT_CHAIN
 
@@ -186,10 +182,10 @@ def test_cross_spectrum_sums_conj_x_g_over_the_batch(L):
 
 def test_spectral_bad_inputs():
     c = _packed(_randn(2, 3, 8))
-    with pytest.raises(ValueError, match=r"h_f must be torch.complex128 \(D, L \+ 1\) = \(3, 5\)"):
-        filter_packed(c, torch.zeros(3, 4, dtype=torch.complex128, device=DEV))
+    with pytest.raises(ValueError, match=r"packed spectrum, torch.complex128 \(D, L\) = \(3, 4\)"):
+        filter_packed(c, torch.zeros(3, 5, dtype=torch.complex128, device=DEV))
     with pytest.raises(ValueError, match="contiguous complex64/complex128 \\(B, D, L\\)"):
-        filter_packed(c.real, torch.zeros(3, 5, dtype=torch.complex128, device=DEV))
+        filter_packed(c.real, torch.zeros(3, 4, dtype=torch.complex128, device=DEV))
     with pytest.raises(ValueError, match="g must match c"):
         cross_spectrum(c, c[:1])
 

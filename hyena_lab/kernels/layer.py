@@ -12,14 +12,15 @@ with only the two linear maps and the FFTs left to ``torch``:
 4. per step ``n`` of Definition 3.1, :func:`~hyena_lab.kernels.long_conv.causal_conv_padded`
    ``y = irfft(rfft(z) * H^n)`` on ``z`` already zero-padded to ``2L``, with the skip term folded
    into the filter (``h^n conv z + b^n z = (h^n + b^n delta) conv z``) and ``1/2L`` into its
-   spectrum, then :func:`~hyena_lab.kernels.gates.gate` ``z <- x^n * y[..., :L]`` reading ``y``
-   in place and writing the next step's padded float32 input ``(B, D, 2L)``, or, at the last
-   step, ``(B, L, D)`` in ``u``'s dtype, what ``out_proj`` reads. Only the first step pads (and
-   widens) ``v`` itself. For the lengths the on-chip kernel supports
-   (:func:`~hyena_lab.kernels.fftconv_sram.supported`: powers of two up to 4096) and with
-   ``op.on_chip_fftconv = True``, the whole step, FFTs included, is one
-   :func:`~hyena_lab.kernels.fftconv_sram.fftconv_fused` launch instead (``z`` then stays in
-   ``u``'s dtype between steps, as in the eager layer);
+   spectrum (both written by the filter's padding pass), then
+   :func:`~hyena_lab.kernels.gates.gate` ``z <- x^n * y[..., :L]`` reading ``y`` in place and
+   writing the next step's padded float32 input ``(B, D, 2L)``, or, at the last step,
+   ``(B, L, D)`` in ``u``'s dtype, what ``out_proj`` reads. Only the first step pads (and
+   widens) ``v`` itself (:func:`~hyena_lab.kernels.long_conv.padded`, one pass). For the
+   lengths the on-chip kernel supports (:func:`~hyena_lab.kernels.fftconv_sram.supported`:
+   powers of two up to 4096) and with ``op.on_chip_fftconv = True``, the whole step, FFTs
+   included, is one :func:`~hyena_lab.kernels.fftconv_sram.fftconv_fused` launch instead
+   (``z`` then stays in ``u``'s dtype between steps, as in the eager layer);
 5. ``out_proj`` (cuBLAS).
 
 Gradients flow through the kernels' own backward passes, the FFTs' and the linears'; the filter
@@ -36,7 +37,7 @@ import torch.nn.functional as F
 from ..operator import HyenaOperator
 from .fftconv_sram import fftconv_fused, supported
 from .gates import gate
-from .long_conv import causal_conv_padded
+from .long_conv import causal_conv_padded, padded
 from .short_conv import short_conv_split
 
 __all__ = ["fused_core", "fused_forward"]
@@ -59,7 +60,7 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
     if op.n_filters:
         h = op.filters(L)  # (n_filters, D, L), evaluated once for every step
     on_chip = _on_chip(op, u)
-    z = v  # z^1 = v, (B, D, L); (B, D, 2L) zero-padded float32 once a gate writes it so
+    z = v  # z^1 = v, (B, D, L); (B, D, 2L) zero-padded for the FFT once a gate writes it so
     for step in range(op.order):  # Definition 3.1: z^{n+1} = x^n * (h^n conv z^n + b^n z^n)
         last = step == op.order - 1
         j = op.filter_of_step[step]
@@ -79,22 +80,11 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
             z = gate(None, z, x[step], **out)
             continue
         if z.shape[-1] != 2 * L:  # the first convolution: pad (and widen) z^n once
-            z = _padded(z, compute)
+            z = padded(z, compute)
         # the skip term folded into the filter: h^n conv z + b^n z = (h^n + b^n delta) conv z
-        h_n = torch.cat([h[j][:, :1] + op.bias[j][:, None], h[j][:, 1:]], dim=1)  # (D, L)
-        y = causal_conv_padded(z, h_n)  # (B, D, 2L); the gate reads [..., :L] in place
+        y = causal_conv_padded(z, h[j], op.bias[j])  # (B, D, 2L); the gate reads [..., :L]
         z = gate(y, None, x[step], **out)  # (B, D, 2L) padded, (B, D, L) or (B, L, D)
     return z
-
-
-def _padded(z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``z`` ``(B, D, L)`` as ``(B, D, 2L)`` in ``dtype`` with zeros from ``L`` on: the FFT's
-    zero padding (Sec. 2.1), written once (differentiable: the gradient is its first half)."""
-    B, D, L = z.shape
-    zp = torch.empty(B, D, 2 * L, dtype=dtype, device=z.device)
-    zp[..., L:].zero_()
-    zp[..., :L].copy_(z)
-    return zp
 
 
 def _on_chip(op: HyenaOperator, u: torch.Tensor) -> bool:

@@ -14,8 +14,13 @@ of ``rfft(., n=2L)`` builds a two-sided zero-padded complex gradient. Here:
 * a length-``2L`` real row is ``L`` complex numbers (a view), so each transform is one complex
   FFT of length ``L``, and the unpacking, the filter product and the repacking for the inverse
   are ONE pass (:func:`~hyena_lab.kernels.spectral.filter_packed`);
-* both transforms are unnormalised and the ``1/2L`` is folded into the filter's spectrum
-  ``H = rfft(h, 2L) / 2L``, ``D`` rows computed once per call instead of ``B D`` rows scaled;
+* both transforms are unnormalised, and the ``1/2L`` and the skip term (``h conv z + b z =
+  (h + b delta) conv z``) are folded into the filter's spectrum, computed the same way: one
+  padding pass writes ``(h + b delta) / 2L`` zero-padded in float32 (reading the implicit
+  filter's transposed ``(D, L)`` view through its strides), one packed complex FFT of ``D``
+  rows, read packed by :func:`~hyena_lab.kernels.spectral.filter_packed`: ``D`` rows once per
+  call instead of ``B D`` rows scaled, and none of ``rfft(h, n=2L) / 2L``'s copy, padding,
+  unpacking and scaling passes;
 * the backward pass is the adjoint, written out: for ``y = h conv z`` (circular, length
   ``N = 2L``, which is causal on the padded input) and ``g`` the gradient of ``y``::
 
@@ -24,31 +29,88 @@ of ``rfft(., n=2L)`` builds a two-sided zero-padded complex gradient. Here:
 
   one packed FFT of ``g``, one pass and an inverse FFT for ``dz``, one pass summing over the
   batch (:func:`~hyena_lab.kernels.spectral.cross_spectrum`) and a ``D``-row ``irfft`` for
-  ``dh``; the forward pass saves ``z``'s packed spectrum (autograd would save it too).
+  ``dh`` (whose first tap is also ``db``); the forward pass saves ``z``'s packed spectrum
+  (autograd would save it too).
 
 Arithmetic in float32 for half/single inputs (float64 for float64): ``zp`` is float32 already
-(the gate writes it so), and ``h`` is widened once. The FFTs are ``torch.fft`` (cuFFT on a GPU),
-the two passes Triton kernels (the interpreter on a CPU, which is how the tests check it,
-gradcheck in float64 included).
+(the gate writes it so), and ``h`` is widened once.
+
+The FFTs are ``torch.fft`` (cuFFT on a GPU), the passes around them Triton kernels (the
+interpreter on a CPU, which is how the tests check them, gradcheck in float64 included).
 """
 
 from __future__ import annotations
 
 import torch
+import triton
+import triton.language as tl
 
 from ..checks import check_float, check_ndim
+from . import block_size, empty, grid, require
 from .spectral import cross_spectrum, filter_packed
 
-__all__ = ["causal_conv_padded", "filter_spectrum"]
+__all__ = ["causal_conv_padded", "padded"]
+
+#: Tile of the padding kernel: 32 channels x 128 times, 4 warps.
+BLOCK_D, BLOCK_L, NUM_WARPS = 32, 128, 4
 
 
-def filter_spectrum(h: torch.Tensor, n: int) -> torch.Tensor:
-    """``rfft(h, n) / n`` ``(..., n // 2 + 1)``: the spectrum the unnormalised inverse needs,
-    computed in float32 (float64 for float64 ``h``)."""
-    wide = torch.float64 if h.dtype == torch.float64 else torch.float32
-    return torch.fft.rfft(h.to(wide), n=n) / n
+# ------------------------------------------------------------------------------ the padding
+@triton.jit
+def _pad_kernel(
+    z_ptr, bias_ptr, out_ptr,  # z (B, D, L) any strides; bias (D,); out (B, D, 2L) contiguous
+    L, D, stride_zb, stride_zd, stride_zl, scale,
+    HAS_BIAS: tl.constexpr, ACC: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
+):  # fmt: skip
+    pid_l, pid_d, b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
+    d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)  # (BLOCK_D,)
+    t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)  # (BLOCK_L,)
+    ok = (d < D)[:, None] & (t < L)[None, :]  # (BLOCK_D, BLOCK_L)
+    z = tl.load(z_ptr + b * stride_zb + d[:, None] * stride_zd + t[None, :] * stride_zl,
+                mask=ok, other=0.0).to(ACC)  # fmt: skip
+    if HAS_BIAS:  # the skip term as a filter tap: (h + b delta)[t] = h[t] + b [t == 0]
+        bias = tl.load(bias_ptr + d, mask=d < D, other=0.0).to(ACC)
+        z += tl.where((t == 0)[None, :], bias[:, None], 0.0)
+    o = out_ptr + (b * D + d[:, None]) * 2 * L + t[None, :]
+    tl.store(o, (z * scale).to(out_ptr.dtype.element_ty), mask=ok)
+    tl.store(o + L, tl.zeros((BLOCK_D, BLOCK_L), dtype=out_ptr.dtype.element_ty), mask=ok)
 
 
+def _launch_pad(z: torch.Tensor, bias: torch.Tensor | None, dtype: torch.dtype,
+                scale: float) -> torch.Tensor:  # fmt: skip
+    B, D, L = z.shape
+    out = empty((B, D, 2 * L), dtype, z.device)
+    acc = tl.float64 if torch.float64 in (z.dtype, dtype) else tl.float32
+    bd, bl = block_size(D, BLOCK_D), block_size(L, BLOCK_L)
+    _pad_kernel[grid(triton.cdiv(L, bl), triton.cdiv(D, bd), B)](
+        z, z if bias is None else bias, out, L, D, *z.stride(), scale,
+        HAS_BIAS=bias is not None, ACC=acc, BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
+    )  # fmt: skip
+    return out
+
+
+class _Padded(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z, dtype):
+        ctx.z_dtype = z.dtype
+        return _launch_pad(z, None, dtype, 1.0)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[..., : g.shape[-1] // 2].to(ctx.z_dtype), None
+
+
+def padded(z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``z`` ``(B, D, L)`` (any strides, any float dtype) as ``(B, D, 2L)`` in ``dtype``:
+    ``z`` in ``[..., :L]`` and zeros in ``[..., L:]``, the zero-padded input of a causal FFT
+    convolution (Sec. 2.1), in one pass. Differentiable in ``z``."""
+    check_float(z, "z")
+    check_ndim(z, "z", 3, "(batch, d_model, seq_len)")
+    require(z.device)
+    return _Padded.apply(z, dtype)
+
+
+# --------------------------------------------------------------------- the FFTs around it
 def _packed_fft(x: torch.Tensor) -> torch.Tensor:
     """``DFT_L`` of the real rows ``x`` ``(B, D, 2L)`` read as ``L`` complex numbers
     ``x[2n] + i x[2n+1]`` (a view, no copy): ``(B, D, L)`` complex, unnormalised."""
@@ -62,15 +124,23 @@ def _packed_ifft(q: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(torch.fft.ifft(q, norm="forward")).view(B, D, 2 * L)
 
 
+def _spectrum(h: torch.Tensor, bias: torch.Tensor | None, wide: torch.dtype) -> torch.Tensor:
+    """The packed spectrum of ``(h + b delta) / 2L`` zero-padded to ``2L``: ``(D, L)`` complex
+    in ``wide``'s precision, from one padding pass and one FFT of ``D`` rows."""
+    n = 2 * h.shape[-1]
+    if wide == torch.float64:  # a kernel's float argument is float32: scale in float64 here
+        return _packed_fft(_launch_pad(h[None], bias, wide, 1.0))[0] / n
+    return _packed_fft(_launch_pad(h[None], bias, wide, 1.0 / n))[0]  # (D, L)
+
+
 class _CausalConvPadded(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, zp, h):
-        n = zp.shape[-1]
-        h_f = filter_spectrum(h.to(zp.dtype), n)  # (D, L + 1), zp's precision, 1/N folded in
+    def forward(ctx, zp, h, bias):
+        h_f = _spectrum(h, bias, zp.dtype)  # (D, L) packed, 1/N folded in
         c = _packed_fft(zp)  # (B, D, L): the length-2L real DFT, packed
         y = _packed_ifft(filter_packed(c, h_f))  # (B, D, 2L)
         ctx.save_for_backward(c, h_f)
-        ctx.h_dtype, ctx.L = h.dtype, h.shape[-1]
+        ctx.h_dtype, ctx.L, ctx.has_bias = h.dtype, h.shape[-1], bias is not None
         return y
 
     @staticmethod
@@ -78,30 +148,36 @@ class _CausalConvPadded(torch.autograd.Function):
         c, h_f = ctx.saved_tensors
         n = g.shape[-1]
         c_g = _packed_fft(g.to(c.real.dtype))  # (B, D, L): the gradient's spectrum, packed
-        d_zp = d_h = None
+        d_zp = d_h = d_b = None
         if ctx.needs_input_grad[0]:  # the adjoint: the anti-causal convolution with h
             d_zp = _packed_ifft(filter_packed(c_g, h_f, conj=True))  # (B, D, 2L)
-        if ctx.needs_input_grad[1]:  # cross-correlation of z and g, summed over the batch
-            s = cross_spectrum(c, c_g)  # (D, L + 1)
-            d_h = torch.fft.irfft(s, n=n)[..., : ctx.L].to(ctx.h_dtype)  # (D, L)
-        return d_zp, d_h
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:  # cross-correlation of z and g
+            s = cross_spectrum(c, c_g)  # (D, L + 1), summed over the batch
+            d_hb = torch.fft.irfft(s, n=n)[..., : ctx.L]  # (D, L): the gradient of h + b delta
+            d_h = d_hb.to(ctx.h_dtype) if ctx.needs_input_grad[1] else None
+            d_b = d_hb[:, 0].to(ctx.h_dtype) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return d_zp, d_h, d_b
 
 
-def causal_conv_padded(zp: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """``y = h conv z`` for ``z`` given zero-padded to twice its length.
+def causal_conv_padded(
+    zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``y = h conv z + b z`` for ``z`` given zero-padded to twice its length.
 
     Args:
         zp: ``(B, D, 2L)`` float32 (or float64), ``z`` in ``[..., :L]`` and zeros in
             ``[..., L:]`` (the zeros are what make the length-``2L`` circular convolution
             causal, Sec. 2.1; they are the caller's promise, not checked: reading them would
             cost the pass this function exists to save).
-        h: ``(D, L)`` filters, any float dtype (widened once).
+        h: ``(D, L)`` filters, any float dtype and strides (widened once).
+        bias: ``(D,)``, the skip term ``b`` (folded into the filter as ``b delta``), or
+            ``None``.
 
     Returns:
         ``(B, D, 2L)`` in ``zp``'s dtype: ``y[..., :L]`` is the causal convolution, what
-        :func:`hyena_lab.fftconv` computes without its bias; ``y[..., L:]`` is the wrap-around
-        the caller ignores (the gate reads ``[..., :L]`` in place). Differentiable in ``zp`` and
-        ``h``.
+        :func:`hyena_lab.fftconv` computes (with ``bias``, its skip term); ``y[..., L:]`` is
+        the wrap-around the caller ignores (the gate reads ``[..., :L]`` in place).
+        Differentiable in ``zp``, ``h`` and ``bias``.
     """
     check_float(zp, "zp")
     check_float(h, "h")
@@ -117,4 +193,10 @@ def causal_conv_padded(zp: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         )
     if zp.device != h.device:
         raise ValueError(f"h is on {h.device} but zp is on {zp.device}")
-    return _CausalConvPadded.apply(zp, h)
+    if bias is not None:
+        check_float(bias, "bias")
+        if bias.shape != (D,) or bias.device != zp.device:
+            raise ValueError(f"bias must be ({D},) on {zp.device}, got {tuple(bias.shape)} on "
+                             f"{bias.device}")  # fmt: skip
+    require(zp.device)
+    return _CausalConvPadded.apply(zp, h, bias)
