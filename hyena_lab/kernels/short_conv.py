@@ -67,7 +67,9 @@ def _short_conv_fwd_kernel(
         s = t + (j - (K - 1))  # (BLOCK_L,)
         w = tl.load(w_ptr + c * stride_wc + j * stride_wk, mask=c_ok, other=0.0).to(ACC)
         ok = ((s >= 0) & (t < L))[:, None] & c_ok[None, :]  # (BLOCK_L, BLOCK_C)
-        x = tl.load(p_row + s[:, None] * stride_pl + c[None, :] * stride_pc, mask=ok, other=0.0)
+        # times in int64: at L = 1M, t * stride_pl passes 2^31 (p is (B, L, (N+1) D))
+        x = tl.load(p_row + s.to(tl.int64)[:, None] * stride_pl + c[None, :] * stride_pc,
+                    mask=ok, other=0.0)  # fmt: skip
         acc += w[None, :] * x.to(ACC)
     g = c // D  # which of x^1..x^N, v the channel belongs to
     col = g.to(tl.int64) * stride_og + (c - g * D) * stride_od  # (BLOCK_C,)
@@ -98,6 +100,7 @@ def _short_conv_bwd_kernel(
     part = tl.zeros((K1, BLOCK_C), dtype=ACC)  # partial d_weight (rows < K) and d_bias (row K)
     for i in range(TILES):
         s = (pid_l * TILES + i) * BLOCK_L + tl.arange(0, BLOCK_L)  # (BLOCK_L,) input times
+        s = s.to(tl.int64)  # s * stride_pl passes 2^31 at L = 1M
         s_ok = (s < L)[:, None] & c_ok[None, :]  # (BLOCK_L, BLOCK_C)
         x = tl.load(
             p_ptr + b * stride_pb + s[:, None] * stride_pl + c[None, :] * stride_pc,
