@@ -91,8 +91,8 @@ def _on_chip(op: HyenaOperator, u: torch.Tensor) -> bool:
     """Whether the long convolutions run on chip (:func:`~.fftconv_sram.fftconv_fused`: the
     FFT, the filter, the skip term and the gate of a step in one kernel): for the lengths it
     supports (powers of two up to 4096) and half/single precision, when ``op.on_chip_fftconv``
-    is ``True``. Off by default: on the H200 (chapter 06's record) it took 0.81 of the cuFFT
-    path's time forward at 1K and 2K but 1.15x at 4K, and its backward 1.7x-2.1x, so it is
+    is ``True``. Off by default: on the H200 (chapter 06's record) it took 0.95 of the cuFFT
+    path's time forward at 1K and 2K but 1.31x at 4K, and its backward 2.0x-2.4x, so it is
     opt-in."""
     wanted = getattr(op, "on_chip_fftconv", False)
     L = u.shape[1]
