@@ -339,6 +339,24 @@ def test_unsupported_backend_on_cpu_is_recorded():
     assert p["status"] == "unsupported" and p["time_ms"] is None
 
 
+def test_accuracy_checks_record_a_reference_that_does_not_fit(monkeypatch):
+    """At L = 1M the float64 naive attention's (L, L) scores do not fit: the attention checks
+    record "oom" and the others still run (the sweep used to crash there, losing its end)."""
+    from hyena_lab.bench import accuracy
+
+    real = accuracy.naive_causal_attention
+
+    def naive(q, k, v):
+        if q.dtype == torch.float64:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 98304.00 GiB")
+        return real(q, k, v)
+
+    monkeypatch.setattr(accuracy, "naive_causal_attention", naive)
+    out = accuracy.accuracy_checks(tiny_config(lengths=(16,), hyena_variants=("torch",)))
+    assert out["sdpa/math"].startswith("oom") and out["naive"].startswith("oom")
+    assert out["fftconv"] < 1e-5 and out["hyena"] < 1e-5 and out["mha"] < 1e-5
+
+
 # ---------------------------------------------------------------------------------------------
 # the whole sweep and its results file
 
