@@ -339,6 +339,17 @@ def test_unsupported_backend_on_cpu_is_recorded():
     assert p["status"] == "unsupported" and p["time_ms"] is None
 
 
+def test_speedups_here_times_both_layers_at_every_length():
+    """Chapter 06's live re-measurement, on the CPU with tiny shapes (the eager layer)."""
+    from hyena_lab.bench.variants import speedups_here
+
+    tiny = {k: v for k, v in vars(tiny_config()).items() if k not in ("lengths", "profile_length")}
+    out = speedups_here((16, 32), variant="torch", ceilings=CEIL, **tiny)
+    assert out["device"] and sorted(out["speedup"]) == [16, 32]
+    for L in (16, 32):
+        assert out["speedup"][L] == out["attention_ms"][L] / out["hyena_ms"][L] > 0
+
+
 def test_accuracy_checks_record_a_reference_that_does_not_fit(monkeypatch):
     """At L = 1M the float64 naive attention's (L, L) scores do not fit: the attention checks
     record "oom" and the others still run (the sweep used to crash there, losing its end)."""

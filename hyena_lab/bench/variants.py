@@ -14,11 +14,13 @@ from pathlib import Path
 
 from ..checks import HALF_VS_F64
 from ..measure import environment, save_record
+from ..roofline import Ceilings
 from .accuracy import layer_accuracy
 from .cases import classify
 from .config import BenchConfig, _int_list, _str_list
+from .sweep import run_benchmarks
 
-__all__ = ["TOLERANCE", "variant_accuracy"]
+__all__ = ["TOLERANCE", "speedups_here", "variant_accuracy"]
 
 #: Chapter 06's bound on every relative error (issue 17): 1e-2 in bf16/fp16 (the
 #: :data:`~hyena_lab.checks.HALF_VS_F64` of the package), 1e-4 in fp32.
@@ -43,6 +45,32 @@ def variant_accuracy(cfg: BenchConfig, out: str | Path | None = None) -> dict:
         if out is not None:
             save_record(record, Path(out), schema="hyena-lab.variant-accuracy")
     return record
+
+
+def speedups_here(
+    lengths: tuple[int, ...] = (8192, 65536), variant: str = "triton", budget_s: float = 90.0,
+    ceilings: Ceilings | None = None, **settings: object,
+) -> dict:
+    """Chapter 06's re-measurement on this machine: the Hyena layer built as ``variant`` against
+    the attention layer (SDPA backends tried in :class:`BenchConfig`'s order, cuDNN first, the
+    H200 record's fastest), forward only, at ``lengths``, with the record's shapes (bf16,
+    ``d_model`` 768, 12 heads, ``2^18`` tokens) unless ``settings`` override them.
+
+    Returns ``{"device", "speedup": {L: attention time / Hyena time}, "hyena_ms", "attention_ms"}``
+    (``None`` where a case did not run: out of memory, or past ``budget_s``). ``ceilings``: the
+    machine's rates if already measured (else the sweep measures them first)."""
+    fields = {"lengths": tuple(lengths), "benches": ("hyena", "mha"), "passes": ("fwd",),
+              "hyena_variants": (variant,), "time_budget_s": budget_s, "profile_length": None}
+    cfg = BenchConfig(**{**fields, **settings})
+    results = run_benchmarks(cfg, progress=True, ceilings=ceilings)
+    ms = {(p["bench"], p["L"]): p["time_ms"] for p in results["points"] if p["status"] == "ok"}
+    hyena = {L: ms.get(("hyena", L)) for L in sorted(cfg.lengths)}
+    attn = {L: ms.get(("mha", L)) for L in sorted(cfg.lengths)}
+    return {
+        "device": results["meta"]["device"],
+        "speedup": {L: (attn[L] / hyena[L] if attn[L] and hyena[L] else None) for L in hyena},
+        "hyena_ms": hyena, "attention_ms": attn,
+    }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict:
