@@ -3,6 +3,10 @@
 # benchmarked sizes, every Hyena variant against float64, and `hyena-lab bench` with every
 # variant beside every SDPA backend. Each step writes under $OUT as it ends, so a call cut short
 # keeps the finished steps. Runs over a copy of the working tree (no install: PYTHONPATH).
+# PROFILE=1 adds scripts/ch06_profile.py (where the fused layer's time goes at 8K and 64K);
+# SKIP_CHECKS=1 / SKIP_BENCH=1 split the work over two calls when one call's 10 minutes are too
+# few (2026-12-03: `SKIP_BENCH=1 PROFILE=1 ACCURACY_LENGTHS=1024,4096,65536,262144,1048576
+# ACCURACY_LIMIT=240 TESTS_LIMIT=200`, then `SKIP_CHECKS=1 BENCH_LIMIT=540 BENCH_BUDGET=480`).
 set -u
 export PYTHONPATH=$PWD TQDM_DISABLE=1 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader

@@ -14,16 +14,16 @@ from hyena_lab.bench.profile import profile_call
 from hyena_lab.kernels.layer import fused_forward
 from hyena_lab.measure import environment, save_record, time_fn
 
-D_MODEL, ORDER, DEVICE = 768, 2, "cuda"
+D_MODEL, ORDER, TOKENS, LENGTHS = 768, 2, 2**18, (8192, 65536)
 
 
-def profile_length(L: int) -> dict:
-    """The fused layer at length ``L`` (batch ``2^18 / L``): median times and profiles."""
-    B = 2**18 // L
+def profile_length(L: int, d_model: int = D_MODEL, tokens: int = TOKENS, device: str = "cuda",
+                   dtype: torch.dtype = torch.bfloat16, repeats: int = 20) -> dict:  # fmt: skip
+    """The fused layer at length ``L`` (batch ``tokens / L``): median times and profiles."""
+    B = max(1, tokens // L)
     torch.manual_seed(0)
-    op = HyenaOperator(D_MODEL, l_max=L, order=ORDER, backend="triton")
-    op = op.to(DEVICE, torch.bfloat16)
-    u = torch.randn(B, L, D_MODEL, device=DEVICE, dtype=torch.bfloat16)
+    op = HyenaOperator(d_model, l_max=L, order=ORDER, backend="triton").to(device, dtype)
+    u = torch.randn(B, L, d_model, device=device, dtype=dtype)
     uu, g = u.clone().requires_grad_(), torch.randn_like(u)
 
     def forward():
@@ -35,26 +35,35 @@ def profile_length(L: int) -> dict:
 
     return {
         "L": L, "B": B,
-        "fwd_ms": time_fn(forward, repeats=20, device=DEVICE) * 1e3,
-        "fwdbwd_ms": time_fn(forward_backward, repeats=20, device=DEVICE) * 1e3,
-        "profile_fwd": profile_call(lambda _: forward(), None, DEVICE, top=20),
-        "profile_fwdbwd": profile_call(lambda _: forward_backward(), None, DEVICE, top=24),
+        "fwd_ms": time_fn(forward, repeats=repeats, device=device) * 1e3,
+        "fwdbwd_ms": time_fn(forward_backward, repeats=repeats, device=device) * 1e3,
+        "profile_fwd": profile_call(lambda _: forward(), None, device, top=20),
+        "profile_fwdbwd": profile_call(lambda _: forward_backward(), None, device, top=24),
     }  # fmt: skip
 
 
-def main(out: str) -> None:
+def main(out: str, lengths: tuple[int, ...] = LENGTHS, **settings) -> Path:
+    """Profile every length of ``lengths`` and write the record to ``out``; ``settings`` go to
+    :func:`profile_length` (the defaults are chapter 06's: CUDA, bf16, d_model 768, 2^18
+    tokens; the tests pass tiny CPU ones)."""
     import triton
 
+    device = settings.get("device", "cuda")
+    dtype = settings.get("dtype", torch.bfloat16)
     layers = []
-    for L in (8192, 65536):
-        layers.append(profile_length(L))
+    for L in lengths:
+        layers.append(profile_length(L, **settings))
         print(f"L={L}: forward {layers[-1]['fwd_ms']:.2f} ms, forward+backward "
               f"{layers[-1]['fwdbwd_ms']:.2f} ms", flush=True)  # fmt: skip
-        torch.cuda.empty_cache()
-    run = {**environment(DEVICE), "triton": triton.__version__}
-    record = {"run": run, "dtype": "bf16", "d_model": D_MODEL, "order": ORDER,
-              "tokens_per_batch": 2**18, "layer": layers}  # fmt: skip
-    print(save_record(record, Path(out), schema="hyena-lab.layer-profile"))
+        if torch.device(device).type == "cuda":
+            torch.cuda.empty_cache()
+    run = {**environment(device), "triton": triton.__version__}
+    record = {"run": run, "dtype": {torch.bfloat16: "bf16", torch.float32: "fp32"}.get(dtype),
+              "d_model": settings.get("d_model", D_MODEL), "order": ORDER,
+              "tokens_per_batch": settings.get("tokens", TOKENS), "layer": layers}  # fmt: skip
+    path = save_record(record, Path(out), schema="hyena-lab.layer-profile")
+    print(path)
+    return path
 
 
 if __name__ == "__main__":

@@ -3,10 +3,7 @@
 
 import importlib.util
 import json
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from hyena_lab.measure import load_record
 
@@ -44,10 +41,3 @@ def test_the_probe_record_keeps_every_measurement(tmp_path):
     assert record["concurrent"]["time_sliced"] == {"1": 96.8, "16": 128.6}
     assert record["concurrent"]["mps"] == {"16": 245.7}
     assert record["run"]["date"] and record["setup"]["batch_size"] == 512
-
-
-@pytest.mark.parametrize("script", ["mqar_throughput.sh", "mqar_fig2.sh", "mqar_gpu.sh"])
-def test_the_gpu_scripts_parse(script):
-    done = subprocess.run(["bash", "-n", str(ROOT / "scripts" / script)], capture_output=True,
-                          text=True)  # fmt: skip
-    assert done.returncode == 0, done.stderr

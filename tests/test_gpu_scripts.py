@@ -1,0 +1,42 @@
+"""The GPU scripts under ``scripts/`` (run on the lent GPU, not in CI): each shell script parses,
+and chapter 06's profile script runs end to end on the CPU with tiny shapes (Triton's
+interpreter), writing a record that ``load_record`` reads back."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+if not torch.cuda.is_available():  # Triton reads it when it is first imported
+    if "triton" in sys.modules and os.environ.get("TRITON_INTERPRET") != "1":
+        raise RuntimeError("triton was imported before TRITON_INTERPRET=1 was set, and no GPU")
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+from hyena_lab.measure import load_record
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "scripts").glob("*.sh")))
+def test_the_shell_scripts_parse(script):
+    done = subprocess.run(["bash", "-n", str(ROOT / "scripts" / script)], capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_ch06_profile_script_writes_its_record(tmp_path, one_thread):
+    pytest.importorskip("triton")
+    spec = importlib.util.spec_from_file_location("ch06_profile", ROOT / "scripts/ch06_profile.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = mod.main(str(tmp_path / "p.json"), lengths=(16,), d_model=8, tokens=32, device="cpu",
+                    dtype=torch.float32, repeats=1)  # fmt: skip
+    record = load_record(path, schema="hyena-lab.layer-profile")
+    (line,) = record["layer"]
+    assert (line["L"], line["B"], record["d_model"], record["dtype"]) == (16, 2, 8, "fp32")
+    assert line["fwd_ms"] > 0 and line["fwdbwd_ms"] > 0
+    assert line["profile_fwd"]["kernels"] and line["profile_fwdbwd"]["kernels"]
