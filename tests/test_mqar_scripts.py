@@ -1,5 +1,6 @@
 """Chapter 08's GPU scripts, on the CPU: the throughput probe's steps and the record it writes
-(``scripts/mqar_throughput.py``), and the shell scripts' syntax. No assert reads a time."""
+(``scripts/mqar_throughput.py``; the shell scripts' syntax: tests/test_gpu_scripts.py). No
+assert reads a time."""
 
 import importlib.util
 import json
