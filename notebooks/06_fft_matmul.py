@@ -701,6 +701,40 @@ else:
 #   what stands in the way is the transforms themselves, so the next step is the FlashFFTConv
 #   route: the FFT of a long row fused with the filter pass into fewer passes, its transposes
 #   on chip.
+
+# %% [markdown]
+# ### The next step, built: a long convolution in three passes
+#
+# `kernels.long_fft.fftconv_long` is that route, written with this chapter's own algebra. Two
+# batch rows that share a filter ride as one complex signal $z_a + i z_b$ (the filter is real, so
+# nothing needs unpacking); the length-$2L$ row is the matrix $[N_1, N_2]$, and the four-step
+# factorisation runs as three passes over memory instead of about seven: (A) the length-$N_1$
+# DFTs of the columns, reading only the rows $n_1 < N_1/2$ (the zero padding is never read), and
+# the twiddles; (B) the length-$N_2$ DFTs of the rows, the filter's spectrum stored in the same
+# transposed order, the inverse DFTs and the conjugate twiddles; (C) the inverse DFTs of the
+# columns, keeping the causal half, split back into the two rows and gated. The spectrum never
+# returns to natural order: a convolution does not need it. Inside a program, a DFT of length
+# $16 M_2$ is the factorisation once more, two `tl.dot` products with a twiddle multiply and a
+# register transpose between them. It is checked here in Triton's interpreter against `fftconv`
+# in float64; it has not yet been timed on a GPU, and the layer does not use it yet
+# (`scripts/ch06_long_fft.py` will time it against the cuFFT step).
+
+# %%
+if available(device):
+    from hyena_lab.kernels.long_fft import factors, fftconv_long
+
+    L_long = 2**15  # the shortest length it takes: 2L = 256 x 256
+    z_long = torch.randn(3, 2, L_long, generator=gen, dtype=torch.float64)  # odd batch: a row alone
+    h_long = torch.randn(2, L_long, generator=gen, dtype=torch.float64)
+    h_long *= torch.exp(-torch.arange(L_long) / 4096.0)
+    x_long = torch.randn(3, 2, L_long, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        y_long = fftconv_long(z_long.float().to(device), h_long.float().to(device),
+                              x=x_long.float().to(device))  # fmt: skip
+    long_err = rel_err(y_long.cpu().double(), x_long * fftconv(z_long, h_long))
+    print(f"N1 x N2 = {factors(L_long)}; three passes against float64: {long_err:.1e}")
+    assert factors(L_long) == (256, 256) and long_err < 1e-5  # float32 FFT chain (F32_FFT_CHAIN)
+
 # %% [markdown]
 # ## Summary
 #

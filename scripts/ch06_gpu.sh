@@ -3,7 +3,8 @@
 # benchmarked sizes, every Hyena variant against float64, and `hyena-lab bench` with every
 # variant beside every SDPA backend. Each step writes under $OUT as it ends, so a call cut short
 # keeps the finished steps. Runs over a copy of the working tree (no install: PYTHONPATH).
-# PROFILE=1 adds scripts/ch06_profile.py (where the fused layer's time goes at 8K and 64K);
+# PROFILE=1 adds scripts/ch06_profile.py (where the fused layer's time goes at 8K and 64K),
+# LONG_FFT=1 scripts/ch06_long_fft.py (the three-pass long convolution against the cuFFT step);
 # SKIP_CHECKS=1 / SKIP_BENCH=1 split the work over two calls when one call's 10 minutes are too
 # few (2026-12-03: `SKIP_BENCH=1 PROFILE=1 ACCURACY_LENGTHS=1024,4096,65536,262144,1048576
 # ACCURACY_LIMIT=240 TESTS_LIMIT=200`, then `SKIP_CHECKS=1 BENCH_LIMIT=540 BENCH_BUDGET=480`).
@@ -22,13 +23,17 @@ VARIANTS=${VARIANTS:-torch,compile,triton,triton_sram}
 if [ "${SKIP_CHECKS:-0}" != 1 ]; then
   step kernel_tests ${TESTS_LIMIT:-150} python3 -m pytest -q -x -p no:cacheprovider \
     tests/test_kernels.py tests/test_kernels_fftconv.py tests/test_long_conv.py \
-    tests/test_long_conv_filter.py
+    tests/test_long_conv_filter.py tests/test_long_fft.py
   TAIL=60 step accuracy ${ACCURACY_LIMIT:-75} python3 -m hyena_lab.bench.variants \
     --lengths ${ACCURACY_LENGTHS:-$LENGTHS} --variants $VARIANTS --out $OUT/06_variant_accuracy.json
 fi
 if [ "${PROFILE:-0}" = 1 ]; then  # where the fused layer's time goes (8K, 64K)
   TAIL=6 step profile ${PROFILE_LIMIT:-90} python3 scripts/ch06_profile.py \
     $OUT/06_fft_matmul-gpu_layer_profile.json
+fi
+if [ "${LONG_FFT:-0}" = 1 ]; then  # the three-pass long convolution against the cuFFT step
+  TAIL=6 step long_fft ${LONG_FFT_LIMIT:-150} python3 scripts/ch06_long_fft.py \
+    $OUT/06_fft_matmul-gpu_long_fft.json
 fi
 [ "${SKIP_BENCH:-0}" = 1 ] && exit 0
 step bench ${BENCH_LIMIT:-330} python3 -m hyena_lab.bench --lengths $LENGTHS \

@@ -40,3 +40,18 @@ def test_the_ch06_profile_script_writes_its_record(tmp_path, one_thread):
     assert (line["L"], line["B"], record["d_model"], record["dtype"]) == (16, 2, 8, "fp32")
     assert line["fwd_ms"] > 0 and line["fwdbwd_ms"] > 0
     assert line["profile_fwd"]["kernels"] and line["profile_fwdbwd"]["kernels"]
+
+
+def test_the_ch06_long_fft_script_writes_its_record(tmp_path, one_thread):
+    """Both ways of one gated long convolution, timed and checked (interpreter, one row)."""
+    pytest.importorskip("triton")
+    spec = importlib.util.spec_from_file_location("ch06_lf", ROOT / "scripts/ch06_long_fft.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = mod.main(str(tmp_path / "l.json"), lengths=(2**15,), d_model=1, tokens=2**15,
+                    device="cpu", settings=((4, 2, 4),), repeats=1, warmup=0)  # fmt: skip
+    (line,) = load_record(path, schema="hyena-lab.long-fft")["lengths"]
+    assert line["L"] == 2**15 and line["B"] == 1 and line["cufft_ms"] > 0
+    assert line["cufft_err"] < 1e-2  # bf16 activations and output, against float64
+    assert [(s["columns"], s["rows"], s["warps"]) for s in line["long_fft"]] == [(4, 2, 4)]
+    assert all(s["ms"] > 0 and s["err"] < 1e-2 for s in line["long_fft"])

@@ -12,7 +12,10 @@ and write their outputs once:
 * :mod:`~hyena_lab.kernels.gates`: :func:`gate`, ``x^n * (h^n conv z^n + b^n z^n)`` after the
   inverse FFT (Definition 3.1), reading the raw ``irfft`` output in place;
 * :mod:`~hyena_lab.kernels.layer`: :func:`fused_forward`, the whole layer from these two, the
-  FFTs and the two linear maps.
+  FFTs and the two linear maps;
+* :mod:`~hyena_lab.kernels.long_fft`: a gated causal FFT convolution of long rows in three
+  passes over memory (the four-step FFT as kernels, the spectrum kept in transposed order;
+  experimental: forward only, checked in the interpreter, not yet timed or used by the layer).
 
 Each is a ``torch.autograd.Function`` whose backward is again one kernel, with the weight and
 bias gradients reduced deterministically (partial sums per block, then one ``torch`` sum).
