@@ -19,7 +19,7 @@ step() {  # step NAME SECONDS COMMAND...: run, log to $OUT/NAME.log, say how it 
   echo "== $name: exit $? after $((SECONDS - start)) s"; tail -${TAIL:-4} $OUT/$name.log
 }
 LENGTHS=${LENGTHS:-1024,2048,4096,8192,16384,32768,65536,131072,262144,1048576}
-VARIANTS=${VARIANTS:-torch,compile,triton,triton_sram}
+VARIANTS=${VARIANTS:-torch,compile,triton,triton_sram,triton_long}
 if [ "${SKIP_CHECKS:-0}" != 1 ]; then
   step kernel_tests ${TESTS_LIMIT:-150} python3 -m pytest -q -x -p no:cacheprovider \
     tests/test_kernels.py tests/test_kernels_fftconv.py tests/test_long_conv.py \

@@ -95,3 +95,23 @@ def test_bad_inputs_say_what_was_expected():
     with pytest.raises(ValueError, match="precision must be"):
         with torch.no_grad():
             fftconv_long(z, h.detach(), precision="fp8")
+
+
+def test_the_layer_uses_it_without_autograd_and_agrees():
+    """``op.long_fft = True``: the fused layer's long convolutions in three passes where no
+    gradient is needed, the same output as the cuFFT path; with autograd, the cuFFT path."""
+    from hyena_lab import HyenaOperator
+    from hyena_lab.kernels import layer
+
+    L = MIN_L
+    torch.manual_seed(0)
+    op = HyenaOperator(4, L, order=2, backend="triton").to(DEV)  # two long convolutions
+    u = _randn(2, L, 4, seed=10).float()
+    with torch.no_grad():
+        ref = op(u)
+        op.long_fft = True
+        assert layer._long_fft(op, u)
+        got = op(u)
+    assert rel_err(got.double(), ref.double()) < F32_FFT_CHAIN
+    assert not layer._long_fft(op, u)  # grad enabled and parameters that need it: cuFFT path
+    assert not layer._long_fft(op, u[:, : L // 2])  # a length it does not take

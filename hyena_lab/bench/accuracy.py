@@ -74,7 +74,8 @@ def accuracy_checks(cfg: BenchConfig) -> dict:
 
 def layer_accuracy(cfg: BenchConfig, L: int, variant: str, batch: int = 1) -> dict[str, float]:
     """Relative errors of the Hyena layer built as ``variant`` in ``cfg.dtype`` against the
-    same weights in float64 (the eager ``torch`` layer), at length ``L``: the output (``out``),
+    same weights in float64 (the eager ``torch`` layer), at length ``L``: the output (``out``,
+    and ``out_no_grad`` computed without autograd, which may take another path),
     the input's gradient (``grad_u``) and all parameters' gradients together (``grad_params``)
     for a random output gradient. Chapter 06 holds every variant to 1e-2 in bf16, 1e-4 in fp32
     (:data:`hyena_lab.checks.HALF_VS_F64`)."""
@@ -95,6 +96,8 @@ def layer_accuracy(cfg: BenchConfig, L: int, variant: str, batch: int = 1) -> di
         outputs.append((y.detach(), grads[0], torch.cat([gp.flatten() for gp in grads[1:]])))
     (y, gu, gp), (y64, gu64, gp64) = outputs
     errors["out"] = rel_err(y, y64)
+    with torch.no_grad():  # without autograd a variant may take another path (triton_long)
+        errors["out_no_grad"] = rel_err(layer(x.to(dt)), y64)
     errors["grad_u"] = rel_err(gu, gu64)
     errors["grad_params"] = rel_err(gp, gp64)
     del layer, ref, outputs

@@ -20,7 +20,9 @@ with only the two linear maps and the FFTs left to ``torch``:
    lengths the on-chip kernel supports (:func:`~hyena_lab.kernels.fftconv_sram.supported`:
    powers of two up to 4096) and with ``op.on_chip_fftconv = True``, the whole step, FFTs
    included, is one :func:`~hyena_lab.kernels.fftconv_sram.fftconv_fused` launch instead
-   (``z`` then stays in ``u``'s dtype between steps, as in the eager layer);
+   (``z`` then stays in ``u``'s dtype between steps, as in the eager layer); with
+   ``op.long_fft = True`` and no gradient to compute, at the lengths it supports (32K to 1M),
+   :func:`~hyena_lab.kernels.long_fft.fftconv_long` does the step in three passes (experimental);
 5. ``out_proj`` (cuBLAS).
 
 Gradients flow through the kernels' own backward passes, the FFTs' and the linears'; the filter
@@ -38,6 +40,8 @@ from ..operator import HyenaOperator
 from .fftconv_sram import fftconv_fused, supported
 from .gates import gate
 from .long_conv import causal_conv_padded, padded
+from .long_fft import fftconv_long
+from .long_fft import supported as long_fft_supported
 from .short_conv import short_conv_split
 
 __all__ = ["fused_core", "fused_forward"]
@@ -60,6 +64,7 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
     if op.n_filters:
         h = op.filters(L)  # (n_filters, D, L), evaluated once for every step
     on_chip = _on_chip(op, u)
+    three_pass = not on_chip and _long_fft(op, u)
     z = v  # z^1 = v, (B, D, L); (B, D, 2L) zero-padded for the FFT once a gate writes it so
     for step in range(op.order):  # Definition 3.1: z^{n+1} = x^n * (h^n conv z^n + b^n z^n)
         last = step == op.order - 1
@@ -68,9 +73,13 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
             z = fftconv_fused(z, h[j], op.bias[j], post_gate=x[step])  # (B, D, L), u's dtype
             z = z.transpose(1, 2) if last and transpose_out else z  # a view: out_proj copies
             continue
+        if three_pass and j is not None:  # the gated convolution in three passes (long_fft)
+            z = fftconv_long(z, h[j], op.bias[j], x[step], out_dtype=u.dtype)  # (B, D, L)
+            z = z.transpose(1, 2) if last and transpose_out else z
+            continue
         # what the next step reads: the padded float32 input of its FFT, or z as it is
         nxt = None if last else op.filter_of_step[step + 1]
-        pad = nxt is not None and not on_chip
+        pad = nxt is not None and not (on_chip or three_pass)
         out = {
             "out_dtype": u.dtype if (last or not pad) else compute,
             "transpose_out": last and transpose_out,
@@ -98,6 +107,20 @@ def _on_chip(op: HyenaOperator, u: torch.Tensor) -> bool:
     L = u.shape[1]
     return bool(wanted) and supported(L) and u.dtype in (torch.float32, torch.bfloat16,
                                                           torch.float16)  # fmt: skip
+
+
+def _long_fft(op: HyenaOperator, u: torch.Tensor) -> bool:
+    """Whether the long convolutions run in three passes (:func:`~.long_fft.fftconv_long`,
+    experimental): when ``op.long_fft`` is ``True`` (off by default: not yet timed on a GPU),
+    for the lengths it supports (powers of two from 32K to 1M), half or single precision, and
+    only where no gradient is needed (it is forward only); elsewhere the cuFFT path runs."""
+    if not getattr(op, "long_fft", False):
+        return False
+    grads = torch.is_grad_enabled() and (
+        u.requires_grad or any(p.requires_grad for p in op.parameters())
+    )
+    dtypes = (torch.float32, torch.bfloat16, torch.float16)
+    return not grads and long_fft_supported(u.shape[1]) and u.dtype in dtypes
 
 
 def fused_forward(op: HyenaOperator, u: torch.Tensor) -> torch.Tensor:

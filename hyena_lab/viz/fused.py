@@ -22,6 +22,7 @@ VARIANT_STYLE = {
     "monarch": ("FFT as matrix products (monarch)", "#CC79A7", "^"),
     "triton": ("fused Triton kernels + cuFFT", "#009E73", "D"),
     "triton_sram": ("fused kernels, FFT conv on chip (L <= 4K)", "#0072B2", "s"),
+    "triton_long": ("fused kernels, three-pass long FFT conv (L >= 32K)", "#D55E00", "P"),
 }
 
 
