@@ -49,3 +49,13 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def poisoned_kernels(monkeypatch):
+    """Every buffer the Triton kernels allocate starts as NaN (``hyena_lab.kernels.POISON``), so
+    an element a kernel forgets to write fails the comparison instead of passing on whatever the
+    memory held; a kernel test module asks for it with ``pytest.mark.usefixtures``."""
+    from hyena_lab import kernels
+
+    monkeypatch.setattr(kernels, "POISON", True)

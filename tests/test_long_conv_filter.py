@@ -6,35 +6,21 @@ Float64 in Triton's interpreter without a GPU (references: ``hyena_lab.fftconv``
 ``F64_FFT_CHAIN``; gradcheck in float64); the same tests run on the lent GPU.
 """
 
-import os
-import sys
-
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-if not torch.cuda.is_available():  # Triton reads it when it is first imported
-    if "triton" in sys.modules and os.environ.get("TRITON_INTERPRET") != "1":
-        raise RuntimeError("triton was imported before TRITON_INTERPRET=1 was set, and no GPU")
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-
 triton = pytest.importorskip("triton")
 
-from hyena_lab import fftconv, kernels  # noqa: E402
+from hyena_lab import fftconv  # noqa: E402
 from hyena_lab.checks import F32_FFT_CHAIN, F64_FFT_CHAIN  # noqa: E402
 from hyena_lab.kernels.long_conv import causal_conv_padded, padded  # noqa: E402
 
 from .helpers import rel_err  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_thread", "poisoned_kernels")  # conftest.py
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
-
-
-@pytest.fixture(autouse=True)
-def poison(monkeypatch):
-    """Kernel buffers start as NaN, so an element a kernel forgets to write fails a test."""
-    monkeypatch.setattr(kernels, "POISON", True)
 
 
 def _randn(*shape, dtype=torch.float64, seed=0):

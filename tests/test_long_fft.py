@@ -3,33 +3,19 @@ against ``hyena_lab.fftconv`` in float64 (``F32_FFT_CHAIN``: the passes compute 
 causality by perturbing the future, an odd batch (a row without a partner), both factorisations
 of the interpreter's lengths (256 x 256 and 256 x 512), any strides, and bad inputs."""
 
-import os
-import sys
-
 import pytest
 import torch
 
-if not torch.cuda.is_available():  # Triton reads it when it is first imported
-    if "triton" in sys.modules and os.environ.get("TRITON_INTERPRET") != "1":
-        raise RuntimeError("triton was imported before TRITON_INTERPRET=1 was set, and no GPU")
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-
 triton = pytest.importorskip("triton")
 
-from hyena_lab import fftconv, kernels  # noqa: E402
+from hyena_lab import fftconv  # noqa: E402
 from hyena_lab.checks import F32_FFT_CHAIN  # noqa: E402
 from hyena_lab.kernels.long_fft import MIN_L, factors, fftconv_long, supported  # noqa: E402
 
 from .helpers import rel_err  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_thread", "poisoned_kernels")  # conftest.py
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
-
-
-@pytest.fixture(autouse=True)
-def poison(monkeypatch):
-    """Kernel buffers start as NaN, so an element a pass forgets to write fails a test."""
-    monkeypatch.setattr(kernels, "POISON", True)
 
 
 def _randn(*shape, seed=0):
