@@ -640,6 +640,13 @@ assert round(kernel_ms["_gate_fwd_kernel"], 1) == 1.1
 floor_ms = gpu["summary"]["fftconv_roofline"]["fwd"]["65536"]["fp32_compute_floor_ms"]
 per_conv = (cufft + kernel_ms["_filter_kernel"]) / 2  # ms per long convolution, forward
 assert round(floor_ms, 2) == 0.78 and round(per_conv / floor_ms, 1) == 6.9
+assert round(per_conv, 1) == 5.4
+fft_calls = sum(k["calls"] for k in at_64k["profile_fwd"]["kernels"] if "fft" in k["name"]
+                and "_kernel" not in k["name"])  # fmt: skip
+assert fft_calls == 2 * (2 * 2 + 2)  # two passes each: 2 steps x (forward, inverse) + 2 filters
+attention_64k = next(p["time_ms"] for p in gpu["points"]
+                     if p["bench"] == "mha" and p["pass"] == "fwd" and p["L"] == 65536)  # fmt: skip
+assert round(attention_64k / 5) == 12  # "a 5x layer at 64K needs about 12 ms"
 b64 = tokens // 65536  # the spectral pass reads c (B, D, L) and h_f (D, L), writes q (B, D, L)
 spectral_bytes = 2 * (2 * b64 * d * 65536 + d * 65536) * 8  # two calls, complex64
 assert round(spectral_bytes / (kernel_ms["_filter_kernel"] * 1e-3) / 1e12, 1) == 3.6

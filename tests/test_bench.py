@@ -759,4 +759,8 @@ def test_variant_accuracy_records_every_variant_and_length(tmp_path):
     for errs in rec["errors"].values():
         assert set(errs) == {"16", "33"}
         assert all(0 < e < 1e-5 for err in errs.values() for e in err.values())
+        assert all(set(err) == {"out", "out_no_grad", "grad_u", "grad_params"}
+                   for err in errs.values())  # fmt: skip
+    for err in rec["errors"]["torch"].values():  # the eager layer takes one path either way
+        assert err["out_no_grad"] == err["out"]
     assert json.loads(out.read_text())["errors"] == json.loads(json.dumps(rec["errors"]))
