@@ -1,7 +1,8 @@
 """The three-pass long FFT convolution against the cuFFT path, one gated long convolution at a
 time (chapter 06, issue 17): ``kernels.long_fft.fftconv_long`` (its tile settings swept) and the
 fused layer's step (``long_conv.padded`` + ``causal_conv_padded`` + ``gate``), forward, same
-inputs, bf16 activations, each checked against ``fftconv`` in float64 on one row. Written to
+inputs, bf16 activations, each checked against ``fftconv`` in float64 on one row, and a profile
+of the three passes at the module's default tile (device ms per kernel). Written to
 ``$OUT/06_fft_matmul-gpu_long_fft.json`` (or the path given). On the device machine:
 ``python scripts/ch06_long_fft.py``; the tests run it on the CPU with tiny shapes."""
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import torch
 
 from hyena_lab import fftconv
+from hyena_lab.bench.profile import profile_call
 from hyena_lab.checks import rel_err
 from hyena_lab.kernels import long_fft
 from hyena_lab.kernels.gates import gate
@@ -20,7 +22,7 @@ from hyena_lab.measure import environment, save_record, time_fn
 
 D_MODEL, TOKENS, LENGTHS = 768, 2**18, (2**15, 2**16, 2**18)
 #: (columns, rows, warps) tried for the three passes.
-SETTINGS = ((8, 4, 8), (4, 4, 4), (8, 8, 8), (16, 4, 8), (4, 2, 4))
+SETTINGS = ((16, 8, 8), (8, 8, 8), (16, 4, 8), (32, 8, 16), (16, 16, 16))
 
 
 def cufft_step(z, h, b, x):
@@ -58,6 +60,9 @@ def measure(L: int, d_model: int = D_MODEL, tokens: int = TOKENS, device: str = 
             line["long_fft"].append({"columns": cols, "rows": rows, "warps": warps, **row})
             print(L, cols, rows, warps, row, flush=True)
         long_fft.COLUMNS, long_fft.ROWS, long_fft.NUM_WARPS = default
+        line["default"] = list(default)  # where the time of one call goes, at the default tile
+        line["profile"] = profile_call(lambda _: long_fft.fftconv_long(z, h, b, x), None, device,
+                                       top=8)  # fmt: skip
     print(f"L={L}: cuFFT step {line['cufft_ms']:.2f} ms", flush=True)
     return line
 

@@ -42,12 +42,14 @@ def test_the_ch06_profile_script_writes_its_record(tmp_path, one_thread):
     assert line["profile_fwd"]["kernels"] and line["profile_fwdbwd"]["kernels"]
 
 
-def test_the_ch06_long_fft_script_writes_its_record(tmp_path, one_thread):
+def test_the_ch06_long_fft_script_writes_its_record(tmp_path, one_thread, monkeypatch):
     """Both ways of one gated long convolution, timed and checked (interpreter, one row)."""
     pytest.importorskip("triton")
     spec = importlib.util.spec_from_file_location("ch06_lf", ROOT / "scripts/ch06_long_fft.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    profiled = []  # profile_call itself is tested with the bench; here: that the script calls it
+    monkeypatch.setattr(mod, "profile_call", lambda call, *a, **k: profiled.append(call) or {})
     path = mod.main(str(tmp_path / "l.json"), lengths=(2**15,), d_model=1, tokens=2**15,
                     device="cpu", settings=((4, 2, 4),), repeats=1, warmup=0)  # fmt: skip
     (line,) = load_record(path, schema="hyena-lab.long-fft")["lengths"]
@@ -55,3 +57,4 @@ def test_the_ch06_long_fft_script_writes_its_record(tmp_path, one_thread):
     assert line["cufft_err"] < 1e-2  # bf16 activations and output, against float64
     assert [(s["columns"], s["rows"], s["warps"]) for s in line["long_fft"]] == [(4, 2, 4)]
     assert all(s["ms"] > 0 and s["err"] < 1e-2 for s in line["long_fft"])
+    assert len(profiled) == 1 and line["profile"] == {} and len(line["default"]) == 3

@@ -1,5 +1,7 @@
 """A gated causal FFT convolution for long rows in three passes over memory (chapter 06, issue 17;
-experimental: checked in Triton's interpreter, not yet timed on a GPU, not used by the layer).
+experimental: correct, but on the H200 slower than the cuFFT path it would replace, 1.3x-3.7x
+from 32K to 256K (chapter 06, record ``06_fft_matmul-gpu_long_fft.json``); the layer uses it only
+when asked, ``op.long_fft = True``).
 
 The cuFFT path (:mod:`~hyena_lab.kernels.long_conv`) moves a row through memory about seven
 times per convolution: two passes for each complex FFT of length ``L`` at 64K, one for the filter
@@ -34,8 +36,10 @@ a twiddle multiply and a register transpose between them (:func:`_dft`): ``16 + 
 multiply-adds per point instead of ``M``. The roots of unity are computed in the kernel from
 exact integer phases (``k m mod M``), so no table is read.
 
-The filter's spectrum, ``(h + b delta)`` zero-padded, transformed and divided by ``N``, comes from
-``torch.fft`` (``D`` rows, once per call). Forward only: a call that autograd would record raises.
+The filter's spectrum is one ``torch.fft.rfft`` of ``D`` rows per call, read by pass B in its
+own order through the symmetry ``H[N - k] = conj(H[k])`` of a real filter, with the skip term
+``b delta`` (``b`` at every frequency) and the ``1/N`` added there. Forward only: a call that
+autograd would record raises.
 Lengths: ``L`` a power of two from 32,768 (``N = 256 x 256``) to 1,048,576 (``1,024 x 2,048``).
 """
 
@@ -46,14 +50,22 @@ import math
 import torch
 import triton
 import triton.language as tl
+from triton.language.extra.cuda import libdevice
 
 from ..checks import check_float, check_ndim
-from . import empty, grid, require
+from . import empty, grid, interpreting, require
 
 __all__ = ["factors", "fftconv_long", "supported"]
 
-#: Columns per program (passes A and C) and rows per program (pass B) on the GPU: untuned.
-COLUMNS, ROWS, NUM_WARPS = 8, 4, 8
+#: Columns per program (passes A and C) and rows per program (pass B) on the GPU: the fastest of
+#: ``scripts/ch06_long_fft.py``'s five tiles at 32K and 256K, within 4% of the fastest at 64K
+#: (16 x 4 rows, which does not compile at 256K); 8 columns cost 1.5x, 1-2 rows 5x-10x.
+COLUMNS, ROWS, NUM_WARPS = 16, 8, 8
+#: The roots of unity through the GPU's approximate ``sin`` / ``cos`` (``sin.approx.f32``,
+#: absolute error below 2^-20 for phases in [-pi, pi]: far under tf32's 2^-11) instead of
+#: libdevice's exact ones (a fifth of the time at 64K on the H200); the interpreter has only the
+#: exact ones, so this branch runs only on a GPU (``scripts/ch06_gpu.sh`` runs the tests there).
+FAST_ROOTS = tl.constexpr(not interpreting())
 #: The shortest and longest row length ``L`` the three passes handle.
 MIN_L, MAX_L = 2**15, 2**20
 TWO_PI = 2 * math.pi
@@ -82,8 +94,12 @@ def _cdot(ar, ai, br, bi, PREC: tl.constexpr):
 
 @triton.jit
 def _roots(rows, cols, M: tl.constexpr, SIGN: tl.constexpr):
-    """``exp(SIGN 2 pi i rows cols / M)`` from the exact integer phase ``rows cols mod M``."""
-    phase = ((rows * cols) % M).to(tl.float32) * (SIGN * 6.283185307179586 / M)
+    """``exp(SIGN 2 pi i rows cols / M)`` from the exact integer phase ``rows cols mod M``,
+    taken in ``[-M/2, M/2)`` so that the angle lies in ``[-pi, pi)``."""
+    m = (rows * cols) % M
+    phase = tl.where(m >= M // 2, m - M, m).to(tl.float32) * (SIGN * 6.283185307179586 / M)
+    if FAST_ROOTS:
+        return libdevice.fast_cosf(phase), libdevice.fast_sinf(phase)
     return tl.cos(phase), tl.sin(phase)
 
 
@@ -134,9 +150,23 @@ def _columns_forward(
 
 
 @triton.jit
+def _filter(h_ptr, b_ptr, d, k, N: tl.constexpr, HAS_BIAS: tl.constexpr):
+    """``(H[k] + b) / N`` of channel ``d`` from its ``rfft`` (``(D, N/2 + 1)`` complex as float
+    pairs): ``H[k] = conj(H[N - k])`` above ``N/2`` (a real filter); the skip term ``b delta``
+    adds ``b`` at every frequency."""
+    mirror = k > N // 2
+    at = h_ptr + d * (N + 2) + 2 * tl.where(mirror, N - k, k)
+    hr, hi = tl.load(at), tl.load(at + 1)
+    if HAS_BIAS:
+        hr += tl.load(b_ptr + d)
+    return hr * (1.0 / N), tl.where(mirror, -hi, hi) * (1.0 / N)
+
+
+@triton.jit
 def _rows_filter(
-    sr_ptr, si_ptr, hr_ptr, hi_ptr,  # s (P, N) in place; h (D, N): H[k1 + N1 k2] at k1 N2 + k2
-    D, N1: tl.constexpr, N2: tl.constexpr, R: tl.constexpr, PREC: tl.constexpr,
+    sr_ptr, si_ptr, h_ptr, b_ptr,  # s (P, N) in place; h (D, N/2 + 1) complex; b (D,)
+    D, N1: tl.constexpr, N2: tl.constexpr, R: tl.constexpr, HAS_BIAS: tl.constexpr,
+    PREC: tl.constexpr,
 ):  # fmt: skip
     p, pid = tl.program_id(0).to(tl.int64), tl.program_id(1)
     k1 = pid * R + tl.arange(0, R)[None, :]  # (1, R): rows of the matrix, as tile columns
@@ -144,8 +174,8 @@ def _rows_filter(
     at = k1 * N2 + n2  # (N2, R): the rows k1, transposed into the tile
     row = p * N1 * N2
     xr, xi = _dft(tl.load(sr_ptr + row + at), tl.load(si_ptr + row + at), N2 // 16, R, -1, PREC)
-    h = (p % D) * N1 * N2  # X[k1, k2] times H in the same order
-    hr, hi = tl.load(hr_ptr + h + at), tl.load(hi_ptr + h + at)
+    # X[k1, k2] times the filter at k = k1 + N1 k2 (axis 0 of the DFT's output is k2)
+    hr, hi = _filter(h_ptr, b_ptr, p % D, k1 + N1 * n2, N1 * N2, HAS_BIAS)
     yr, yi = _dft(xr * hr - xi * hi, xr * hi + xi * hr, N2 // 16, R, 1, PREC)  # [n2, k1]
     wr, wi = _roots(n2, k1, N1 * N2, 1)  # conj w_N^(n2 k1)
     tl.store(sr_ptr + row + at, yr * wr - yi * wi)
@@ -181,17 +211,10 @@ def _columns_inverse(
              mask=second)  # fmt: skip
 
 
-def _filter_spectrum(h: torch.Tensor, bias: torch.Tensor | None, n1: int, n2: int):
-    """``fft(h + b delta, N) / N`` in the passes' ``[k1, k2]`` order: real and imaginary parts,
-    each ``(D, N)`` float32 contiguous (``H[k1 + N1 k2]`` at ``k1 N2 + k2``)."""
-    D, L = h.shape
-    hp = torch.zeros(D, n1 * n2, dtype=torch.float32, device=h.device)
-    hp[:, :L] = h
-    if bias is not None:
-        hp[:, 0] += bias.float()
-    spec = torch.fft.fft(hp) / (n1 * n2)  # (D, N) complex, natural order k = k1 + N1 k2
-    spec = spec.view(D, n2, n1).transpose(1, 2)  # [d, k1, k2]
-    return spec.real.contiguous().view(D, -1), spec.imag.contiguous().view(D, -1)
+def _filter_spectrum(h: torch.Tensor, n: int) -> torch.Tensor:
+    """``rfft(h, n)``: ``(D, n/2 + 1)`` complex64 as float pairs, one cuFFT call; pass B reads it
+    in its own order and adds the bias and the ``1/N`` itself (:func:`_filter`)."""
+    return torch.view_as_real(torch.fft.rfft(h.float(), n=n)).contiguous()
 
 
 def fftconv_long(
@@ -246,14 +269,16 @@ def fftconv_long(
     pairs = (B + 1) // 2 * D
     sr = empty((pairs, n1 * n2), torch.float32, z.device)
     si = empty((pairs, n1 * n2), torch.float32, z.device)
-    hr, hi = _filter_spectrum(h, bias, n1, n2)
+    h_f = _filter_spectrum(h, n1 * n2)
     out = empty((B, D, L), out_dtype or z.dtype, z.device)
     cols, rows = min(COLUMNS, n2), min(ROWS, n1)
     _columns_forward[grid(pairs, n2 // cols)](
         z, sr, si, B, D, L, *z.stride(), N1=n1, N2=n2, C=cols, PREC=prec, num_warps=NUM_WARPS
     )
+    b = h_f if bias is None else bias.float().contiguous()  # (D,); unread without a bias
     _rows_filter[grid(pairs, n1 // rows)](
-        sr, si, hr, hi, D, N1=n1, N2=n2, R=rows, PREC=prec, num_warps=NUM_WARPS
+        sr, si, h_f, b, D, N1=n1, N2=n2, R=rows, HAS_BIAS=bias is not None, PREC=prec,
+        num_warps=NUM_WARPS,
     )
     gate = z if x is None else x
     _columns_inverse[grid(pairs, n2 // cols)](
