@@ -722,9 +722,10 @@ else:
 # columns, keeping the causal half, split back into the two rows and gated. The spectrum never
 # returns to natural order: a convolution does not need it. Inside a program, a DFT of length
 # $16 M_2$ is the factorisation once more, two `tl.dot` products with a twiddle multiply and a
-# register transpose between them. It is checked here in Triton's interpreter against `fftconv`
-# in float64; it has not yet been timed on a GPU, and the layer does not use it yet
-# (`scripts/ch06_long_fft.py` will time it against the cuFFT step).
+# register transpose between them; the roots of unity come from exact integer phases through
+# the GPU's approximate `sin` and `cos`. The filter's side is one `rfft` of its $D$ rows, read by
+# pass B in its own order through $H[N-k] = \overline{H[k]}$. It is checked here in Triton's
+# interpreter against `fftconv` in float64.
 
 # %%
 if available(device):
@@ -741,6 +742,49 @@ if available(device):
     long_err = rel_err(y_long.cpu().double(), x_long * fftconv(z_long, h_long))
     print(f"N1 x N2 = {factors(L_long)}; three passes against float64: {long_err:.1e}")
     assert factors(L_long) == (256, 256) and long_err < 1e-5  # float32 FFT chain (F32_FFT_CHAIN)
+
+# %% [markdown]
+# **Timed on the H200, it loses.** One gated long convolution at a time (bf16 activations,
+# $D$ = 768, $2^{18}$ tokens per batch; `LONG_FFT=1 SKIP_CHECKS=1 SKIP_BENCH=1 bash
+# scripts/ch06_gpu.sh`, record `06_fft_matmul-gpu_long_fft.json`), the three passes at their
+# best of five tiles take 6.6 ms at 32K, 8.4 ms at 64K and 29.8 ms at 256K, against 5.1, 5.9 and
+# 8.0 ms for the cuFFT step they would replace (pad, two transforms around the spectral pass,
+# gate): 1.3x, 1.4x and 3.7x slower. At 256K the batch is a single row, so each complex signal
+# carries a zero partner and half the work is wasted; one of the five tiles does not compile
+# there (Triton 3.6 fails in a compiler pass; the record keeps the error). The answer is right
+# (relative error 0.0035 against float64 at 64K, the `tl.dot` products in tf32, against the
+# cuFFT step's 0.0017), the time is not: a profile of one call at 64K (the default tile) puts
+# 4.8 of its 8.9 ms in pass B, which moves its bytes at 0.75 TB/s, and passes A and C run at 1.3
+# and 1.7 TB/s, against the 4.23 TB/s this GPU copies at. The passes are bound by the work
+# inside them (the small DFTs as `tl.dot` products, the register transposes between them), not
+# by memory; so the fused layer keeps cuFFT, and `op.long_fft` stays off. Making the in-program
+# DFTs cheap is where the next attempt has to start.
+
+# %%
+lf_rec = load_data("06_fft_matmul-gpu_long_fft")  # scripts/ch06_long_fft.py on the H200
+assert lf_rec["run"]["device"] == "NVIDIA H200" and lf_rec["dtype"] == "bf16"
+lf_lines = {line["L"]: line for line in lf_rec["lengths"]}
+lf_best = {L: min(s["ms"] for s in line["long_fft"] if "ms" in s) for L, line in lf_lines.items()}
+lf_step = {L: line["cufft_ms"] for L, line in lf_lines.items()}
+for L in lf_lines:
+    print(f"L = {L // 1024}K: three passes {lf_best[L]:.1f} ms, cuFFT step {lf_step[L]:.1f} ms")
+assert [round(lf_best[L], 1) for L in (32768, 65536, 262144)] == [6.6, 8.4, 29.8]
+assert [round(lf_step[L], 1) for L in (32768, 65536, 262144)] == [5.1, 5.9, 8.0]
+assert [round(lf_best[L] / lf_step[L], 1) for L in (32768, 65536, 262144)] == [1.3, 1.4, 3.7]
+assert lf_lines[262144]["B"] == 1 and sum("error" in s for s in lf_lines[262144]["long_fft"]) == 1
+at64 = lf_lines[65536]
+assert round(at64["long_fft"][0]["err"], 4) == 0.0035 and round(at64["cufft_err"], 4) == 0.0017
+lf_ms = {k["name"]: k["ms"] for k in at64["profile"]["kernels"]}
+assert round(lf_ms["_rows_filter"], 1) == 4.8 and round(at64["profile"]["total_ms"], 1) == 8.9
+B64, D64, N64 = at64["B"], lf_rec["d_model"], 2 * 65536  # pairs of rows, float32 spectra
+spectra = (B64 + 1) // 2 * D64 * N64 * 4 * 2  # s: real and imaginary parts (bytes)
+acts = B64 * D64 * 65536 * 2  # one bf16 activation (z, x or the output)
+tbps = {"_rows_filter": 2 * spectra + D64 * (N64 // 2 + 1) * 8,  # read, write, the filter
+        "_columns_forward": acts + spectra, "_columns_inverse": spectra + 2 * acts}  # fmt: skip
+tbps = {k: b / (lf_ms[k] * 1e-3) / 1e12 for k, b in tbps.items()}
+assert [round(tbps[k], 2) for k in ("_rows_filter",)] == [0.75]
+assert round(tbps["_columns_forward"], 1) == 1.3 and round(tbps["_columns_inverse"], 1) == 1.7
+assert round(gpu["ceilings"]["copy_bandwidth_gbs"] / 1e3, 2) == 4.23
 
 # %% [markdown]
 # ## Summary

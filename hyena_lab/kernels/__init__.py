@@ -15,7 +15,7 @@ and write their outputs once:
   FFTs and the two linear maps;
 * :mod:`~hyena_lab.kernels.long_fft`: a gated causal FFT convolution of long rows in three
   passes over memory (the four-step FFT as kernels, the spectrum kept in transposed order;
-  experimental: forward only, checked in the interpreter, not yet timed or used by the layer).
+  experimental: forward only, and slower on the H200 than the cuFFT path, so off by default).
 
 Each is a ``torch.autograd.Function`` whose backward is again one kernel, with the weight and
 bias gradients reduced deterministically (partial sums per block, then one ``torch`` sum).

@@ -111,7 +111,7 @@ def _on_chip(op: HyenaOperator, u: torch.Tensor) -> bool:
 
 def _long_fft(op: HyenaOperator, u: torch.Tensor) -> bool:
     """Whether the long convolutions run in three passes (:func:`~.long_fft.fftconv_long`,
-    experimental): when ``op.long_fft`` is ``True`` (off by default: not yet timed on a GPU),
+    experimental): when ``op.long_fft`` is ``True`` (off by default: slower on the H200),
     for the lengths it supports (powers of two from 32K to 1M), half or single precision, and
     only where no gradient is needed (it is forward only); elsewhere the cuFFT path runs."""
     if not getattr(op, "long_fft", False):
