@@ -58,13 +58,15 @@ from . import empty, grid, interpreting, require
 __all__ = ["factors", "fftconv_long", "supported"]
 
 #: Columns per program (passes A and C) and rows per program (pass B) on the GPU: the fastest of
-#: ``scripts/ch06_long_fft.py``'s five tiles at 32K and 256K, within 4% of the fastest at 64K
-#: (16 x 4 rows, which does not compile at 256K); 8 columns cost 1.5x, 1-2 rows 5x-10x.
+#: ``scripts/ch06_long_fft.py``'s five tiles at 32K and 256K, within 5% of the fastest at 64K
+#: (16 x 4 rows, which does not compile at 256K); 8 columns cost 1.4x-1.5x at 32K-64K (record
+#: ``06_fft_matmul-gpu_long_fft.json``, chapter 06).
 COLUMNS, ROWS, NUM_WARPS = 16, 8, 8
 #: The roots of unity through the GPU's approximate ``sin`` / ``cos`` (``sin.approx.f32``,
 #: absolute error below 2^-20 for phases in [-pi, pi]: far under tf32's 2^-11) instead of
-#: libdevice's exact ones (a fifth of the time at 64K on the H200); the interpreter has only the
-#: exact ones, so this branch runs only on a GPU (``scripts/ch06_gpu.sh`` runs the tests there).
+#: libdevice's exact ones (about a fifth faster at 64K on the H200, in a one-off comparison that
+#: no record keeps); the interpreter has only the exact ones, so this branch runs only on a GPU
+#: (``scripts/ch06_gpu.sh`` runs the tests there).
 FAST_ROOTS = tl.constexpr(not interpreting())
 #: The shortest and longest row length ``L`` the three passes handle.
 MIN_L, MAX_L = 2**15, 2**20
