@@ -388,6 +388,43 @@ def test_tiny_sweep_and_schema(tiny_results, tmp_path):
     assert bench.load_results(path)["points"] == json.loads(json.dumps(r["points"]))
 
 
+def test_a_sweep_cut_short_keeps_every_case_it_finished(monkeypatch, tmp_path):
+    """The record is written after every case: the third case raising (a kill, a hang cut by
+    ``timeout``) leaves the first two on disk, complete=False."""
+    from hyena_lab.bench import sweep
+
+    real, calls = sweep.run_case, []
+
+    def run_case(*args):
+        calls.append(args)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(sweep, "run_case", run_case)
+    path = tmp_path / "r.json"
+    with pytest.raises(KeyboardInterrupt):
+        cfg = tiny_config(lengths=(16,), benches=("fftconv", "sdpa"), backends=("math",))
+        sweep.run_benchmarks(cfg, out=path, progress=False, ceilings=CEIL)
+    r = bench.load_results(path)
+    assert not r["complete"] and [p["status"] for p in r["points"]] == ["ok", "ok"]
+    assert [(p["bench"], p["pass"]) for p in r["points"]] == [("fftconv", "fwd"), ("sdpa", "fwd")]
+
+
+def test_accuracy_length_picks_or_skips_the_accuracy_checks():
+    """``accuracy_length``: by default the shortest length; a length of its own (a sweep of
+    long lengths checks at a short one: the float64 references are O(L^2)); 0: none."""
+    cfg = tiny_config(lengths=(32,), benches=("fftconv",), passes=("fwd",), profile_length=None)
+    assert bench.run_benchmarks(cfg, progress=False, ceilings=CEIL)["accuracy"]["L"] == 32
+    cfg.accuracy_length = 8
+    assert bench.run_benchmarks(cfg, progress=False, ceilings=CEIL)["accuracy"]["L"] == 8
+    cfg.accuracy_length = 0
+    assert "accuracy" not in bench.run_benchmarks(cfg, progress=False, ceilings=CEIL)
+    cfg.accuracy_length = -1
+    with pytest.raises(ValueError, match="accuracy_length"):
+        cfg.validate()
+
+
 def test_results_file_names_its_schema_and_machine(tiny_results, tmp_path):
     meta = tiny_results["meta"]
     assert {"cpu", "num_threads", "torch", "python", "time", "git_commit"} <= set(meta)
@@ -616,7 +653,7 @@ def test_every_field_is_one_option_and_the_recorded_commands_still_parse():
     parser = argparse.ArgumentParser()
     bench.config.add_arguments(parser)
     fields = [f.name for f in dataclasses.fields(bench.BenchConfig)]
-    assert len(fields) == 22 and all(hasattr(parser.parse_args([]), name) for name in fields)
+    assert len(fields) == 23 and all(hasattr(parser.parse_args([]), name) for name in fields)
     for name in ("05_gpu_kernels-bench.json", "05_gpu_kernels-repeat.json"):
         meta = bench.load_results(RECORDED.with_name(name))["meta"]
         words = shlex.split(meta["command"])[3:]

@@ -22,10 +22,13 @@ __all__ = ["accuracy_checks", "layer_accuracy"]
 
 
 def accuracy_checks(cfg: BenchConfig) -> dict:
-    """Relative error of every benchmarked function in ``cfg.dtype`` at the sweep's shortest
-    length, batch 1, against float64: the definition of the convolution, the naive attention,
-    float64 copies of the layers. A failure is recorded as a string, not raised."""
-    L, d, dev, dt = min(cfg.lengths), cfg.d_model, cfg.device, cfg.torch_dtype
+    """Relative error of every benchmarked function in ``cfg.dtype`` at ``cfg.accuracy_length``
+    (by default the sweep's shortest length), batch 1, against float64: the definition of the
+    convolution, the naive attention, float64 copies of the layers. A failure is recorded as a
+    string, not raised. (At long lengths the float64 references are slow: the direct
+    convolution is O(L^2 D); a sweep of long lengths only names a short ``accuracy_length``.)"""
+    L = cfg.accuracy_length or min(cfg.lengths)
+    d, dev, dt = cfg.d_model, cfg.device, cfg.torch_dtype
     g = torch.Generator(device=dev).manual_seed(cfg.seed + 12345)
 
     def rand(*shape: int) -> torch.Tensor:

@@ -96,6 +96,9 @@ class BenchConfig:
     seed: int = option(0, "random seed", int_in(0, 2**63 - 1))
     profile_length: int | None = option(65536, "0: no fftconv profile", int_in(0))
     profile_layers: int | None = option(None, "profile both layers at this L (0: no)", int_in(0))
+    accuracy_length: int | None = option(  # None: the shortest length
+        None, "L of the accuracy checks (0: none; default: the shortest length)", int_in(0)
+    )
     threads: int | None = option(None, "CPU threads (default: torch's)", int_in(1))
 
     def __post_init__(self) -> None:
@@ -123,6 +126,8 @@ class BenchConfig:
         for name in ("threads", "profile_length", "profile_layers"):
             if getattr(self, name) is not None:
                 check_positive_int(getattr(self, name), name)
+        if self.accuracy_length is not None:  # 0: no accuracy checks
+            check_positive_int(self.accuracy_length, "accuracy_length", minimum=0)
         subsets = {"benches": BENCHES, "passes": PASSES, "backends": SDPA_BACKENDS,
                    "hyena_variants": HYENA_VARIANTS}  # fmt: skip
         for name, allowed in subsets.items():
@@ -162,7 +167,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             kw["metavar"] = flag[2:].upper().replace("-", "_")
         parser.add_argument(flag, dest=f.name, type=f.metadata["type"], default=default,
                             help=f.metadata["help"], **kw)  # fmt: skip
-    parser.add_argument("--out", default=None, help="results JSON to write (after every length)")
+    parser.add_argument("--out", default=None, help="results JSON to write (after every case)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
 
 

@@ -98,7 +98,7 @@ def run_benchmarks(
 ) -> dict:  # fmt: skip
     """Measure the roofline ceilings (unless given), run every case of ``cfg`` in order of
     length (the attention layer with the fastest SDPA backend at that length), then the
-    accuracy checks, profiles and summary; write ``out`` after every length; return results."""
+    accuracy checks, profiles and summary; write ``out`` after every case; return results."""
     cfg.validate()
     threads = torch.get_num_threads()
     if cfg.threads is not None:
@@ -119,11 +119,7 @@ def _run_sweep(
     history: dict[Key, dict] = {}
     bar = tqdm(_plan(cfg), desc="bench", disable=not progress or bars_disabled(),
                file=sys.stderr, dynamic_ncols=True)  # fmt: skip
-    last_L = None
     for L, bench, pass_, backend in bar:
-        if last_L is not None and L != last_L:
-            save(results, out)
-        last_L = L
         bar.set_postfix_str(f"L={L} {bench}/{pass_}/{backend or '-'}")
         # the attention layer tries the SDPA backends, fastest first, until one runs
         mha = bench == "mha"
@@ -140,10 +136,12 @@ def _run_sweep(
                     break
             history[key] = point  # predictions use the last length that really ran
         results["points"].append(point)
+        save(results, out)  # after every case: a run cut short keeps every case it finished
         if point["status"] == "error":
             tqdm.write(f"[bench] L={L} {bench}/{pass_}/{backend}: {point['note']}", sys.stderr)
     bar.close()
-    results["accuracy"] = accuracy_checks(cfg)
+    if cfg.accuracy_length != 0:
+        results["accuracy"] = accuracy_checks(cfg)
     if cfg.profile_length is not None and "fftconv" in cfg.benches:
         results["fftconv_profile"] = safe_profile_fftconv(cfg)
     if cfg.profile_layers is not None:
