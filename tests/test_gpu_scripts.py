@@ -57,4 +57,20 @@ def test_the_ch06_long_fft_script_writes_its_record(tmp_path, one_thread, monkey
     assert line["cufft_err"] < 1e-2  # bf16 activations and output, against float64
     assert [(s["columns"], s["rows"], s["warps"]) for s in line["long_fft"]] == [(4, 2, 4)]
     assert all(s["ms"] > 0 and s["err"] < 1e-2 for s in line["long_fft"])
-    assert len(profiled) == 1 and line["profile"] == {} and len(line["default"]) == 3
+    assert len(profiled) == 1 and line["profile"] == {} and line["profiled"] == [4, 2, 4]
+
+
+def test_the_ch06_vs_rfft_script_writes_its_record(tmp_path, one_thread):
+    """The fused step and the careful rfft convolution, timed and checked (interpreter)."""
+    pytest.importorskip("triton")
+    spec = importlib.util.spec_from_file_location("ch06_vr", ROOT / "scripts/ch06_vs_rfft.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = mod.main(str(tmp_path / "v.json"), lengths=(16, 64), d_model=2, tokens=64,
+                    device="cpu", repeats=1, warmup=0)  # fmt: skip
+    record = load_record(path, schema="hyena-lab.conv-vs-rfft")
+    assert [(line["L"], line["B"]) for line in record["lengths"]] == [(16, 4), (64, 1)]
+    for line in record["lengths"]:
+        assert all(line[f"{k}_ms"] > 0 for k in ("rfft", "rfft_gated", "fused"))
+        # bf16 inputs and output against float64: the output's rounding, 2^-8, sets the scale
+        assert all(line[f"{k}_err"] < 1e-2 for k in ("rfft", "rfft_gated", "fused"))

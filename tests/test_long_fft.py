@@ -30,8 +30,9 @@ def _filters(D, L, seed=1):  # decaying, like the implicit filter's window
 def test_factors_and_lengths():
     assert factors(2**15) == (256, 256) and factors(2**16) == (256, 512)
     assert factors(2**20) == (1024, 2048)
-    assert supported(2**15) and supported(2**20)
-    assert not supported(2**14) and not supported(3 * 2**14) and not supported(2**21)
+    assert supported(2**15) and supported(2**19)
+    # 1M: no tile compiles on the H200 (shared memory; record 06_fft_matmul-gpu_long_fft_1m)
+    assert not supported(2**14) and not supported(3 * 2**14) and not supported(2**20)
 
 
 @pytest.mark.parametrize("B,L", [(3, 2**15), (2, 2**16)])

@@ -32,7 +32,7 @@ BENCHES = ("fftconv", "sdpa", "naive", "hyena", "mha")
 #: ``triton_sram`` the same with each gated long convolution done on chip where ``L`` allows
 #: (:mod:`hyena_lab.kernels.fftconv_sram`, ``L <= 4096``), ``triton_long`` the same with the
 #: three-pass long convolution where it runs (:mod:`hyena_lab.kernels.long_fft`: forward
-#: without autograd, ``L`` from 32K to 1M; experimental).
+#: without autograd, ``L`` from 32K to 512K; experimental).
 HYENA_VARIANTS = ("torch", "compile", "monarch", "triton", "triton_sram", "triton_long")
 PASSES = ("fwd", "fwd+bwd")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}

@@ -21,7 +21,7 @@ with only the two linear maps and the FFTs left to ``torch``:
    powers of two up to 4096) and with ``op.on_chip_fftconv = True``, the whole step, FFTs
    included, is one :func:`~hyena_lab.kernels.fftconv_sram.fftconv_fused` launch instead
    (``z`` then stays in ``u``'s dtype between steps, as in the eager layer); with
-   ``op.long_fft = True`` and no gradient to compute, at the lengths it supports (32K to 1M),
+   ``op.long_fft = True`` and no gradient to compute, at the lengths it supports (32K to 512K),
    :func:`~hyena_lab.kernels.long_fft.fftconv_long` does the step in three passes (experimental);
 5. ``out_proj`` (cuBLAS).
 
@@ -112,7 +112,7 @@ def _on_chip(op: HyenaOperator, u: torch.Tensor) -> bool:
 def _long_fft(op: HyenaOperator, u: torch.Tensor) -> bool:
     """Whether the long convolutions run in three passes (:func:`~.long_fft.fftconv_long`,
     experimental): when ``op.long_fft`` is ``True`` (off by default: slower on the H200),
-    for the lengths it supports (powers of two from 32K to 1M), half or single precision, and
+    for the lengths it supports (powers of two from 32K to 512K), half or single precision, and
     only where no gradient is needed (it is forward only); elsewhere the cuFFT path runs."""
     if not getattr(op, "long_fft", False):
         return False

@@ -1,7 +1,8 @@
 """A gated causal FFT convolution for long rows in three passes over memory (chapter 06, issue 17;
 experimental: correct, but on the H200 slower than the cuFFT path it would replace, 1.3x-3.7x
-from 32K to 256K (chapter 06, record ``06_fft_matmul-gpu_long_fft.json``); the layer uses it only
-when asked, ``op.long_fft = True``).
+from 32K to 256K and 3.8x at 512K (chapter 06, records ``06_fft_matmul-gpu_long_fft.json`` and
+``06_fft_matmul-gpu_long_fft_1m.json``); the layer uses it only when asked,
+``op.long_fft = True``).
 
 The cuFFT path (:mod:`~hyena_lab.kernels.long_conv`) moves a row through memory about seven
 times per convolution: two passes for each complex FFT of length ``L`` at 64K, one for the filter
@@ -40,7 +41,12 @@ The filter's spectrum is one ``torch.fft.rfft`` of ``D`` rows per call, read by 
 own order through the symmetry ``H[N - k] = conj(H[k])`` of a real filter, with the skip term
 ``b delta`` (``b`` at every frequency) and the ``1/N`` added there. Forward only: a call that
 autograd would record raises.
-Lengths: ``L`` a power of two from 32,768 (``N = 256 x 256``) to 1,048,576 (``1,024 x 2,048``).
+Lengths: ``L`` a power of two from 32,768 (``N = 256 x 256``) to 524,288 (``1,024 x 1,024``).
+At 1,048,576 (``1,024 x 2,048``) no tile compiles on the H200 under Triton 3.6 (record
+``06_fft_matmul-gpu_long_fft_1m.json``): pass B's length-2,048 DFTs need 256 KiB of shared memory
+with 8 rows per program against the 227 KiB a block may use, and 4 or 2 rows fail in a compiler
+pass (4 rows already do at 256K and 512K); the interpreter would run it, a GPU would not, so it
+is not offered.
 """
 
 from __future__ import annotations
@@ -68,8 +74,9 @@ COLUMNS, ROWS, NUM_WARPS = 16, 8, 8
 #: no record keeps); the interpreter has only the exact ones, so this branch runs only on a GPU
 #: (``scripts/ch06_gpu.sh`` runs the tests there).
 FAST_ROOTS = tl.constexpr(not interpreting())
-#: The shortest and longest row length ``L`` the three passes handle.
-MIN_L, MAX_L = 2**15, 2**20
+#: The shortest and longest row length ``L`` the three passes handle (1M does not compile on
+#: the H200: the module docstring says why).
+MIN_L, MAX_L = 2**15, 2**19
 TWO_PI = 2 * math.pi
 
 
