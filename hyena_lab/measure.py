@@ -18,7 +18,7 @@ import re
 import statistics
 import subprocess
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,8 +30,8 @@ from .files import write_atomic
 
 __all__ = [
     "NAME", "Stopwatch", "Timing", "check_name", "cpu_name", "cpu_record", "device_name",
-    "environment", "figures_dir", "json_safe", "load_record", "peak_memory", "records_dir",
-    "repeats_for", "rotating", "save_record", "time_calls", "time_fn", "today",
+    "environment", "figures_dir", "json_safe", "load_record", "peak_memory", "record_each",
+    "records_dir", "repeats_for", "rotating", "save_record", "time_calls", "time_fn", "today",
 ]  # fmt: skip
 
 K = TypeVar("K", bound=Hashable)
@@ -319,6 +319,23 @@ def save_record(
     record = {"schema": {"name": schema, "version": check_positive_int(version, "version")}}
     text = json.dumps(json_safe({**record, **body}), indent=1, allow_nan=False) + "\n"
     return write_atomic(path, text)
+
+
+def record_each(
+    record: dict[str, Any], key: str, items: Iterable[X], measure_one: Callable[[X], Any],
+    name_or_path: str | os.PathLike, *, schema: str,
+) -> Path:  # fmt: skip
+    """Append ``measure_one(item)`` to ``record[key]`` for every item (a sweep over lengths),
+    writing the record (:func:`save_record`) after each, so a run cut short keeps every item it
+    finished; return the path. At least one item."""
+    record[key] = []
+    path = None
+    for item in items:
+        record[key].append(measure_one(item))
+        path = save_record(record, name_or_path, schema=schema)
+    if path is None:
+        raise ValueError(f"record_each: nothing to measure (no items for {key!r})")
+    return path
 
 
 def load_record(

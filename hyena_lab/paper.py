@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "FLASHFFTCONV_SPEEDUPS", "PAPER_CLAIMS", "PAPER_FIGURE_4_3_MS", "PAPER_LM", "paper_speedups",
-]
+    "FLASHFFTCONV_H200", "FLASHFFTCONV_SPEEDUPS", "PAPER_CLAIMS", "PAPER_FIGURE_4_3_MS",
+    "PAPER_LM", "paper_speedups",
+]  # fmt: skip
 
 #: Forward times (ms) behind the paper's Figure 4.3 (Sec. 4.4): an order-2 Hyena operator,
 #: FlashAttention and standard (PyTorch) attention on an A100, batch 64, as the authors
@@ -83,4 +84,15 @@ PAPER_LM: dict[str, Any] = {
 FLASHFFTCONV_SPEEDUPS: dict[str, tuple[float, ...]] = {
     "lengths": (256, 1024, 4096, 8192, 16384, 32768, 1_048_576),
     "speedup": (5.6, 7.9, 6.6, 5.4, 2.5, 3.2, 1.7),
+}
+
+#: FlashFFTConv built from its source on the lent H200 (CUDA 13, torch 2.11, its own build flags)
+#: and run as a causal convolution (FFT size ``2L``, bf16) against a careful PyTorch rfft
+#: convolution (one cast, ``rfft`` in float32, no extra copies), as measured when chapter 06 was
+#: planned (the project's issue 17; that run's record is not in ``figures/data``): its speed-up
+#: over that baseline, ``(lowest, highest)`` over each range of ``L``. Slower than the baseline
+#: from 8K on.
+FLASHFFTCONV_H200: dict[str, tuple[float, float]] = {
+    "1K-4K": (1.66, 1.66),
+    "8K-256K": (0.55, 0.88),
 }

@@ -9,6 +9,7 @@ compile (device ms per kernel). Written to
 
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -19,7 +20,7 @@ from hyena_lab.checks import rel_err
 from hyena_lab.kernels import long_fft
 from hyena_lab.kernels.gates import gate
 from hyena_lab.kernels.long_conv import causal_conv_padded, padded
-from hyena_lab.measure import environment, save_record, time_fn
+from hyena_lab.measure import environment, record_each, time_fn
 
 D_MODEL, TOKENS, LENGTHS = 768, 2**18, (2**15, 2**16, 2**18)
 #: (columns, rows, warps) tried for the three passes.
@@ -84,10 +85,9 @@ def main(out: str, lengths=LENGTHS, **options) -> Path:
     device = options.get("device", "cuda")
     record = {"run": {**environment(device), "triton": triton.__version__}, "dtype": "bf16",
               "d_model": options.get("d_model", D_MODEL),
-              "tokens_per_batch": options.get("tokens", TOKENS), "lengths": []}  # fmt: skip
-    for L in lengths:  # written after every length: a call cut short keeps what it finished
-        record["lengths"].append(measure(L, **options))
-        path = save_record(record, Path(out), schema="hyena-lab.long-fft")
+              "tokens_per_batch": options.get("tokens", TOKENS)}  # fmt: skip
+    path = record_each(record, "lengths", lengths, partial(measure, **options), Path(out),
+                       schema="hyena-lab.long-fft")  # fmt: skip
     print(path)
     return path
 

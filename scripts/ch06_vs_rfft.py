@@ -17,6 +17,7 @@ with tiny shapes."""
 
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -25,7 +26,7 @@ from hyena_lab import fftconv
 from hyena_lab.checks import rel_err
 from hyena_lab.kernels.gates import gate
 from hyena_lab.kernels.long_conv import causal_conv_padded, padded
-from hyena_lab.measure import environment, save_record, time_fn
+from hyena_lab.measure import environment, record_each, time_fn
 
 D_MODEL, TOKENS = 768, 2**18
 LENGTHS = tuple(2**k for k in range(10, 21))  # 1K to 1M
@@ -64,10 +65,9 @@ def main(out: str, lengths=LENGTHS, **options) -> Path:
     device = options.get("device", "cuda")
     record = {"run": environment(device), "dtype": "bf16",
               "d_model": options.get("d_model", D_MODEL),
-              "tokens_per_batch": options.get("tokens", TOKENS), "lengths": []}  # fmt: skip
-    for L in lengths:
-        record["lengths"].append(measure(L, **options))
-        path = save_record(record, Path(out), schema="hyena-lab.conv-vs-rfft")
+              "tokens_per_batch": options.get("tokens", TOKENS)}  # fmt: skip
+    path = record_each(record, "lengths", lengths, partial(measure, **options), Path(out),
+                       schema="hyena-lab.conv-vs-rfft")  # fmt: skip
     print(path)
     return path
 

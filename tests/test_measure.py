@@ -324,3 +324,22 @@ def test_only_measure_reads_a_clock():
             offenders[rel] = sorted(reads - allowed)
     assert offenders == {}, f"read a clock outside hyena_lab.measure: {offenders}"
     assert clock_reads((PACKAGE / "measure.py").read_text())  # the checker sees measure's reads
+
+
+def test_record_each_writes_after_every_item(dirs, tmp_path):
+    """A sweep cut short (the third item raises) keeps the two items it finished on disk."""
+    from hyena_lab.measure import record_each
+
+    def measure_one(L):
+        if L == 3:
+            raise KeyboardInterrupt
+        return {"L": L}
+
+    path = tmp_path / "r.json"
+    with pytest.raises(KeyboardInterrupt):
+        record_each({"run": "here"}, "lengths", [1, 2, 3], measure_one, path, schema="s")
+    assert load_record(path, schema="s")["lengths"] == [{"L": 1}, {"L": 2}]
+    done = record_each({}, "lengths", [5], measure_one, path, schema="s")
+    assert load_record(done)["lengths"] == [{"L": 5}]
+    with pytest.raises(ValueError, match="nothing to measure"):
+        record_each({}, "lengths", [], measure_one, path, schema="s")

@@ -239,6 +239,19 @@ def test_row_06_quotes_the_h200_record():
     at = {k: (fwd["speedup"][k], both["speedup"][k]) for k in ("65536", "262144")}
     _quoted(row, "{:.2f}x / {:.2f}x at 64K, ".format(*at["65536"])
                  + "{:.1f}x / {:.1f}x at 256K".format(*at["262144"]))  # fmt: skip
+    at_1m = []  # two separate calls at 1M: forward, forward + backward
+    for name in ("06_fft_matmul-gpu_bench_1m", "06_fft_matmul-gpu_bench_1m_bwd"):
+        (row_1m,) = load_data(name)["summary"]["hyena_variants"].values()
+        at_1m.append(row_1m["triton"]["speedup"]["1048576"])
+    _quoted(row, "in separate calls at 1M, {:.1f}x / {:.1f}x".format(*at_1m))
+    vr = load_data("06_fft_matmul-gpu_vs_rfft")["lengths"]
+    x = [line["rfft_ms"] / line["fused_ms"] for line in vr]
+    assert (vr[0]["L"], vr[-1]["L"]) == (1024, 2**20)
+    _quoted(row, f"{min(x):.2f}x-{max(x):.2f}x faster than a careful rfft convolution at 1K-1M")
+    from hyena_lab.paper import FLASHFFTCONV_H200
+
+    _quoted(row, f"own build on the H200 was {FLASHFFTCONV_H200['1K-4K'][0]}x at 1K-4K")
+    assert FLASHFFTCONV_H200["8K-256K"][1] < 1  # "and slower from 8K"
     chip = [t[("fwd", "triton_sram", L)] / t[("fwd", "triton", L)] for L in (1024, 2048)]
     _quoted(row, f"forward at 1K-2K ({max(chip):.2f} of its time)")
     assert t[("fwd", "triton_sram", 4096)] > t[("fwd", "triton", 4096)]  # "slower at 4K"
