@@ -8,7 +8,8 @@
 # SKIP_CHECKS=1 / SKIP_BENCH=1 split the work over two calls when one call's 10 minutes are too
 # few (2026-12-03: `SKIP_BENCH=1 PROFILE=1 ACCURACY_LENGTHS=1024,4096,65536,262144,1048576
 # ACCURACY_LIMIT=240 TESTS_LIMIT=200`, then `SKIP_CHECKS=1 BENCH_LIMIT=540 BENCH_BUDGET=480`).
-# VS_RFFT=1 adds scripts/ch06_vs_rfft.py (the fused step against a careful rfft convolution).
+# VS_RFFT=1 adds scripts/ch06_vs_rfft.py (the fused step against a careful rfft convolution),
+# HALF_FFT=1 scripts/ch06_half_fft.py (cuFFT in half precision: speed, accuracy).
 # The 1M records of 2026-12-04 were separate calls: `hyena_lab.bench` at --lengths 1048576 (the
 # command is in each record's meta), `bench.variants --lengths 1048576` at d_model 768 and 64,
 # and scripts/ch06_long_fft.py's main(lengths=(2**19, 2**20)) with six tiles.
@@ -42,6 +43,10 @@ fi
 if [ "${VS_RFFT:-0}" = 1 ]; then  # the fused step against a careful rfft convolution, 1K-1M
   TAIL=12 step vs_rfft ${VS_RFFT_LIMIT:-150} python3 scripts/ch06_vs_rfft.py \
     $OUT/06_fft_matmul-gpu_vs_rfft.json
+fi
+if [ "${HALF_FFT:-0}" = 1 ]; then  # cuFFT in half precision: speed and accuracy
+  TAIL=12 step half_fft ${HALF_FFT_LIMIT:-150} python3 scripts/ch06_half_fft.py \
+    $OUT/06_fft_matmul-gpu_half_fft.json
 fi
 [ "${SKIP_BENCH:-0}" = 1 ] && exit 0
 step bench ${BENCH_LIMIT:-330} python3 -m hyena_lab.bench --lengths $LENGTHS \

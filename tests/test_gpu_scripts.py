@@ -74,3 +74,22 @@ def test_the_ch06_vs_rfft_script_writes_its_record(tmp_path, one_thread):
         assert all(line[f"{k}_ms"] > 0 for k in ("rfft", "rfft_gated", "fused"))
         # bf16 inputs and output against float64: the output's rounding, 2^-8, sets the scale
         assert all(line[f"{k}_err"] < 1e-2 for k in ("rfft", "rfft_gated", "fused"))
+
+
+def test_the_ch06_half_fft_script_writes_its_record(tmp_path, one_thread):
+    """Speed and accuracy lines for every item; on the CPU torch has no complex32 FFT, so the
+    half-precision entries hold the error and the float32 ones are checked."""
+    spec = importlib.util.spec_from_file_location("ch06_hf", ROOT / "scripts/ch06_half_fft.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = mod.main(str(tmp_path / "h.json"), device="cpu", speed_lengths=(64,),
+                    accuracy_shapes=((32, 1, 2),), d_model=2, tokens=128, repeats=1)  # fmt: skip
+    record = load_record(path, schema="hyena-lab.half-fft")
+    (sp,), (acc,) = record["speed"], record["accuracy"]
+    assert (sp["L"], sp["rows"]) == (64, 4) and sp["fft_c64_ms"] > 0 and sp["copy_c64_ms"] > 0
+    assert ("fft_c32_ms" in sp) != ("c32_error" in sp)  # timed, or the reason it was not
+    assert set(acc["errors"]) == {"mean_0", "mean_1", "mean_10"}
+    for e in acc["errors"].values():
+        assert e["f32"] < 1e-5  # float32 FFT chain on O(1) values (F32_FFT_CHAIN's scale)
+        assert 1e-4 < e["bf16_out"] < 1e-2  # bf16's rounding, 2^-9 relative per element
+        assert all(isinstance(e[f"half_s{s}"], (str, float)) for s in mod.SHIFTS)
