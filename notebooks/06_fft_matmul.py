@@ -814,6 +814,57 @@ else:
 #   on chip.
 
 # %% [markdown]
+# **Would half-precision transforms get there?** cuFFT also computes in fp16 (complex32; it has
+# no bf16). `scripts/ch06_half_fft.py` (record `06_fft_matmul-gpu_half_fft.json`, the same H200)
+# times one transform over the layer's rows: at 64K (3,072 rows of 64K complex numbers) 1.71 ms
+# in complex64 and 1.37 ms in complex32, only 1.24x faster though it moves half the bytes (a
+# copy of the same rows takes 0.76 and 0.38 ms; the complex64 transform, two passes over
+# memory, already runs them at 89% of the copy's rate); at 256K complex32 is slower (1.91
+# against 1.76 ms). If every transform of the 64K forward ran 1.24x faster and the spectral,
+# padding and gating passes (3.9 ms in the profile) moved half their bytes (an upper bound:
+# they also read and write bf16 activations), the forward would save at most 1.7 + 2.0 =
+# 3.7 ms of its 14.9: 11.2 ms, 5.4x attention. That is over the 5x target, but it is an
+# upper bound estimated from two records, not a measurement. The price is range: fp16 stops at
+# 65,504 and a spectrum's first bin is the sum of a row, so unscaled inputs of mean 1 overflow
+# from 64K on (mean 10 already at 8K); a pre-scale of $2^{-8}$ covers every case up to 1M, and
+# then the convolution's error against float64 is at most 0.0023, against the float32 path's
+# 6e-7 and the bf16 output's own rounding, 0.0015-0.0017.
+
+# %%
+half = load_data("06_fft_matmul-gpu_half_fft")  # scripts/ch06_half_fft.py on the H200
+assert half["run"]["device"] == "NVIDIA H200"
+sp = {line["L"]: line for line in half["speed"]}
+for L, line in sp.items():
+    print(f"L = {L // 1024:4d}K, {line['rows']:5d} rows: FFT complex64 {line['fft_c64_ms']:.2f} "
+          f"ms, complex32 {line['fft_c32_ms']:.2f} ms; copy {line['copy_c64_ms']:.2f} / "
+          f"{line['copy_c32_ms']:.2f} ms")
+s64 = sp[65536]
+assert s64["rows"] == 3072 and [round(s64[k], 2) for k in ("fft_c64_ms", "fft_c32_ms")] == [
+    1.71, 1.37]
+half_gain = s64["fft_c64_ms"] / s64["fft_c32_ms"]
+assert round(half_gain, 2) == 1.24
+assert [round(s64[k], 2) for k in ("copy_c64_ms", "copy_c32_ms")] == [0.76, 0.38]
+assert [round(sp[262144][k], 2) for k in ("fft_c32_ms", "fft_c64_ms")] == [1.91, 1.76]
+passes_ms = kernel_ms["_filter_kernel"] + kernel_ms["_pad_kernel"] + kernel_ms["_gate_fwd_kernel"]
+saved = cufft * (1 - 1 / half_gain) + passes_ms / 2
+fused_64k = t[("fwd", "triton", 65536)]
+assert round(passes_ms, 1) == 3.9 and round(cufft * (1 - 1 / half_gain), 1) == 1.7
+assert round(passes_ms / 2, 1) == 2.0 and round(saved, 1) == 3.7 and round(fused_64k, 1) == 14.9
+assert round(fused_64k - saved, 1) == 11.2 and round(attention_64k / (fused_64k - saved), 1) == 5.4
+errs = {(line["L"], m): e for line in half["accuracy"] for m, e in line["errors"].items()}
+overflow = sorted((L, m) for (L, m), e in errs.items() if e["half_s0"] == "overflow")
+assert [L for L, m in overflow if m == "mean_1"] == [65536, 262144, 1048576]
+assert min(L for L, m in overflow if m == "mean_10") == 8192
+assert all(isinstance(e["half_s8"], float) for e in errs.values())  # 2^-8 covers every case
+finite = [v for e in errs.values() for k, v in e.items() if k.startswith("half") and
+          isinstance(v, float)]  # fmt: skip
+assert round(max(finite), 4) == 0.0023
+assert f"{max(e['f32'] for e in errs.values()):.0e}" == "6e-07"
+bf16_round = [e["bf16_out"] for e in errs.values()]
+assert (round(min(bf16_round), 4), round(max(bf16_round), 4)) == (0.0015, 0.0017)
+assert round(2 * s64["copy_c64_ms"] / s64["fft_c64_ms"], 2) == 0.89  # two passes at 89%
+
+# %% [markdown]
 # ### The next step, built: a long convolution in three passes
 #
 # `kernels.long_fft.fftconv_long` is that route, written with this chapter's own algebra. Two
