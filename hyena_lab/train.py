@@ -40,7 +40,7 @@ from .tasks import IGNORE_INDEX, TaskSplits
 __all__ = [
     "CHECKPOINT_FORMAT", "SCHEDULES", "BatchSource", "History", "TrainConfig", "TrainingDiverged",
     "TrainingInterrupted", "cosine_lr", "evaluate", "learning_rate", "load_checkpoint",
-    "save_checkpoint", "time_cosine_lr", "train", "train_step",
+    "make_optimizer", "save_checkpoint", "time_cosine_lr", "train", "train_step",
 ]
 
 #: ``TrainConfig.schedule``: the cosine runs over ``max_steps`` steps or over ``time_budget``.
@@ -189,8 +189,9 @@ class BatchSource(Protocol):
     ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
-def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on the weight matrices (ndim >= 2) only."""
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on the weight matrices (ndim >= 2) only: the optimizer
+    :func:`train` builds, for loops of one's own around :func:`train_step`."""
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
@@ -395,7 +396,7 @@ def train(
 
         ids = [device] if device.type == "cuda" else None
         net = DistributedDataParallel(model, device_ids=ids)  # broadcasts rank 0's weights
-    optimizer = _optimizer(model, config)
+    optimizer = make_optimizer(model, config)
     history, step, losses, seconds_before = History(), 0, [], 0.0
     if resume is not None:
         state = resume["train_state"]

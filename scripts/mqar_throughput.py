@@ -21,7 +21,7 @@ import torch
 from hyena_lab.experiments.mqar import MQARConfig, mqar_splits
 from hyena_lab.measure import environment, save_record
 from hyena_lab.models import ModelConfig, TinyLM
-from hyena_lab.train import _optimizer, train_step
+from hyena_lab.train import make_optimizer, train_step
 
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
 BATCH = 512
@@ -43,7 +43,7 @@ def setup(mixer: str, width: int, L: int, pairs: int, backend: str | None = None
     torch.manual_seed(0)
     model = TinyLM(ModelConfig(vocab_size=8192, l_max=L, mixer=mixer, d_model=width, n_layers=2,
                                mlp_ratio=0, mixer_args=args)).to(DEV)  # fmt: skip
-    return model, _optimizer(model, c.train_config()), *data.train
+    return model, make_optimizer(model, c.train_config()), *data.train
 
 
 def steps(model, opt, x, y, n: int) -> None:

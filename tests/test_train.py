@@ -28,10 +28,10 @@ from hyena_lab.train import (
     History,
     TrainConfig,
     _loss,
-    _optimizer,
     cosine_lr,
     evaluate,
     load_checkpoint,
+    make_optimizer,
     save_checkpoint,
     train,
     train_step,
@@ -53,7 +53,7 @@ def test_one_training_step_reduces_the_loss(mixer):
     inputs, targets = _splits().train
     x, y = inputs[:16], targets[:16]
     config = TrainConfig(lr=3e-3, weight_decay=0.0)
-    optimizer = _optimizer(model, config)
+    optimizer = make_optimizer(model, config)
     with torch.no_grad():
         before = float(_loss(model(x), y))
     returned = train_step(model, optimizer, x, y, grad_clip=1.0)
@@ -76,7 +76,7 @@ def test_batches_cover_each_epoch_once_and_survive_tiny_data_sets():
 
 
 def test_optimizer_decays_weight_matrices_only():
-    groups = _optimizer(_tiny(), TrainConfig(weight_decay=0.1)).param_groups
+    groups = make_optimizer(_tiny(), TrainConfig(weight_decay=0.1)).param_groups
     assert groups[0]["weight_decay"] == 0.1 and all(p.ndim >= 2 for p in groups[0]["params"])
     assert groups[1]["weight_decay"] == 0.0 and all(p.ndim < 2 for p in groups[1]["params"])
     assert groups[0]["betas"] == (0.9, 0.98)

@@ -21,7 +21,7 @@ from ..checks import check_positive_float, check_positive_int
 from ..lm import LM_MIXERS, LM_RECIPE, TextBatches, build_lm, lm_model_config, shakespeare
 from ..measure import environment, rotating
 from ..options import float_in, int_in
-from ..train import _optimizer, train_step
+from ..train import make_optimizer, train_step
 from . import Experiment, option
 from .ranks import (
     check_common,
@@ -113,7 +113,7 @@ def ddp_bench(c: DDPBenchConfig, group: dist.ProcessGroup | None = None) -> dict
             net = model
             if ddp:  # averages the gradients over the ranks during backward
                 net = DistributedDataParallel(model, device_ids=ids, process_group=group)
-            optimizer = _optimizer(model, LM_RECIPE)
+            optimizer = make_optimizer(model, LM_RECIPE)
             return rotating(lambda xy: train_step(net, optimizer, *xy, LM_RECIPE.grad_clip), sets)
 
         return build

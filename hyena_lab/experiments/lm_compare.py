@@ -20,7 +20,7 @@ import torch
 from ..measure import environment, time_calls
 from ..options import float_in, int_in
 from ..progress import progress_bar
-from ..train import _optimizer, train_step
+from ..train import make_optimizer, train_step
 from . import Experiment, option
 
 __all__ = ["EXPERIMENTS", "LMCompareConfig", "LMStepTimeConfig", "compare_lms", "lm_means",
@@ -151,7 +151,7 @@ def _step_seconds(lm: Any, c: LMStepTimeConfig) -> dict[str, list[float]]:
         calls = {}
         for mixer in seconds:
             model = lm.build_lm(lm.lm_model_config(mixer, vocab, block_size=L), seed=0)
-            opt = _optimizer(model, lm.LM_RECIPE)
+            opt = make_optimizer(model, lm.LM_RECIPE)
             calls[mixer] = (lambda m=model, o=opt, x=x, y=y: train_step(m, o, x, y, 1.0))
         timings = time_calls(calls, warmup=1, rounds=c.repeats, repeats=1)
         for mixer in seconds:
