@@ -48,10 +48,9 @@ from hyena_lab.kernels.gates import gate
 from hyena_lab.kernels.layer import fused_core, fused_forward
 from hyena_lab.kernels.short_conv import short_conv_split
 
-from .helpers import rel_err
+from .helpers import DEV, randn, rel_err
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-DEV = "cuda" if torch.cuda.is_available() else "cpu"
 if DEV == "cpu" and not kernels.interpreting():
     pytest.skip("TRITON_INTERPRET was set to something else than 1", allow_module_level=True)
 TOL = {
@@ -77,10 +76,6 @@ def small_tiles(monkeypatch):
             monkeypatch.setattr(module, name, 16)
         monkeypatch.setattr(module, "BACKWARD_TILES", 2)
 
-
-def _randn(*shape, dtype=torch.float64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=DEV)
 
 
 # ----------------------------------------------------------------------------- references
@@ -109,7 +104,7 @@ def _leaves(*tensors):
 
 def _grads_match(outs, refs, inputs, inputs64, tol):
     """Back-propagate the same random cotangent through both and compare every gradient."""
-    cot = _randn(*refs.shape, seed=99)
+    cot = randn(*refs.shape, seed=99)
     outs.backward(cot.to(outs.dtype))
     refs.backward(cot)
     for name, a, b in zip("abcdef"[: len(inputs)], inputs, inputs64, strict=True):
@@ -168,7 +163,7 @@ SHORT_CASES = [  # (B, L, groups, D, K): odd L, L = 1, K = 1 and 3, K > L, ragge
 @pytest.mark.parametrize("B,L,G,D,K", SHORT_CASES)
 def test_short_conv_matches_conv1d(B, L, G, D, K, dtype):
     C = G * D
-    p, w, b = _randn(B, L, C, dtype=dtype), _randn(C, 1, K, seed=1, dtype=dtype), _randn(C, seed=2)
+    p, w, b = randn(B, L, C, dtype=dtype), randn(C, 1, K, seed=1, dtype=dtype), randn(C, seed=2)
     out = short_conv_split(p, w, b.to(dtype), G)
     assert out.shape == (G, B, D, L) and out.dtype == dtype
     assert out[G - 1].is_contiguous()
@@ -181,7 +176,7 @@ def test_short_conv_gradients(B, L, G, D, K, small_tiles):
     """float64 gradients (d_p, d_weight, d_bias) against torch autograd of ``F.conv1d``; with 16-
     wide tiles L = 50 spans 4 tiles, 2 backward programs, and C = 18 two channel blocks."""
     C = G * D
-    ins = _leaves(_randn(B, L, C), _randn(C, 1, K, seed=1), _randn(C, seed=2))
+    ins = _leaves(randn(B, L, C), randn(C, 1, K, seed=1), randn(C, seed=2))
     ins64 = _leaves(*ins)
     out = short_conv_split(*ins, G)
     _grads_match(out, short_conv_ref(*ins64, G), ins, ins64, F64_SAME_ALGEBRA)
@@ -190,7 +185,7 @@ def test_short_conv_gradients(B, L, G, D, K, small_tiles):
 def test_short_conv_float32_gradients_and_no_bias():
     B, L, G, D, K = 2, 6, 3, 3, 3
     ins = _leaves(
-        _randn(B, L, G * D, dtype=torch.float32), _randn(G * D, 1, K, seed=3, dtype=torch.float32)
+        randn(B, L, G * D, dtype=torch.float32), randn(G * D, 1, K, seed=3, dtype=torch.float32)
     )
     ins64 = _leaves(*(t.double() for t in ins))
     out = short_conv_split(*ins, None, G)
@@ -198,7 +193,7 @@ def test_short_conv_float32_gradients_and_no_bias():
 
 
 def test_short_conv_gradcheck():
-    p, w, b = _leaves(_randn(2, 4, 4), _randn(4, 1, 3, seed=1), _randn(4, seed=2))
+    p, w, b = _leaves(randn(2, 4, 4), randn(4, 1, 3, seed=1), randn(4, seed=2))
     assert torch.autograd.gradcheck(lambda p, w, b: short_conv_split(p, w, b, 2), (p, w, b))
 
 
@@ -207,20 +202,20 @@ def test_short_conv_reads_any_strides(layout):
     B, L, G, D, K = 2, 5, 2, 3, 3
     C = G * D
     if layout == "batch-strided":  # every other batch element of a larger tensor
-        p = _randn(2 * B, L, C)[::2]
+        p = randn(2 * B, L, C)[::2]
     elif layout == "time-offset":  # rows of a longer sequence: batch stride != L * C
-        p = _randn(B, L + 3, C)[:, 3:]
+        p = randn(B, L + 3, C)[:, 3:]
     else:  # a (B, C, L) tensor seen as (B, L, C): channel stride L
-        p = _randn(B, C, L).transpose(1, 2)
+        p = randn(B, C, L).transpose(1, 2)
     assert not p.is_contiguous()
-    w, b = _randn(C, 1, K, seed=1), _randn(C, seed=2)
+    w, b = randn(C, 1, K, seed=1), randn(C, seed=2)
     assert rel_err(short_conv_split(p, w, b, G), short_conv_ref(p, w, b, G)) < F64_SAME_ALGEBRA
 
 
 def test_short_conv_is_causal():
     """Changing p at time t leaves every output before t bit for bit unchanged."""
     B, L, G, D, K, t = 2, 9, 2, 3, 3, 5
-    p, w, b = _randn(B, L, G * D), _randn(G * D, 1, K, seed=1), _randn(G * D, seed=2)
+    p, w, b = randn(B, L, G * D), randn(G * D, 1, K, seed=1), randn(G * D, seed=2)
     q = p.clone()
     q[:, t] += 1.0
     before, after = short_conv_split(p, w, b, G), short_conv_split(q, w, b, G)
@@ -229,13 +224,13 @@ def test_short_conv_is_causal():
 
 
 def test_short_conv_bad_inputs():
-    p, w = _randn(2, 5, 6), _randn(6, 1, 3)
+    p, w = randn(2, 5, 6), randn(6, 1, 3)
     with pytest.raises(ValueError, match="not divisible by groups=4"):
         short_conv_split(p, w, None, 4)
     with pytest.raises(ValueError, match=r"\(C, 1, K\)"):
-        short_conv_split(p, _randn(6, 3), None, 2)
+        short_conv_split(p, randn(6, 3), None, 2)
     with pytest.raises(ValueError, match=r"bias must have shape \(C,\)"):
-        short_conv_split(p, w, _randn(5), 2)
+        short_conv_split(p, w, randn(5), 2)
     with pytest.raises(ValueError, match="3 dims"):
         short_conv_split(p[0], w, None, 2)
     with pytest.raises(TypeError, match="floating-point"):
@@ -259,9 +254,9 @@ GATE_CASES = [  # (B, D, L, with y, with bias, transpose_out)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("B,D,L,with_y,with_bias,transpose", GATE_CASES)
 def test_gate_matches_reference(B, D, L, with_y, with_bias, transpose, dtype):
-    y = _randn(B, D, 2 * L, seed=1, dtype=dtype) if with_y else None  # raw irfft length 2L
-    z, x = _randn(B, D, L, seed=2, dtype=dtype), _randn(B, D, L, seed=3, dtype=dtype)
-    bias = _randn(D, seed=4, dtype=dtype) if with_bias else None
+    y = randn(B, D, 2 * L, seed=1, dtype=dtype) if with_y else None  # raw irfft length 2L
+    z, x = randn(B, D, L, seed=2, dtype=dtype), randn(B, D, L, seed=3, dtype=dtype)
+    bias = randn(D, seed=4, dtype=dtype) if with_bias else None
     out = gate(y, z, x, bias, transpose_out=transpose)
     assert out.shape == ((B, L, D) if transpose else (B, D, L)) and out.dtype == dtype
     assert out.is_contiguous() and torch.isfinite(out).all()
@@ -272,12 +267,12 @@ def test_gate_mixed_dtypes_and_float32_output():
     """y in float32 (the FFT's output), z and x in bfloat16, written in float32: the product is
     formed in float32 from the bf16 values, so it matches float64 to float32 round-off."""
     B, D, L = 2, 3, 6
-    y = _randn(B, D, 2 * L, seed=1, dtype=torch.float32)
+    y = randn(B, D, 2 * L, seed=1, dtype=torch.float32)
     z, x = (
-        _randn(B, D, L, seed=2, dtype=torch.bfloat16),
-        _randn(B, D, L, seed=3, dtype=torch.bfloat16),
+        randn(B, D, L, seed=2, dtype=torch.bfloat16),
+        randn(B, D, L, seed=3, dtype=torch.bfloat16),
     )
-    bias = _randn(D, seed=4, dtype=torch.bfloat16)
+    bias = randn(D, seed=4, dtype=torch.bfloat16)
     out = gate(y, z, x, bias, out_dtype=torch.float32)
     assert out.dtype == torch.float32
     assert rel_err(out, gate_ref(y, z, x, bias)) < F32_SAME_ALGEBRA
@@ -289,9 +284,9 @@ def test_gate_mixed_dtypes_and_float32_output():
 def test_gate_reads_y_through_its_row_stride():
     """y a strided view (every other row of a larger tensor, columns past L never read)."""
     B, D, L = 2, 3, 5
-    big = _randn(B, 2 * D, 2 * L + 1, seed=1)
+    big = randn(B, 2 * D, 2 * L + 1, seed=1)
     y = big[:, ::2]
-    z, x, bias = _randn(B, D, L, seed=2), _randn(B, D, L, seed=3), _randn(D, seed=4)
+    z, x, bias = randn(B, D, L, seed=2), randn(B, D, L, seed=3), randn(D, seed=4)
     big[:, ::2, L:] = float("nan")  # beyond column L: must not reach the output
     assert rel_err(gate(y, z, x, bias), gate_ref(y[..., :L], z, x, bias)) < F64_SAME_ALGEBRA
 
@@ -302,9 +297,9 @@ def test_gate_reads_y_through_its_row_stride():
 def test_gate_gradients(B, D, L, with_y, with_bias, transpose, small_tiles):
     """float64 gradients of y (zero beyond L), z, x and bias against torch autograd; with 16-wide
     tiles L = 70 spans 5 tiles, 3 backward programs, and D = 20 two channel blocks."""
-    y = _randn(B, D, 2 * L, seed=1) if with_y else None
-    bias = _randn(D, seed=4) if with_bias else None
-    ins = _leaves(y, _randn(B, D, L, seed=2), _randn(B, D, L, seed=3), bias)
+    y = randn(B, D, 2 * L, seed=1) if with_y else None
+    bias = randn(D, seed=4) if with_bias else None
+    ins = _leaves(y, randn(B, D, L, seed=2), randn(B, D, L, seed=3), bias)
     ins64 = _leaves(*ins)
     out = gate(*ins, transpose_out=transpose)
     ref = gate_ref(*ins64, transpose_out=transpose)
@@ -318,13 +313,13 @@ def test_gate_gradients(B, D, L, with_y, with_bias, transpose, small_tiles):
 
 
 def test_gate_gradcheck():
-    ins = _leaves(_randn(2, 3, 8, seed=1), _randn(2, 3, 4, seed=2), _randn(2, 3, 4, seed=3),
-                  _randn(3, seed=4))  # fmt: skip
+    ins = _leaves(randn(2, 3, 8, seed=1), randn(2, 3, 4, seed=2), randn(2, 3, 4, seed=3),
+                  randn(3, seed=4))  # fmt: skip
     assert torch.autograd.gradcheck(lambda *a: gate(*a, transpose_out=True), tuple(ins))
 
 
 def test_gate_bad_inputs():
-    y, z, x, b = _randn(2, 3, 8), _randn(2, 3, 4), _randn(2, 3, 4), _randn(3)
+    y, z, x, b = randn(2, 3, 8), randn(2, 3, 4), randn(2, 3, 4), randn(3)
     with pytest.raises(ValueError, match="shape of the gate x"):
         gate(y, z, x[:, :2], b)
     with pytest.raises(ValueError, match="z may be None only"):
@@ -357,9 +352,9 @@ def test_short_conv_and_gate_property(B, L, D, K, seed):
     """Order-1 Hyena core from the kernels (short conv, split, gate with bias) against float64,
     forward and gradients, over random shapes."""
     C = 2 * D
-    ins = _leaves(_randn(B, L, C, seed=seed), _randn(C, 1, K, seed=seed + 1),
-                  _randn(C, seed=seed + 2), _randn(B, D, 2 * L, seed=seed + 3),
-                  _randn(D, seed=seed + 4))  # fmt: skip
+    ins = _leaves(randn(B, L, C, seed=seed), randn(C, 1, K, seed=seed + 1),
+                  randn(C, seed=seed + 2), randn(B, D, 2 * L, seed=seed + 3),
+                  randn(D, seed=seed + 4))  # fmt: skip
     ins64 = _leaves(*ins)
 
     def core(p, w, b, y, bias, conv, gate_fn):
@@ -386,7 +381,7 @@ def _layer(order, identity_first, filter_bias, K, dtype=torch.float32, d=6, L=9)
     torch.manual_seed(order + 10 * K)
     op = HyenaOperator(d, 16, order=order, identity_first=identity_first,
                        filter_bias=filter_bias, short_filter_order=K).to(DEV, dtype)  # fmt: skip
-    return op, _randn(2, L, d, seed=order, dtype=dtype)
+    return op, randn(2, L, d, seed=order, dtype=dtype)
 
 
 @pytest.mark.parametrize("order,identity_first,filter_bias,K", LAYERS)
@@ -399,7 +394,7 @@ def test_fused_forward_equals_the_operator(order, identity_first, filter_bias, K
     assert out.shape == ref.shape and out.dtype == ref.dtype
     assert rel_err(out, ref) < F32_FFT_CHAIN
     assert rel_err(fused_core(op, u), op.core(u)) < F32_FFT_CHAIN
-    cot = _randn(*ref.shape, seed=7, dtype=ref.dtype)
+    cot = randn(*ref.shape, seed=7, dtype=ref.dtype)
     got = torch.autograd.grad(out, [u, *params], cot)
     want = torch.autograd.grad(ref, [u, *params], cot)
     for (name, _), a, b in zip([("u", u), *op.named_parameters()], got, want, strict=False):
@@ -414,7 +409,7 @@ def test_fused_forward_float64_and_bfloat16():
     op16 = HyenaOperator(6, 16, order=2).to(DEV, torch.bfloat16)
     op64 = HyenaOperator(6, 16, order=2).to(DEV, torch.float64)
     op64.load_state_dict({k: v.double() for k, v in op16.state_dict().items()})
-    u16 = _randn(2, 9, 6, seed=5, dtype=torch.bfloat16)
+    u16 = randn(2, 9, 6, seed=5, dtype=torch.bfloat16)
     out = fused_forward(op16, u16)
     assert out.dtype == torch.bfloat16
     assert rel_err(out, op64(u16.double())) < HALF_VS_F64  # measured 2e-3 to 3e-3, as eager bf16

@@ -24,19 +24,11 @@ from hyena_lab import fftconv, kernels
 from hyena_lab.checks import F32_FFT_CHAIN, F64_FFT_CHAIN, F64_SAME_ALGEBRA
 from hyena_lab.kernels.long_conv import causal_conv_padded
 
-from .helpers import rel_err
+from .helpers import DEV, pad_ref, randn, rel_err
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-DEV = "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _randn(*shape, dtype=torch.float64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=DEV)
-
-
-def _pad(z):
-    return torch.cat([z, torch.zeros_like(z)], dim=-1)  # (B, D, 2L)
 
 
 # ------------------------------------------------------------------------- the convolution
@@ -45,52 +37,52 @@ def _pad(z):
        seed=st.integers(0, 10_000))  # fmt: skip
 def test_causal_conv_padded_equals_fftconv(B, D, L, seed):
     """``y[..., :L]`` is ``fftconv(z, h)`` (no bias) at any length, odd ones and L = 1 too."""
-    z, h = _randn(B, D, L, seed=seed), _randn(D, L, seed=seed + 1)
-    y = causal_conv_padded(_pad(z), h)
+    z, h = randn(B, D, L, seed=seed), randn(D, L, seed=seed + 1)
+    y = causal_conv_padded(pad_ref(z), h)
     assert y.shape == (B, D, 2 * L) and y.dtype == torch.float64
     assert rel_err(y[..., :L], fftconv(z, h)) < F64_FFT_CHAIN
 
 
 def test_float32_input_and_a_bfloat16_filter():
     """float32 zp and a bf16 filter: computed in float32 (the filter widened once)."""
-    z, h = _randn(2, 3, 50, seed=1), _randn(3, 50, seed=2).to(torch.bfloat16)
-    y = causal_conv_padded(_pad(z).float(), h)
+    z, h = randn(2, 3, 50, seed=1), randn(3, 50, seed=2).to(torch.bfloat16)
+    y = causal_conv_padded(pad_ref(z).float(), h)
     assert y.dtype == torch.float32
     assert rel_err(y[..., :50], fftconv(z, h.double())) < F32_FFT_CHAIN
 
 
 @pytest.mark.parametrize("L", [3, 4])  # odd, and even with a self-mirrored bin k = L/2
 def test_gradcheck_in_float64(L):
-    zp = _pad(_randn(2, 2, L, seed=3)).requires_grad_()
-    h = _randn(2, L, seed=4).requires_grad_()
+    zp = pad_ref(randn(2, 2, L, seed=3)).requires_grad_()
+    h = randn(2, L, seed=4).requires_grad_()
     assert torch.autograd.gradcheck(causal_conv_padded, (zp, h))
 
 
 def test_gradients_match_autograd_through_fftconv():
     """The written-out adjoint (dz: anti-causal convolution; dh: cross-correlation summed over
     the batch) equals autograd through ``fftconv`` on the first L columns."""
-    z, h = _randn(3, 4, 33, seed=5).requires_grad_(), _randn(4, 33, seed=6).requires_grad_()
-    g = _randn(3, 4, 33, seed=7)
+    z, h = randn(3, 4, 33, seed=5).requires_grad_(), randn(4, 33, seed=6).requires_grad_()
+    g = randn(3, 4, 33, seed=7)
     z2, h2 = z.detach().clone().requires_grad_(), h.detach().clone().requires_grad_()
-    causal_conv_padded(_pad(z), h)[..., :33].backward(g)
+    causal_conv_padded(pad_ref(z), h)[..., :33].backward(g)
     fftconv(z2, h2).backward(g)
     assert rel_err(z.grad, z2.grad) < F64_FFT_CHAIN
     assert rel_err(h.grad, h2.grad) < F64_FFT_CHAIN
 
 
 def test_causal_the_future_does_not_reach_the_past():
-    z, h = _randn(2, 3, 40, seed=8), _randn(3, 40, seed=9)
+    z, h = randn(2, 3, 40, seed=8), randn(3, 40, seed=9)
     t = 25
     z2 = z.clone()
-    z2[..., t:] += 100 * _randn(2, 3, 40 - t, seed=10)
-    a, b = causal_conv_padded(_pad(z), h), causal_conv_padded(_pad(z2), h)
+    z2[..., t:] += 100 * randn(2, 3, 40 - t, seed=10)
+    a, b = causal_conv_padded(pad_ref(z), h), causal_conv_padded(pad_ref(z2), h)
     scale = a[..., :t].abs().max()
     assert (a[..., :t] - b[..., :t]).abs().max() <= 1e-12 * 100 * scale  # round-off of the FFT
     assert (a[..., t:40] - b[..., t:40]).abs().max() > 1  # and the future does change
 
 
 def test_bad_inputs_say_what_was_expected():
-    zp, h = _pad(_randn(2, 3, 4)), _randn(3, 4)
+    zp, h = pad_ref(randn(2, 3, 4)), randn(3, 4)
     with pytest.raises(ValueError, match=r"\(B, 3, 8\)"):
         causal_conv_padded(zp[..., :6], h)
     with pytest.raises(ValueError, match=r"h must have shape \(d_model, seq_len\) \(2 dims\)"):
@@ -114,7 +106,7 @@ def poison(monkeypatch):
 
 @pytest.mark.parametrize("B,D,L", [(2, 3, 5), (1, 40, 1), (1, 2, 130)])
 def test_gate_pad_out_writes_zeros_after_l(B, D, L):
-    y, x = _randn(B, D, 2 * L, seed=1), _randn(B, D, L, seed=2)
+    y, x = randn(B, D, 2 * L, seed=1), randn(B, D, L, seed=2)
     out = gate(y, None, x, pad_out=True, out_dtype=torch.float32)
     assert out.shape == (B, D, 2 * L) and out.dtype == torch.float32
     assert torch.equal(out[..., L:], torch.zeros_like(out[..., L:]))
@@ -124,8 +116,8 @@ def test_gate_pad_out_writes_zeros_after_l(B, D, L):
 def test_gate_pad_out_gradients():
     """Gradients through the padded output: only its first L columns reach y and x."""
     B, D, L = 2, 3, 6
-    y, x = _randn(B, D, 2 * L, seed=3).requires_grad_(), _randn(B, D, L, seed=4).requires_grad_()
-    g = _randn(B, D, 2 * L, seed=5)
+    y, x = randn(B, D, 2 * L, seed=3).requires_grad_(), randn(B, D, L, seed=4).requires_grad_()
+    g = randn(B, D, 2 * L, seed=5)
     gate(y, None, x, pad_out=True).backward(g)
     assert rel_err(x.grad, g[..., :L] * y.detach()[..., :L]) < F64_SAME_ALGEBRA
     assert rel_err(y.grad[..., :L], g[..., :L] * x.detach()) < F64_SAME_ALGEBRA
@@ -137,14 +129,14 @@ def test_a_padded_step_chain_is_definition_3_1():
     gate) equal ``x2 * fftconv(x1 * fftconv(v, h1, b1), h2, b2)``, the skip term folded into the
     filter's first tap."""
     B, D, L = 2, 3, 11
-    v, x1, x2 = (_randn(B, D, L, seed=s) for s in (1, 2, 3))
-    h1, h2 = _randn(D, L, seed=4), _randn(D, L, seed=5)
-    b1, b2 = _randn(D, seed=6), _randn(D, seed=7)
+    v, x1, x2 = (randn(B, D, L, seed=s) for s in (1, 2, 3))
+    h1, h2 = randn(D, L, seed=4), randn(D, L, seed=5)
+    b1, b2 = randn(D, seed=6), randn(D, seed=7)
 
     def fold(h, b):
         return torch.cat([h[:, :1] + b[:, None], h[:, 1:]], dim=1)
 
-    z2 = gate(causal_conv_padded(_pad(v), fold(h1, b1)), None, x1, pad_out=True)
+    z2 = gate(causal_conv_padded(pad_ref(v), fold(h1, b1)), None, x1, pad_out=True)
     out = gate(causal_conv_padded(z2, fold(h2, b2)), None, x2)
     ref = x2 * fftconv(x1 * fftconv(v, h1, b1), h2, b2)
     assert rel_err(out, ref) < F64_FFT_CHAIN
@@ -163,7 +155,7 @@ def _packed(x):  # (B, D, 2L) real -> (B, D, L) complex: DFT_L of x[2n] + i x[2n
 def test_filter_packed_is_the_real_transform_of_the_product(L, conj):
     """ifft(filter_packed(C, H_c)) viewed as real == irfft(rfft(x) * H) (unnormalised), with
     the filter's spectrum given packed (H_c) as the data's is."""
-    x, h = _randn(2, 3, 2 * L, seed=L), _randn(3, 2 * L, seed=L + 1)  # any real filter rows
+    x, h = randn(2, 3, 2 * L, seed=L), randn(3, 2 * L, seed=L + 1)  # any real filter rows
     h_f = torch.fft.rfft(h)  # (D, L + 1)
     want = torch.fft.irfft(
         torch.fft.rfft(x) * (h_f.conj() if conj else h_f), n=2 * L, norm="forward"
@@ -175,13 +167,13 @@ def test_filter_packed_is_the_real_transform_of_the_product(L, conj):
 
 @pytest.mark.parametrize("L", [1, 4, 7])
 def test_cross_spectrum_sums_conj_x_g_over_the_batch(L):
-    x, g = _randn(3, 2, 2 * L, seed=1), _randn(3, 2, 2 * L, seed=2)
+    x, g = randn(3, 2, 2 * L, seed=1), randn(3, 2, 2 * L, seed=2)
     want = (torch.fft.rfft(x).conj() * torch.fft.rfft(g)).sum(0)  # (D, L + 1)
     assert rel_err(cross_spectrum(_packed(x), _packed(g)), want) < F64_FFT_CHAIN
 
 
 def test_spectral_bad_inputs():
-    c = _packed(_randn(2, 3, 8))
+    c = _packed(randn(2, 3, 8))
     with pytest.raises(ValueError, match=r"packed spectrum, torch.complex128 \(D, L\) = \(3, 4\)"):
         filter_packed(c, torch.zeros(3, 5, dtype=torch.complex128, device=DEV))
     with pytest.raises(ValueError, match="contiguous complex64/complex128 \\(B, D, L\\)"):

@@ -12,19 +12,14 @@ from hyena_lab import fftconv  # noqa: E402
 from hyena_lab.checks import F32_FFT_CHAIN  # noqa: E402
 from hyena_lab.kernels.long_fft import MIN_L, factors, fftconv_long, supported  # noqa: E402
 
-from .helpers import rel_err  # noqa: E402
+from .helpers import DEV, randn, rel_err  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread", "poisoned_kernels")  # conftest.py
-DEV = "cuda" if torch.cuda.is_available() else "cpu"
 
-
-def _randn(*shape, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=g, dtype=torch.float64).to(DEV)
 
 
 def _filters(D, L, seed=1):  # decaying, like the implicit filter's window
-    return _randn(D, L, seed=seed) * torch.exp(-torch.arange(L, device=DEV) / (L / 8))
+    return randn(D, L, seed=seed) * torch.exp(-torch.arange(L, device=DEV) / (L / 8))
 
 
 def test_factors_and_lengths():
@@ -39,7 +34,7 @@ def test_factors_and_lengths():
 def test_gated_convolution_with_bias_equals_fftconv(B, L):
     """Odd B at 32K (the last row rides alone), even B at 64K (N2 = 512)."""
     D = 2
-    z, h, b, x = _randn(B, D, L, seed=2), _filters(D, L), _randn(D, seed=3), _randn(B, D, L, seed=4)
+    z, h, b, x = randn(B, D, L, seed=2), _filters(D, L), randn(D, seed=3), randn(B, D, L, seed=4)
     with torch.no_grad():
         y = fftconv_long(z.float(), h.float(), b.float(), x.float())
     assert y.shape == (B, D, L) and y.dtype == torch.float32
@@ -48,7 +43,7 @@ def test_gated_convolution_with_bias_equals_fftconv(B, L):
 
 def test_no_gate_no_bias_any_strides_and_bfloat16_out():
     B, D, L = 2, 3, MIN_L
-    z = _randn(B, L, D, seed=5).transpose(1, 2)  # (B, D, L) with the channels contiguous
+    z = randn(B, L, D, seed=5).transpose(1, 2)  # (B, D, L) with the channels contiguous
     h = _filters(D, L, seed=6)
     with torch.no_grad():
         y = fftconv_long(z.float(), h.float(), out_dtype=torch.bfloat16)
@@ -58,9 +53,9 @@ def test_no_gate_no_bias_any_strides_and_bfloat16_out():
 
 def test_causal_the_future_does_not_reach_the_past():
     B, D, L, t = 1, 1, MIN_L, 20_000
-    z, h = _randn(B, D, L, seed=7), _filters(D, L, seed=8)
+    z, h = randn(B, D, L, seed=7), _filters(D, L, seed=8)
     z2 = z.clone()
-    z2[..., t:] += 100 * _randn(B, D, L - t, seed=9)
+    z2[..., t:] += 100 * randn(B, D, L - t, seed=9)
     with torch.no_grad():
         a, b = (fftconv_long(v.float(), h.float()) for v in (z, z2))
     scale = a[..., :t].abs().max()
@@ -69,7 +64,7 @@ def test_causal_the_future_does_not_reach_the_past():
 
 
 def test_bad_inputs_say_what_was_expected():
-    z, h = _randn(1, 2, MIN_L).float(), _filters(2, MIN_L).float()
+    z, h = randn(1, 2, MIN_L).float(), _filters(2, MIN_L).float()
     with pytest.raises(ValueError, match=r"h must have shape \(d_model, seq_len\) = \(2, 32768\)"):
         fftconv_long(z, h[:1])
     with pytest.raises(ValueError, match="L a power of two in"):
@@ -93,7 +88,7 @@ def test_the_layer_uses_it_without_autograd_and_agrees():
     L = MIN_L
     torch.manual_seed(0)
     op = HyenaOperator(4, L, order=2, backend="triton").to(DEV)  # two long convolutions
-    u = _randn(2, L, 4, seed=10).float()
+    u = randn(2, L, 4, seed=10).float()
     with torch.no_grad():
         ref = op(u)
         op.long_fft = True
