@@ -50,30 +50,27 @@ def measure(L: int, d_model: int = D_MODEL, tokens: int = TOKENS, device: str = 
         line["cufft_err"] = rel_err(cufft_step(z, h, b, x)[:1, :1].double(), ref)
         default = (long_fft.COLUMNS, long_fft.ROWS, long_fft.NUM_WARPS)
         line["long_fft"] = []
-        for cols, rows, warps in settings:
-            long_fft.COLUMNS, long_fft.ROWS, long_fft.NUM_WARPS = cols, rows, warps
+        for tile in settings:
+            call = partial(long_fft.fftconv_long, z, h, b, x, tile=tile)
             try:
-                y = long_fft.fftconv_long(z, h, b, x)
-                ms = time_fn(lambda: long_fft.fftconv_long(z, h, b, x), repeats=repeats,
-                             warmup=warmup, device=device) * 1e3  # fmt: skip
+                y = call()
+                ms = time_fn(call, repeats=repeats, warmup=warmup, device=device) * 1e3
                 row = {"ms": ms, "err": rel_err(y[:1, :1].double(), ref)}
             except Exception as err:  # recorded: a setting that does not compile is data too
                 row = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"}
-            line["long_fft"].append({"columns": cols, "rows": rows, "warps": warps, **row})
-            print(L, cols, rows, warps, row, flush=True)
+            columns, rows, warps = tile
+            line["long_fft"].append({"columns": columns, "rows": rows, "warps": warps, **row})
+            print(L, *tile, row, flush=True)
         # where the time of one call goes: at the default tile, or the fastest if it failed
         ran = {(s["columns"], s["rows"], s["warps"]): s["ms"] for s in line["long_fft"]
                if "ms" in s}  # fmt: skip
         tile = default if default in ran or not ran else min(ran, key=ran.get)
         line["default"], line["profiled"] = list(default), list(tile)
-        long_fft.COLUMNS, long_fft.ROWS, long_fft.NUM_WARPS = tile
+        call = partial(long_fft.fftconv_long, z, h, b, x, tile=tile)
         try:
-            line["profile"] = profile_call(lambda _: long_fft.fftconv_long(z, h, b, x), None,
-                                           device, top=8)  # fmt: skip
+            line["profile"] = profile_call(lambda _: call(), None, device, top=8)
         except Exception as err:  # no tile compiles at this length: the record says so
             line["profile"] = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"}
-        finally:
-            long_fft.COLUMNS, long_fft.ROWS, long_fft.NUM_WARPS = default
     print(f"L={L}: cuFFT step {line['cufft_ms']:.2f} ms", flush=True)
     return line
 

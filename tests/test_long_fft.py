@@ -97,3 +97,9 @@ def test_the_layer_uses_it_without_autograd_and_agrees():
     assert rel_err(got.double(), ref.double()) < F32_FFT_CHAIN
     assert not layer._long_fft(op, u)  # grad enabled and parameters that need it: cuFFT path
     assert not layer._long_fft(op, u[:, : L // 2])  # a length it does not take
+
+
+def test_a_tile_is_three_powers_of_two():
+    z = randn(1, 1, 2**15, dtype=torch.float32)
+    with pytest.raises(ValueError, match="three powers of two"):
+        fftconv_long(z, z[0], tile=(16, 6, 8))

@@ -234,6 +234,7 @@ def fftconv_long(
     *,
     out_dtype: torch.dtype | None = None,
     precision: str | None = None,
+    tile: tuple[int, int, int] | None = None,
 ) -> torch.Tensor:
     """``x * (h conv z + b z)`` (the causal convolution along the last axis, gated by ``x``;
     without ``x``, ungated) in the three passes of the module docstring.
@@ -245,6 +246,8 @@ def fftconv_long(
         out_dtype: the result's dtype (``z``'s by default).
         precision: ``tl.dot``'s input precision, ``"ieee"`` (float32 products) or ``"tf32"``;
             by default ``"tf32"`` for half-precision ``z`` and ``"ieee"`` otherwise.
+        tile: ``(columns, rows, warps)`` per program (powers of two), by default
+            ``(COLUMNS, ROWS, NUM_WARPS)``; ``scripts/ch06_long_fft.py`` sweeps it.
 
     Returns:
         ``(B, D, L)`` in ``out_dtype``. Forward only (no autograd).
@@ -280,18 +283,21 @@ def fftconv_long(
     si = empty((pairs, n1 * n2), torch.float32, z.device)
     h_f = _filter_spectrum(h, n1 * n2)
     out = empty((B, D, L), out_dtype or z.dtype, z.device)
-    cols, rows = min(COLUMNS, n2), min(ROWS, n1)
+    columns, rows, warps = tile or (COLUMNS, ROWS, NUM_WARPS)
+    if not all(isinstance(t, int) and t > 0 and t & (t - 1) == 0 for t in (columns, rows, warps)):
+        raise ValueError(f"tile must be three powers of two (columns, rows, warps), got {tile}")
+    cols, rows = min(columns, n2), min(rows, n1)
     _columns_forward[grid(pairs, n2 // cols)](
-        z, sr, si, B, D, L, *z.stride(), N1=n1, N2=n2, C=cols, PREC=prec, num_warps=NUM_WARPS
+        z, sr, si, B, D, L, *z.stride(), N1=n1, N2=n2, C=cols, PREC=prec, num_warps=warps
     )
     b = h_f if bias is None else bias.float().contiguous()  # (D,); unread without a bias
     _rows_filter[grid(pairs, n1 // rows)](
         sr, si, h_f, b, D, N1=n1, N2=n2, R=rows, HAS_BIAS=bias is not None, PREC=prec,
-        num_warps=NUM_WARPS,
+        num_warps=warps,
     )
     gate = z if x is None else x
     _columns_inverse[grid(pairs, n2 // cols)](
         sr, si, gate, out, B, D, L, *gate.stride(), *out.stride(),
-        HAS_X=x is not None, N1=n1, N2=n2, C=cols, PREC=prec, num_warps=NUM_WARPS,
+        HAS_X=x is not None, N1=n1, N2=n2, C=cols, PREC=prec, num_warps=warps,
     )  # fmt: skip
     return out
