@@ -9,6 +9,9 @@ PIP        := $(BIN)/python -m pip --disable-pip-version-check -q
 NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 EXTRAS     ?= dev,browser,book,triton
 CHROMIUM   ?= /usr/bin/chromium
+# pytest-xdist workers for the unit tests and the notebooks (one notebook per worker at a time:
+# its cells share one kernel); JOBS=0 runs in one process
+JOBS       ?= 2
 # The static book (`make book`): JavaScript that the pages need offline, fetched from npm with
 # `npm pack` into an ignored folder (require.js and the ipywidgets HTML manager for widgets,
 # MathJax 3 for equations); the notebooks are staged next to book/index.md and built by Sphinx.
@@ -37,10 +40,11 @@ lint: $(STAMP)  ## ruff over the package, the tests and the notebook sources
 	$(BIN)/ruff check .
 
 unit: $(STAMP)  ## pytest unit and property tests (includes the .py/.ipynb sync check)
-	MPLBACKEND=Agg $(BIN)/pytest -q tests --ignore=tests/browser
+	MPLBACKEND=Agg $(BIN)/pytest -q -n $(JOBS) tests --ignore=tests/browser
 
 notebooks: $(STAMP)  ## execute every chapter and the worked solutions under nbval (lax: compares only marked cells)
-	$(BIN)/pytest -q --nbval-lax --nbval-cell-timeout=900 notebooks course/solutions.ipynb
+	$(BIN)/pytest -q -n $(JOBS) --dist loadfile --nbval-lax --nbval-cell-timeout=900 notebooks \
+	  course/solutions.ipynb
 
 # the real-browser tests: every page of the built book (MathJax errors, console errors, widget
 # notices, download links) and chapter 01 run in JupyterLab with its slider moved
