@@ -10,8 +10,12 @@ NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 EXTRAS     ?= dev,browser,book,triton
 CHROMIUM   ?= /usr/bin/chromium
 # pytest-xdist workers for the unit tests and the notebooks (one notebook per worker at a time:
-# its cells share one kernel); JOBS=0 runs in one process
+# its cells share one kernel); JOBS=0 runs in one process. The workers run one thread each
+# (OMP_NUM_THREADS=1): two workers with two OpenMP threads each on two cores spin against each
+# other and ran a chapter about four times slower.
 JOBS       ?= 2
+XDIST      := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
+PARALLEL   := $(if $(filter 0,$(JOBS)),,OMP_NUM_THREADS=1)
 # The static book (`make book`): JavaScript that the pages need offline, fetched from npm with
 # `npm pack` into an ignored folder (require.js and the ipywidgets HTML manager for widgets,
 # MathJax 3 for equations); the notebooks are staged next to book/index.md and built by Sphinx.
@@ -40,11 +44,11 @@ lint: $(STAMP)  ## ruff over the package, the tests and the notebook sources
 	$(BIN)/ruff check .
 
 unit: $(STAMP)  ## pytest unit and property tests (includes the .py/.ipynb sync check)
-	MPLBACKEND=Agg $(BIN)/pytest -q -n $(JOBS) tests --ignore=tests/browser
+	$(PARALLEL) MPLBACKEND=Agg $(BIN)/pytest -q $(XDIST) tests --ignore=tests/browser
 
 notebooks: $(STAMP)  ## execute every chapter and the worked solutions under nbval (lax: compares only marked cells)
-	$(BIN)/pytest -q -n $(JOBS) --dist loadfile --nbval-lax --nbval-cell-timeout=900 notebooks \
-	  course/solutions.ipynb
+	$(PARALLEL) $(BIN)/pytest -q $(XDIST) $(if $(XDIST),--dist loadfile) --nbval-lax \
+	  --nbval-cell-timeout=900 notebooks course/solutions.ipynb
 
 # the real-browser tests: every page of the built book (MathJax errors, console errors, widget
 # notices, download links) and chapter 01 run in JupyterLab with its slider moved
