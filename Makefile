@@ -9,10 +9,10 @@ PIP        := $(BIN)/python -m pip --disable-pip-version-check -q
 NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 EXTRAS     ?= dev,browser,book,triton
 CHROMIUM   ?= /usr/bin/chromium
-# pytest-xdist workers for the unit tests and the notebooks (one notebook per worker at a time:
-# its cells share one kernel); JOBS=0 runs in one process. The workers run one thread each
-# (OMP_NUM_THREADS=1): two workers with two OpenMP threads each on two cores spin against each
-# other and ran a chapter about four times slower.
+# pytest-xdist workers for the unit tests; JOBS=0 runs them in one process. The workers run one
+# thread each (OMP_NUM_THREADS=1): two workers with two OpenMP threads each on two cores spin
+# against each other. The notebooks stay in one process: in two workers with one thread each,
+# course/solutions.ipynb alone ran past 15 min (about 5 min in the sequential run).
 JOBS       ?= 2
 XDIST      := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
 PARALLEL   := $(if $(filter 0,$(JOBS)),,OMP_NUM_THREADS=1)
@@ -47,8 +47,7 @@ unit: $(STAMP)  ## pytest unit and property tests (includes the .py/.ipynb sync 
 	$(PARALLEL) MPLBACKEND=Agg $(BIN)/pytest -q $(XDIST) tests --ignore=tests/browser
 
 notebooks: $(STAMP)  ## execute every chapter and the worked solutions under nbval (lax: compares only marked cells)
-	$(PARALLEL) $(BIN)/pytest -q $(XDIST) $(if $(XDIST),--dist loadfile) --nbval-lax \
-	  --nbval-cell-timeout=900 notebooks course/solutions.ipynb
+	$(BIN)/pytest -q --nbval-lax --nbval-cell-timeout=900 notebooks course/solutions.ipynb
 
 # the real-browser tests: every page of the built book (MathJax errors, console errors, widget
 # notices, download links) and chapter 01 run in JupyterLab with its slider moved
