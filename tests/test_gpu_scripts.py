@@ -33,11 +33,11 @@ def test_the_ch06_profile_script_writes_its_record(tmp_path, one_thread):
     spec = importlib.util.spec_from_file_location("ch06_profile", ROOT / "scripts/ch06_profile.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    path = mod.main(str(tmp_path / "p.json"), lengths=(16,), d_model=8, tokens=32, device="cpu",
+    path = mod.main(str(tmp_path / "p.json"), lengths=(16,), d_model=2, tokens=32, device="cpu",
                     dtype=torch.float32, repeats=1)  # fmt: skip
     record = load_record(path, schema="hyena-lab.layer-profile")
     (line,) = record["layer"]
-    assert (line["L"], line["B"], record["d_model"], record["dtype"]) == (16, 2, 8, "fp32")
+    assert (line["L"], line["B"], record["d_model"], record["dtype"]) == (16, 2, 2, "fp32")
     assert line["fwd_ms"] > 0 and line["fwdbwd_ms"] > 0
     assert line["profile_fwd"]["kernels"] and line["profile_fwdbwd"]["kernels"]
 
@@ -51,13 +51,13 @@ def test_the_ch06_long_fft_script_writes_its_record(tmp_path, one_thread, monkey
     profiled = []  # profile_call itself is tested with the bench; here: that the script calls it
     monkeypatch.setattr(mod, "profile_call", lambda call, *a, **k: profiled.append(call) or {})
     path = mod.main(str(tmp_path / "l.json"), lengths=(2**15,), d_model=1, tokens=2**15,
-                    device="cpu", settings=((4, 2, 4),), repeats=1, warmup=0)  # fmt: skip
+                    device="cpu", settings=((16, 8, 4),), repeats=1, warmup=0)  # fmt: skip
     (line,) = load_record(path, schema="hyena-lab.long-fft")["lengths"]
     assert line["L"] == 2**15 and line["B"] == 1 and line["cufft_ms"] > 0
     assert line["cufft_err"] < 1e-2  # bf16 activations and output, against float64
-    assert [(s["columns"], s["rows"], s["warps"]) for s in line["long_fft"]] == [(4, 2, 4)]
+    assert [(s["columns"], s["rows"], s["warps"]) for s in line["long_fft"]] == [(16, 8, 4)]
     assert all(s["ms"] > 0 and s["err"] < 1e-2 for s in line["long_fft"])
-    assert len(profiled) == 1 and line["profile"] == {} and line["profiled"] == [4, 2, 4]
+    assert len(profiled) == 1 and line["profile"] == {} and line["profiled"] == [16, 8, 4]
 
 
 def test_the_ch06_vs_rfft_script_writes_its_record(tmp_path, one_thread):
