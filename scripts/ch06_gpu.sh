@@ -10,6 +10,9 @@
 # ACCURACY_LIMIT=240 TESTS_LIMIT=200`, then `SKIP_CHECKS=1 BENCH_LIMIT=540 BENCH_BUDGET=480`).
 # VS_RFFT=1 adds scripts/ch06_vs_rfft.py (the fused step against a careful rfft convolution),
 # HALF_FFT=1 scripts/ch06_half_fft.py (cuFFT in half precision: speed, accuracy).
+# HALF_BENCH=1 the fused layer with half-precision transforms (op.half_fft, variant
+# triton_half): its tests, its accuracy against float64, its profile at 8K and 64K, and the
+# forward bench beside every SDPA backend, 1K-256K.
 # The 1M records of 2026-12-04 were separate calls: `hyena_lab.bench` at --lengths 1048576 (the
 # command is in each record's meta), `bench.variants --lengths 1048576` at d_model 768 and 64,
 # and scripts/ch06_long_fft.py's main(lengths=(2**19, 2**20)) with six tiles.
@@ -47,6 +50,20 @@ fi
 if [ "${HALF_FFT:-0}" = 1 ]; then  # cuFFT in half precision: speed and accuracy
   TAIL=12 step half_fft ${HALF_FFT_LIMIT:-150} python3 scripts/ch06_half_fft.py \
     $OUT/06_fft_matmul-gpu_half_fft.json
+fi
+if [ "${HALF_BENCH:-0}" = 1 ]; then  # op.half_fft: checked, against float64, profiled, timed
+  step half_tests ${TESTS_LIMIT:-150} python3 -m pytest -q -x -p no:cacheprovider \
+    tests/test_half_fft.py tests/test_long_conv.py tests/test_kernels.py
+  TAIL=30 step half_accuracy ${ACCURACY_LIMIT:-120} python3 -m hyena_lab.bench.variants \
+    --lengths ${HALF_ACCURACY_LENGTHS:-1024,8192,65536,262144} --variants triton,triton_half \
+    --out $OUT/06_fft_matmul-variant_accuracy_half.json
+  TAIL=6 step half_profile ${PROFILE_LIMIT:-90} python3 scripts/ch06_profile.py \
+    $OUT/06_fft_matmul-gpu_layer_profile_half.json --half-fft
+  step half_bench ${BENCH_LIMIT:-300} python3 -m hyena_lab.bench \
+    --lengths ${HALF_LENGTHS:-1024,2048,4096,8192,16384,32768,65536,131072,262144} \
+    --passes fwd --benches hyena,mha --backends cudnn,flash,efficient \
+    --hyena-variants triton,triton_half --time-budget ${BENCH_BUDGET:-240} --profile-length 0 \
+    --accuracy-length 0 --target-ms 150 --out $OUT/06_fft_matmul-gpu_bench_half.json
 fi
 [ "${SKIP_BENCH:-0}" = 1 ] && exit 0
 step bench ${BENCH_LIMIT:-330} python3 -m hyena_lab.bench --lengths $LENGTHS \

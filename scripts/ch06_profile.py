@@ -18,11 +18,15 @@ D_MODEL, ORDER, TOKENS, LENGTHS = 768, 2, 2**18, (8192, 65536)
 
 
 def profile_length(L: int, d_model: int = D_MODEL, tokens: int = TOKENS, device: str = "cuda",
-                   dtype: torch.dtype = torch.bfloat16, repeats: int = 20) -> dict:  # fmt: skip
-    """The fused layer at length ``L`` (batch ``tokens / L``): median times and profiles."""
+                   dtype: torch.dtype = torch.bfloat16, repeats: int = 20,
+                   half_fft: bool = False) -> dict:  # fmt: skip
+    """The fused layer at length ``L`` (batch ``tokens / L``): median times and profiles;
+    ``half_fft``: the forward with half-precision transforms (``op.half_fft``, no autograd;
+    forward+backward takes the float32 path whatever it says)."""
     B = max(1, tokens // L)
     torch.manual_seed(0)
     op = HyenaOperator(d_model, l_max=L, order=ORDER, backend="triton").to(device, dtype)
+    op.half_fft = half_fft
     u = torch.randn(B, L, d_model, device=device, dtype=dtype)
     uu, g = u.clone().requires_grad_(), torch.randn_like(u)
 
@@ -34,7 +38,7 @@ def profile_length(L: int, d_model: int = D_MODEL, tokens: int = TOKENS, device:
         fused_forward(op, uu).backward(g)
 
     return {
-        "L": L, "B": B,
+        "L": L, "B": B, "half_fft": half_fft,
         "fwd_ms": time_fn(forward, repeats=repeats, device=device) * 1e3,
         "fwdbwd_ms": time_fn(forward_backward, repeats=repeats, device=device) * 1e3,
         "profile_fwd": profile_call(lambda _: forward(), None, device, top=20),
@@ -66,6 +70,7 @@ def main(out: str, lengths: tuple[int, ...] = LENGTHS, **settings) -> Path:
     return path
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python scripts/ch06_profile.py [OUT] [--half-fft]
+    args = [a for a in sys.argv[1:] if a != "--half-fft"]
     default = Path(os.environ.get("OUT", ".")) / "06_fft_matmul-gpu_layer_profile.json"
-    main(sys.argv[1] if len(sys.argv) > 1 else str(default))
+    main(args[0] if args else str(default), half_fft="--half-fft" in sys.argv[1:])

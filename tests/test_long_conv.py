@@ -89,7 +89,7 @@ def test_bad_inputs_say_what_was_expected():
         causal_conv_padded(zp[..., :6], h)
     with pytest.raises(ValueError, match=r"h must have shape \(d_model, seq_len\) \(2 dims\)"):
         causal_conv_padded(zp, h[0])
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="float32, float64 or float16"):
         causal_conv_padded(zp.to(torch.bfloat16), h)
     with pytest.raises(TypeError, match="floating-point"):
         causal_conv_padded(zp.long(), h)
@@ -178,8 +178,10 @@ def test_spectral_bad_inputs():
     c = _packed(randn(2, 3, 8))
     with pytest.raises(ValueError, match=r"packed spectrum, torch.complex128 \(D, L\) = \(3, 4\)"):
         filter_packed(c, torch.zeros(3, 5, dtype=torch.complex128, device=DEV))
-    with pytest.raises(ValueError, match="contiguous complex64/complex128 \\(B, D, L\\)"):
+    with pytest.raises(ValueError, match="contiguous complex64/complex128/complex32 \\(B, D, L"):
         filter_packed(c.real, torch.zeros(3, 4, dtype=torch.complex128, device=DEV))
+    with pytest.raises(ValueError, match="contiguous complex64/complex128 \\(B, D, L\\)"):
+        cross_spectrum(c.to(torch.complex32), c.to(torch.complex32))  # the gradient: no half
     with pytest.raises(ValueError, match="g must match c"):
         cross_spectrum(c, c[:1])
 

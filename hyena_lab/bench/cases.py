@@ -100,14 +100,13 @@ def build_hyena(cfg: BenchConfig, L: int, variant: str | None = None) -> nn.Modu
     variant = variant or "torch"
     if variant not in HYENA_VARIANTS:
         raise ValueError(f"variant must be one of {HYENA_VARIANTS}, got {variant!r}")
-    backend = {"compile": "torch", "triton_sram": "triton", "triton_long": "triton"}.get(
-        variant, variant
-    )
+    backend = "torch" if variant == "compile" else variant.partition("_")[0]
     torch.manual_seed(cfg.seed)
     op = HyenaOperator(cfg.d_model, l_max=L, order=cfg.order, backend=backend)
     # triton: cuFFT for every long convolution; triton_sram: on chip where L allows
     op.on_chip_fftconv = variant == "triton_sram"
     op.long_fft = variant == "triton_long"
+    op.half_fft = variant == "triton_half"
     if variant == "compile":
         torch._dynamo.reset()  # a fresh compile per case: 14 shapes would pass dynamo's limit
     op = op.to(device=cfg.device, dtype=cfg.torch_dtype)

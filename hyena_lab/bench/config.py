@@ -32,8 +32,12 @@ BENCHES = ("fftconv", "sdpa", "naive", "hyena", "mha")
 #: ``triton_sram`` the same with each gated long convolution done on chip where ``L`` allows
 #: (:mod:`hyena_lab.kernels.fftconv_sram`, ``L <= 4096``), ``triton_long`` the same with the
 #: three-pass long convolution where it runs (:mod:`hyena_lab.kernels.long_fft`: forward
-#: without autograd, ``L`` from 32K to 512K; experimental).
-HYENA_VARIANTS = ("torch", "compile", "monarch", "triton", "triton_sram", "triton_long")
+#: without autograd, ``L`` from 32K to 512K; experimental), ``triton_half`` the same with the
+#: long convolutions' transforms in half precision (:mod:`hyena_lab.kernels.long_conv`: forward
+#: without autograd, CUDA, power-of-two ``L``; experimental).
+HYENA_VARIANTS = (
+    "torch", "compile", "monarch", "triton", "triton_sram", "triton_long", "triton_half"
+)  # fmt: skip
 PASSES = ("fwd", "fwd+bwd")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 #: Options whose flag is not ``--field-name``.

@@ -16,6 +16,8 @@ is the output's gradient and ``s = y + b z``.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import triton
 import triton.language as tl
@@ -44,6 +46,7 @@ def _gate_fwd_kernel(
     stride_zb, stride_zd, stride_zl,
     stride_xb, stride_xd, stride_xl,
     stride_ob, stride_od, stride_ol,  # (B, D, L) or, transposed, (B, L, D)
+    scale,  # the output's factor (1, or a half-precision path's pre-scale in or out)
     HAS_Y: tl.constexpr, HAS_BIAS: tl.constexpr, PAD: tl.constexpr, ACC: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
 ):  # fmt: skip
@@ -72,7 +75,7 @@ def _gate_fwd_kernel(
             s += tl.load(bias_ptr + d, mask=d < D, other=0.0).to(ACC)[:, None] * z
     else:  # S_h = I
         s = z
-    tl.store(o, (x * s).to(out_ptr.dtype.element_ty), mask=ok)
+    tl.store(o, (x * s * scale).to(out_ptr.dtype.element_ty), mask=ok)
 
 
 @triton.jit
@@ -87,6 +90,7 @@ def _gate_bwd_kernel(
     stride_qzb, stride_qzd,
     stride_qxb, stride_qxd,
     stride_rb, stride_rn,  # part (B, n_chunks, D), channel stride 1
+    scale,  # the forward's output factor: every gradient is that of (scale g)
     TILES: tl.constexpr, HAS_Y: tl.constexpr, HAS_BIAS: tl.constexpr,
     WRITE_DY: tl.constexpr, WRITE_DZ: tl.constexpr, WRITE_DX: tl.constexpr,
     ZERO_DY: tl.constexpr,  # also write d_y's zeros in [L, 2L) (d_y of length exactly 2L)
@@ -104,7 +108,7 @@ def _gate_bwd_kernel(
         g = tl.load(
             g_ptr + b * stride_gb + d[:, None] * stride_gd + t[None, :] * stride_gl,
             mask=ok, other=0.0,
-        ).to(ACC)  # fmt: skip
+        ).to(ACC) * scale  # fmt: skip
         if HAS_BIAS or not HAS_Y:  # z: for the skip term's gradients, or as the signal
             z = tl.load(
                 z_ptr + b * stride_zb + d[:, None] * stride_zd + t[None, :] * stride_zl,
@@ -193,7 +197,7 @@ def _check(
 
 class _Gate(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, y, z, x, bias, out_dtype, transpose_out, pad_out):
+    def forward(ctx, y, z, x, bias, out_dtype, transpose_out, pad_out, scale):
         B, D, L = x.shape
         acc = compute_dtype(y, z, x, bias)
         if transpose_out:
@@ -210,12 +214,12 @@ class _Gate(torch.autograd.Function):
         y_ = z_ if y is None else y
         _gate_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(D, bd), B)](
             y_, z_, x, z_ if bias is None else bias, out, L, D,
-            *y_.stride(), *z_.stride(), *x.stride(), *o_strides,
+            *y_.stride(), *z_.stride(), *x.stride(), *o_strides, scale,
             HAS_Y=y is not None, HAS_BIAS=bias is not None, PAD=bool(pad_out), ACC=_tl(acc),
             BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
         )  # fmt: skip
         ctx.save_for_backward(y, z, x, bias)
-        ctx.transpose_out, ctx.acc = transpose_out, acc
+        ctx.transpose_out, ctx.acc, ctx.scale = transpose_out, acc, scale
         return out
 
     @staticmethod
@@ -251,14 +255,14 @@ class _Gate(torch.autograd.Function):
             z if d_y is None else d_y, z if d_z is None else d_z, z if d_x is None else d_x, part,
             L, D, *g_strides, *y_.stride(), *z.stride(), *x.stride(),
             *(z if d_y is None else d_y).stride()[:2], *(z if d_z is None else d_z).stride()[:2],
-            *(z if d_x is None else d_x).stride()[:2], *part.stride()[:2],
+            *(z if d_x is None else d_x).stride()[:2], *part.stride()[:2], ctx.scale,
             TILES=tiles, HAS_Y=has_y, HAS_BIAS=has_b,
             WRITE_DY=need_y, WRITE_DZ=need_z, WRITE_DX=need_x,
             ZERO_DY=need_y and y.shape[-1] == 2 * L, ACC=_tl(ctx.acc),
             BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
         )  # fmt: skip
         d_b = part.sum(dim=(0, 1)).to(bias.dtype) if (has_b and need_b) else None
-        return d_y, d_z, d_x, d_b, None, None, None
+        return d_y, d_z, d_x, d_b, None, None, None, None
 
 
 def gate(
@@ -270,8 +274,10 @@ def gate(
     out_dtype: torch.dtype | None = None,
     transpose_out: bool = False,
     pad_out: bool = False,
+    scale: float = 1.0,
 ) -> torch.Tensor:
-    """One step of Definition 3.1 after the FFT: ``x * (y[..., :L] + bias[:, None] * z)``.
+    """One step of Definition 3.1 after the FFT: ``x * (y[..., :L] + bias[:, None] * z)``
+    (times ``scale``).
 
     Computed in float32 (float64 when an input is float64) whatever the inputs' dtypes, in one
     read of each input and one write of the output. Differentiable in ``y``, ``z``, ``x`` and
@@ -292,10 +298,16 @@ def gate(
             ``(B, D, L)``.
         pad_out: write ``(B, D, 2L)`` with zeros in ``[..., L:]``: the zero-padded input the
             next step's FFT reads as it is (:func:`~.long_conv.causal_conv_padded`).
+        scale: a factor on the output, 1 by default: the half-precision forward path of
+            :func:`~.layer.fused_forward` carries its signal pre-scaled (``op.half_fft``)
+            and leaves the scale with it.
 
     Returns:
         ``(B, D, L)``, ``(B, L, D)`` with ``transpose_out``, or ``(B, D, 2L)`` with
         ``pad_out``, in ``out_dtype``.
     """
     _check(y, z, x, bias, out_dtype, bool(transpose_out), bool(pad_out))
-    return _Gate.apply(y, z, x, bias, out_dtype or x.dtype, bool(transpose_out), bool(pad_out))
+    if not (isinstance(scale, int | float) and math.isfinite(scale) and scale != 0):
+        raise ValueError(f"scale must be a finite non-zero number, got {scale!r}")
+    return _Gate.apply(y, z, x, bias, out_dtype or x.dtype, bool(transpose_out), bool(pad_out),
+                       float(scale))  # fmt: skip

@@ -23,6 +23,13 @@ with only the two linear maps and the FFTs left to ``torch``:
    (``z`` then stays in ``u``'s dtype between steps, as in the eager layer); with
    ``op.long_fft = True`` and no gradient to compute, at the lengths it supports (32K to 512K),
    :func:`~hyena_lab.kernels.long_fft.fftconv_long` does the step in three passes (experimental);
+   with ``op.half_fft = True`` and no gradient to compute, on CUDA at power-of-two lengths, the
+   padded signal is float16, pre-scaled by :data:`~hyena_lab.kernels.long_conv.HALF_SCALE`
+   (by the first padding pass, undone by the last gate), and the FFTs run in complex32
+   (experimental: half the bytes of every transform and of the passes around them; float16
+   overflows where a row's values sum past 65,504 after the pre-scale, which chapter 06's
+   randomly initialised layer does at 256K, so the output is checked once and, if it is not
+   finite, recomputed in float32 with a warning);
 5. ``out_proj`` (cuBLAS).
 
 Gradients flow through the kernels' own backward passes, the FFTs' and the linears'; the filter
@@ -33,13 +40,15 @@ single precision inputs (float64 for float64), so in half precision the result i
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 
 from ..operator import HyenaOperator
 from .fftconv_sram import fftconv_fused, supported
 from .gates import gate
-from .long_conv import causal_conv_padded, padded
+from .long_conv import HALF_SCALE, causal_conv_padded, padded
 from .long_fft import fftconv_long
 from .long_fft import supported as long_fft_supported
 from .short_conv import short_conv_split
@@ -53,9 +62,11 @@ def _check_op(op: object) -> HyenaOperator:
     return op
 
 
-def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tensor:
+def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
+          allow_half: bool = True) -> torch.Tensor:  # fmt: skip
     """``z^{N+1}`` of Definition 3.1 for ``u`` ``(B, L, D)``: ``(B, D, L)``, or ``(B, L, D)``
-    with ``transpose_out``, in ``u``'s dtype."""
+    with ``transpose_out``, in ``u``'s dtype. ``allow_half=False``: never the half-precision
+    transforms (the recomputation after they overflowed)."""
     L = op.check_input(u)
     compute = torch.float64 if u.dtype == torch.float64 else torch.float32
     p = F.linear(u, op.in_proj.weight, op.in_proj.bias)  # (B, L, (N+1) D)
@@ -65,6 +76,11 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
         h = op.filters(L)  # (n_filters, D, L), evaluated once for every step
     on_chip = _on_chip(op, u)
     three_pass = not on_chip and _long_fft(op, u)
+    half = allow_half and not (on_chip or three_pass) and _half_fft(op, u)
+    if half:  # the padded signal in float16, pre-scaled (kept scaled from pad to the last gate)
+        compute, scale = torch.float16, HALF_SCALE
+    else:
+        scale = 1.0
     z = v  # z^1 = v, (B, D, L); (B, D, 2L) zero-padded for the FFT once a gate writes it so
     for step in range(op.order):  # Definition 3.1: z^{n+1} = x^n * (h^n conv z^n + b^n z^n)
         last = step == op.order - 1
@@ -85,14 +101,25 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
             "transpose_out": last and transpose_out,
             "pad_out": pad,
         }
-        if j is None:  # S_h^1 = I: the gate alone
-            z = gate(None, z, x[step], **out)
+        if j is None:  # S_h^1 = I: the gate alone (on the unscaled v; scaled if it pads)
+            z = gate(None, z, x[step], scale=scale if pad else 1.0, **out)
             continue
         if z.shape[-1] != 2 * L:  # the first convolution: pad (and widen) z^n once
-            z = padded(z, compute)
+            z = padded(z, compute, scale)
         # the skip term folded into the filter: h^n conv z + b^n z = (h^n + b^n delta) conv z
         y = causal_conv_padded(z, h[j], op.bias[j])  # (B, D, 2L); the gate reads [..., :L]
-        z = gate(y, None, x[step], **out)  # (B, D, 2L) padded, (B, D, L) or (B, L, D)
+        z = gate(y, None, x[step], scale=1.0 if pad else 1 / scale, **out)  # (B, D, 2L) padded,
+        # still scaled, or (B, D, L) / (B, L, D) unscaled
+    # float16 overflowed: an inf or NaN anywhere makes the float32 sum non-finite (one read of
+    # z, no temporary, one sync; finite values would need a sum past 3e38 to trip it)
+    if half and not bool(torch.isfinite(z.sum(dtype=torch.float32))):
+        warnings.warn(
+            f"op.half_fft: the float16 transforms overflowed at L = {L} (a value over 65,504 "
+            f"after the pre-scale {HALF_SCALE}); recomputed with float32 transforms. Set "
+            f"op.half_fft = False for this model.",
+            RuntimeWarning, stacklevel=4,
+        )  # fmt: skip
+        return _core(op, u, transpose_out, allow_half=False)
     return z
 
 
@@ -121,6 +148,22 @@ def _long_fft(op: HyenaOperator, u: torch.Tensor) -> bool:
     )
     dtypes = (torch.float32, torch.bfloat16, torch.float16)
     return not grads and long_fft_supported(u.shape[1]) and u.dtype in dtypes
+
+
+def _half_fft(op: HyenaOperator, u: torch.Tensor) -> bool:
+    """Whether the long convolutions' transforms run in half precision (complex32, with the
+    signal pre-scaled; :mod:`~.long_conv`): when ``op.half_fft`` is ``True`` (off by default,
+    experimental), on CUDA (torch has no complex32 FFT on the CPU), for power-of-two lengths
+    (cuFFT's half-precision transforms need them), half or single precision, and only where
+    no gradient is needed (it is forward only); elsewhere the float32 path runs."""
+    if not getattr(op, "half_fft", False):
+        return False
+    grads = torch.is_grad_enabled() and (
+        u.requires_grad or any(p.requires_grad for p in op.parameters())
+    )
+    L = u.shape[1]
+    dtypes = (torch.float32, torch.bfloat16, torch.float16)
+    return not grads and u.is_cuda and L & (L - 1) == 0 and u.dtype in dtypes
 
 
 def fused_forward(op: HyenaOperator, u: torch.Tensor) -> torch.Tensor:

@@ -35,11 +35,22 @@ of ``rfft(., n=2L)`` builds a two-sided zero-padded complex gradient. Here:
 Arithmetic in float32 for half/single inputs (float64 for float64): ``zp`` is float32 already
 (the gate writes it so), and ``h`` is widened once.
 
+**Half-precision transforms** (forward only, CUDA, power-of-two ``L``; what ``op.half_fft``
+of :func:`~hyena_lab.kernels.layer.fused_forward` uses): a float16 ``zp`` is transformed by
+cuFFT in complex32, which moves half the bytes of complex64, and
+:func:`~hyena_lab.kernels.spectral.filter_packed` reads and writes the spectrum in half
+precision (computing in float32, with the filter's spectrum kept in complex64). float16 holds
+at most 65,504: the spectrum of ``L`` samples of size ``a`` reaches ``L a``, so the caller
+scales the signal down first (:data:`HALF_SCALE`) and back up after the gate.
+
 The FFTs are ``torch.fft`` (cuFFT on a GPU), the passes around them Triton kernels (the
 interpreter on a CPU, which is how the tests check them, gradcheck in float64 included).
 """
 
 from __future__ import annotations
+
+import math
+import warnings
 
 import torch
 import triton
@@ -49,7 +60,13 @@ from ..checks import check_float, check_ndim
 from . import block_size, empty, grid, require
 from .spectral import cross_spectrum, filter_packed
 
-__all__ = ["causal_conv_padded", "padded"]
+__all__ = ["HALF_SCALE", "causal_conv_padded", "padded"]
+
+#: The pre-scale of a float16 ``zp`` (the half-precision path): ``2^-8``. With it the packed
+#: spectrum of a row of mean-10 samples stays under float16's 65,504 up to 1M samples
+#: (2^-8 * 2^19 * 10 ~ 20,000); unscaled, mean-1 rows overflow from 64K. Chapter 06's
+#: half-precision record checks both (``06_fft_matmul-gpu_half_fft.json``).
+HALF_SCALE = 2.0**-8
 
 #: Tile of the padding kernel: 32 channels x 128 times, 4 warps.
 BLOCK_D, BLOCK_L, NUM_WARPS = 32, 128, 4
@@ -91,23 +108,25 @@ def _launch_pad(z: torch.Tensor, bias: torch.Tensor | None, dtype: torch.dtype,
 
 class _Padded(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, z, dtype):
-        ctx.z_dtype = z.dtype
-        return _launch_pad(z, None, dtype, 1.0)
+    def forward(ctx, z, dtype, scale):
+        ctx.z_dtype, ctx.scale = z.dtype, scale
+        return _launch_pad(z, None, dtype, scale)
 
     @staticmethod
     def backward(ctx, g):
-        return g[..., : g.shape[-1] // 2].to(ctx.z_dtype), None
+        return (g[..., : g.shape[-1] // 2] * ctx.scale).to(ctx.z_dtype), None, None
 
 
-def padded(z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def padded(z: torch.Tensor, dtype: torch.dtype, scale: float = 1.0) -> torch.Tensor:
     """``z`` ``(B, D, L)`` (any strides, any float dtype) as ``(B, D, 2L)`` in ``dtype``:
-    ``z`` in ``[..., :L]`` and zeros in ``[..., L:]``, the zero-padded input of a causal FFT
-    convolution (Sec. 2.1), in one pass. Differentiable in ``z``."""
+    ``scale z`` in ``[..., :L]`` and zeros in ``[..., L:]``, the zero-padded input of a causal
+    FFT convolution (Sec. 2.1), in one pass. Differentiable in ``z``."""
     check_float(z, "z")
     check_ndim(z, "z", 3, "(batch, d_model, seq_len)")
+    if not (isinstance(scale, int | float) and math.isfinite(scale) and scale != 0):
+        raise ValueError(f"scale must be a finite non-zero number, got {scale!r}")
     require(z.device)
-    return _Padded.apply(z, dtype)
+    return _Padded.apply(z, dtype, float(scale))
 
 
 # --------------------------------------------------------------------- the FFTs around it
@@ -131,6 +150,14 @@ def _spectrum(h: torch.Tensor, bias: torch.Tensor | None, wide: torch.dtype) -> 
     if wide == torch.float64:  # a kernel's float argument is float32: scale in float64 here
         return _packed_fft(_launch_pad(h[None], bias, wide, 1.0))[0] / n
     return _packed_fft(_launch_pad(h[None], bias, wide, 1.0 / n))[0]  # (D, L)
+
+
+def _half_fft_forward(zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None):
+    """The forward pass for a float16 ``zp``: complex32 transforms, float32 arithmetic."""
+    with warnings.catch_warnings():  # torch calls complex32 "experimental" on every use
+        warnings.filterwarnings("ignore", message="ComplexHalf support is experimental")
+        h_f = _spectrum(h, bias, torch.float32)  # (D, L) complex64, 1/N folded in
+        return _packed_ifft(filter_packed(_packed_fft(zp), h_f))  # (B, D, 2L) float16
 
 
 class _CausalConvPadded(torch.autograd.Function):
@@ -165,7 +192,9 @@ def causal_conv_padded(
     """``y = h conv z + b z`` for ``z`` given zero-padded to twice its length.
 
     Args:
-        zp: ``(B, D, 2L)`` float32 (or float64), ``z`` in ``[..., :L]`` and zeros in
+        zp: ``(B, D, 2L)`` float32 (or float64; or float16 on CUDA for a power-of-two ``L``
+            and no gradient: the half-precision transforms of the module docstring, ``z``
+            pre-scaled by the caller), ``z`` in ``[..., :L]`` and zeros in
             ``[..., L:]`` (the zeros are what make the length-``2L`` circular convolution
             causal, Sec. 2.1; they are the caller's promise, not checked: reading them would
             cost the pass this function exists to save).
@@ -183,8 +212,9 @@ def causal_conv_padded(
     check_float(h, "h")
     check_ndim(zp, "zp", 3, "(batch, d_model, 2 * seq_len)")
     check_ndim(h, "h", 2, "(d_model, seq_len)")
-    if zp.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"zp must be float32 or float64 (the padded FFT input), got {zp.dtype}")
+    if zp.dtype not in (torch.float32, torch.float64, torch.float16):
+        raise TypeError(f"zp must be float32, float64 or float16 (the padded FFT input), got "
+                        f"{zp.dtype}")  # fmt: skip
     D, L = h.shape
     if zp.shape[1:] != (D, 2 * L):
         raise ValueError(
@@ -199,4 +229,23 @@ def causal_conv_padded(
             raise ValueError(f"bias must be ({D},) on {zp.device}, got {tuple(bias.shape)} on "
                              f"{bias.device}")  # fmt: skip
     require(zp.device)
+    if zp.dtype == torch.float16:
+        _check_half(zp, h, bias)
+        return _half_fft_forward(zp, h, bias)
     return _CausalConvPadded.apply(zp, h, bias)
+
+
+def _check_half(zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None) -> None:
+    """What a float16 ``zp`` needs: cuFFT's complex32 transforms (CUDA, power-of-two lengths)
+    and no gradient (the half-precision path is forward only)."""
+    L = h.shape[-1]
+    if zp.device.type != "cuda" or L & (L - 1):
+        raise ValueError(
+            f"a float16 zp needs a CUDA device and a power-of-two length (cuFFT's complex32 "
+            f"transforms; torch has none on the CPU), got {zp.device.type} and L = {L}"
+        )
+    if torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (zp, h, bias)
+    ):  # fmt: skip
+        raise ValueError("a float16 zp is forward only: call it under torch.no_grad(), or pass "
+                         "float32 for gradients")  # fmt: skip

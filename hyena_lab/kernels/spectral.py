@@ -29,6 +29,9 @@ the same way and summed over the batch in registers.
 
 Arithmetic in the spectra's precision (complex64 -> float32, complex128 -> float64); the
 twiddles ``w^k`` come from a table computed in float64 and rounded once (:func:`twiddles`).
+:func:`filter_packed` also takes complex32 spectra (the half-precision forward path of
+:mod:`hyena_lab.kernels.long_conv`): read and written in half precision, computed in float32
+with a complex64 filter spectrum and complex64 twiddles.
 """
 
 from __future__ import annotations
@@ -163,10 +166,17 @@ def _acc(c: torch.Tensor) -> tl.dtype:
     return tl.float64 if c.dtype == torch.complex128 else tl.float32
 
 
-def _check_packed(c: torch.Tensor, name: str) -> None:
-    if c.dtype not in (torch.complex64, torch.complex128) or c.ndim != 3 or not c.is_contiguous():
+def _wide(dtype: torch.dtype) -> torch.dtype:
+    """The complex dtype a spectrum is computed in: complex32 is stored only, never computed."""
+    return torch.complex64 if dtype == torch.complex32 else dtype
+
+
+def _check_packed(c: torch.Tensor, name: str, half: bool = False) -> None:
+    dtypes = (torch.complex64, torch.complex128) + ((torch.complex32,) if half else ())
+    if c.dtype not in dtypes or c.ndim != 3 or not c.is_contiguous():
+        names = "/".join(str(d).removeprefix("torch.") for d in dtypes)
         raise ValueError(
-            f"{name} must be a contiguous complex64/complex128 (B, D, L) spectrum, got "
+            f"{name} must be a contiguous {names} (B, D, L) spectrum, got "
             f"{c.dtype} {tuple(c.shape)}{'' if c.is_contiguous() else ' (not contiguous)'}"
         )
 
@@ -177,20 +187,23 @@ def filter_packed(c: torch.Tensor, h_f: torch.Tensor, conj: bool = False) -> tor
     packed length-``L`` complex DFT is ``c`` (``h_f``).
 
     Args:
-        c: ``(B, D, L)`` complex, contiguous: ``fft`` of the real rows viewed as complex.
+        c: ``(B, D, L)`` complex, contiguous: ``fft`` of the real rows viewed as complex
+            (complex64, complex128, or complex32: stored in half precision, computed in
+            float32).
         h_f: ``(D, L)`` complex, the filter's packed spectrum (``fft`` of its zero-padded
             length-``2L`` rows viewed as complex, scaled as the caller wants), in ``c``'s
-            dtype.
+            dtype (complex64 for a complex32 ``c``).
         conj: multiply by ``conj(h_f)`` (the adjoint, anti-causal convolution).
 
     Returns:
         ``(B, D, L)`` complex in ``c``'s dtype: ``ifft`` of it, viewed as real, is the real
         inverse transform of the product.
     """
-    _check_packed(c, "c")
+    _check_packed(c, "c", half=True)
     B, D, L = c.shape
-    if h_f.shape != (D, L) or h_f.dtype != c.dtype:
-        raise ValueError(f"h_f must be the filter's packed spectrum, {c.dtype} (D, L) = "
+    wide = _wide(c.dtype)
+    if h_f.shape != (D, L) or h_f.dtype != wide:
+        raise ValueError(f"h_f must be the filter's packed spectrum, {wide} (D, L) = "
                          f"({D}, {L}), got {h_f.dtype} {tuple(h_f.shape)}")  # fmt: skip
     require(c.device)
     h_f = h_f.contiguous()
@@ -198,7 +211,7 @@ def filter_packed(c: torch.Tensor, h_f: torch.Tensor, conj: bool = False) -> tor
     blk = block_size(L // 2 + 1, BLOCK_K)
     _filter_kernel[grid(B * D, triton.cdiv(L // 2 + 1, blk))](  # rows on the long axis
         torch.view_as_real(c), torch.view_as_real(h_f),
-        torch.view_as_real(twiddles(L, c.dtype, c.device)), torch.view_as_real(q),
+        torch.view_as_real(twiddles(L, wide, c.device)), torch.view_as_real(q),
         L, D,
         CONJ=bool(conj), ACC=_acc(c), BLOCK=blk, num_warps=NUM_WARPS,
     )  # fmt: skip

@@ -23,6 +23,7 @@ VARIANT_STYLE = {
     "triton": ("fused Triton kernels + cuFFT", "#009E73", "D"),
     "triton_sram": ("fused kernels, FFT conv on chip (L <= 4K)", "#0072B2", "s"),
     "triton_long": ("fused kernels, three-pass long FFT conv (L >= 32K)", "#D55E00", "P"),
+    "triton_half": ("fused kernels, half-precision cuFFT (forward)", "#E69F00", "X"),
 }
 
 
