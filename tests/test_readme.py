@@ -239,6 +239,12 @@ def test_row_06_quotes_the_h200_record():
     at = {k: (fwd["speedup"][k], both["speedup"][k]) for k in ("65536", "262144")}
     _quoted(row, "{:.2f}x / {:.2f}x at 64K, ".format(*at["65536"])
                  + "{:.1f}x / {:.1f}x at 256K".format(*at["262144"]))  # fmt: skip
+    half = load_data("06_fft_matmul-gpu_bench_half")["summary"]["hyena_variants"]["fwd"]
+    _quoted(row, f"half-precision transforms reach {half['triton_half']['speedup']['65536']:.2f}x"
+                 " forward at 64K")  # fmt: skip
+    slower = [L for L in ("131072", "262144")  # overflowed: recomputed in float32, slower
+              if half["triton_half"]["speedup"][L] < half["triton"]["speedup"][L]]
+    assert slower == ["131072", "262144"]  # "overflow float16 from 128K"
     at_1m = []  # two separate calls at 1M: forward, forward + backward
     for name in ("06_fft_matmul-gpu_bench_1m", "06_fft_matmul-gpu_bench_1m_bwd"):
         (row_1m,) = load_data(name)["summary"]["hyena_variants"].values()
