@@ -930,7 +930,7 @@ assert (round(act_fft, 1), round(filt_fft, 1), round(act_fft + filt_fft, 1)) == 
 assert round(h64["profile_fwd"]["total_ms"], 1) == 14.3
 assert [round(hk[n]["ms"], 1) for n in ("_filter_kernel", "_gate_fwd_kernel", "_pad_kernel")] == [
     1.4, 0.7, 0.6]
-assert round(kernel_ms["_pad_kernel"], 1) == 0.8  # the float32 path's padding, same profile as above
+assert round(kernel_ms["_pad_kernel"], 1) == 0.8  # the float32 path's padding (profile above)
 per_conv_half = (act_fft + filt_fft + hk["_filter_kernel"]["ms"]) / 2
 assert round(per_conv_half, 1) == 4.5 and round(per_conv_half / floor_ms, 1) == 5.8
 ah = load_data("06_fft_matmul-variant_accuracy_half")  # bench.variants, triton and triton_half
