@@ -36,9 +36,6 @@
 # chapter's recipe, `hyena_lab.recall.RECALL_RECIPE`); everything else takes seconds. Each
 # solution asserts the claims its answer makes (`WORKED[name].claims`), here on the full
 # results; `tests/test_worked.py` runs every solution on smaller settings and checks the same.
-#
-# **Not covered here**: chapter 6 (the FFT as matrix multiplies) is being written; its graded
-# exercises, if registered, are listed at the end.
 
 # %% tags=["hide-input"]
 import torch
@@ -195,6 +192,15 @@ graded(3)
 
 # %% [markdown]
 # ## Chapter 4: Associative recall
+#
+# The first three solutions train five small models between them (the chapter's recipe). They
+# are trained here, two at a time in worker processes with one thread each, and kept for the
+# solutions below.
+
+# %% tags=["hide-input"]
+from hyena_lab.exercises.worked_ch04 import train_ahead  # noqa: E402
+
+train_ahead(jobs=2)
 
 # %% [markdown]
 # ### Exercise 1 (Sec. 3.2, 4.1; Table C.1)

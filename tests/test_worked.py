@@ -206,10 +206,29 @@ def test_a_solver_gives_the_same_results_twice(name, fast_results):
     assert _same(WORKED[name].solve(fast=True), fast_results[name]), name
 
 
+def test_train_ahead_keeps_what_the_solutions_train(monkeypatch):
+    """``train_ahead`` trains each model of ``models_used`` once (here in-process, jobs=1) and
+    ``trained`` then returns the kept result without training again."""
+    monkeypatch.setattr(worked_ch04, "_TRAINED", {})
+    calls = []
+    monkeypatch.setattr(worked_ch04, "_train", lambda key: calls.append(key) or ("m", key))
+    worked_ch04.train_ahead(fast=True, jobs=1)
+    used = worked_ch04.models_used(True)
+    assert calls == used and len(set(used)) == 5
+    worked_ch04.train_ahead(fast=True, jobs=1)  # nothing left to train
+    assert calls == used
+    s = worked_ch04._setting(True)
+    asked = [worked_ch04.trained("hyena", 16, True), worked_ch04.trained("conv", 16, True),
+             worked_ch04.trained("hyena", 16, True, short_filter_order=1),
+             *(worked_ch04.trained("hyena", 30, True, d_model=d, steps=s["short_steps"])
+               for d in (s["d_model"], s["wide"]))]  # fmt: skip
+    assert calls == used and {k for _, k in asked} == set(used)
+
+
 def test_the_trainings_are_deterministic():
     """The trained models (cached for the solutions) come out the same when trained again."""
     cached = worked_ch04.trained("conv", 16, True)[1]
-    again = worked_ch04._trained.__wrapped__("conv", 16, True, 16, None, None)[1]
+    again = worked_ch04._train(("conv", 16, True, 16, None, None))[1]
     assert (
         again.valid_accuracy == cached.valid_accuracy
         and again.test_accuracy == cached.test_accuracy

@@ -6,7 +6,6 @@ numbers on every machine (up to round-off); ``fast=True`` trains smaller, shorte
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -39,17 +38,48 @@ def trained(
 ):
     """A recall model trained with the chapter's recipe (seed 0) in the setting of
     :func:`_setting` (``d_model`` defaults to its width; ``steps`` shortens the cosine), and its
-    history; cached, so the solutions that share a model train it once."""
+    history; kept, so the solutions that share a model train it once (:func:`train_ahead`
+    trains them all at once in worker processes)."""
     s = _setting(fast)
-    return _trained(mixer, vocab_size, bool(fast), d_model or s["d_model"], short_filter_order,
-                    steps)  # fmt: skip
+    key = (mixer, vocab_size, bool(fast), d_model or s["d_model"], short_filter_order, steps)
+    if key not in _TRAINED:
+        _TRAINED[key] = _train(key)
+    return _TRAINED[key]
 
 
-@functools.lru_cache(maxsize=16)
-def _trained(
-    mixer: str, vocab_size: int, fast: bool, d_model: int, short_filter_order: int | None,
-    steps: int | None,
-):  # fmt: skip
+#: The models :func:`trained` has returned, by its arguments (with the defaults filled in).
+_TRAINED: dict[tuple, tuple] = {}
+
+
+def models_used(fast: bool) -> list[tuple]:
+    """The arguments of every model the chapter-4 solutions train (exercises 1-3), longest
+    training first: the chapter's Hyena, the ungated convolution, Hyena with a short filter of
+    width 1 (the recipe's 650 steps each), then the two widths at vocabulary 30."""
+    s = _setting(fast)
+    d, short = s["d_model"], s["short_steps"]
+    return [("hyena", 16, fast, d, None, None), ("hyena", 16, fast, d, 1, None),
+            ("conv", 16, fast, d, None, None), ("hyena", 30, fast, s["wide"], None, short),
+            ("hyena", 30, fast, d, None, short)]  # fmt: skip
+
+
+def train_ahead(fast: bool = False, jobs: int = 2) -> None:
+    """Train every model of :func:`models_used` that is not kept yet, ``jobs`` at a time in
+    worker processes with one torch thread each, and keep them for :func:`trained`: on two
+    cores, two single-threaded trainings at once finish sooner than one after the other with
+    two threads each (these models are too small for a second thread to help much). The runs
+    are seeded, so a model is the same trained here or there up to the round-off of the thread
+    count."""
+    from ..progress import parallel_map
+
+    todo = [key for key in models_used(bool(fast)) if key not in _TRAINED]
+    for key, result in zip(todo, parallel_map(_train, todo, jobs=jobs, enabled=False),
+                           strict=True):  # fmt: skip
+        _TRAINED[key] = result
+
+
+def _train(key: tuple):
+    """The training behind :func:`trained` for ``key`` (module level: workers import it)."""
+    mixer, vocab_size, fast, d_model, short_filter_order, steps = key
     from ..recall import RECALL_NUM_TRAIN, RECALL_RECIPE, run_recall
 
     s = _setting(fast)
