@@ -891,8 +891,10 @@ assert round(2 * s64["copy_c64_ms"] / s64["fft_c64_ms"], 2) == 0.89  # two passe
 #   $L$). The layer checks its output once (one float32 sum, one synchronisation), and when it
 #   is not finite it warns and recomputes with float32 transforms, so the answer stays right
 #   (at 256K the accuracy run got the float32 path's result exactly) and the time doubles: 3.4x
-#   attention at 128K against 6.8x. A safe fp16 path needs a scale per row measured from the
-#   data, which costs more passes; that is where this lever ends.
+#   attention at 128K against 6.8x. At the other end, values under $2^{-6}$ become float16
+#   subnormals once scaled and keep fewer significant bits, which no check sees. A safe fp16
+#   path needs a scale per row measured from the data, which costs more passes; that is where
+#   this lever ends.
 # * Accuracy where it ran (1K, 8K, 64K): at most 0.0077 from float64, against the float32
 #   path's 0.0075, both set by bf16.
 

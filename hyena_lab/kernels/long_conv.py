@@ -65,7 +65,10 @@ __all__ = ["HALF_SCALE", "causal_conv_padded", "padded"]
 #: The pre-scale of a float16 ``zp`` (the half-precision path): ``2^-8``. With it the packed
 #: spectrum of a row of mean-10 samples stays under float16's 65,504 up to 1M samples
 #: (2^-8 * 2^19 * 10 ~ 20,000); unscaled, mean-1 rows overflow from 64K. Chapter 06's
-#: half-precision record checks both (``06_fft_matmul-gpu_half_fft.json``).
+#: half-precision record checks both (``06_fft_matmul-gpu_half_fft.json``). A fixed scale has
+#: two edges: rows whose values grow with ``L`` still overflow (the layer then recomputes in
+#: float32, :func:`~hyena_lab.kernels.layer.fused_forward`), and values under ``2^-6`` become
+#: float16 subnormals once scaled, with fewer significant bits (not detected).
 HALF_SCALE = 2.0**-8
 
 #: Tile of the padding kernel: 32 channels x 128 times, 4 warps.
