@@ -43,6 +43,7 @@ from IPython.display import Markdown, display
 
 from hyena_lab.exercises import EXERCISES, show_solution
 from hyena_lab.exercises.worked import WORKED
+from hyena_lab.exercises.worked_ch04 import train_ahead
 from hyena_lab.viz import use_style
 
 use_style()
@@ -198,8 +199,6 @@ graded(3)
 # solutions below.
 
 # %% tags=["hide-input"]
-from hyena_lab.exercises.worked_ch04 import train_ahead  # noqa: E402
-
 train_ahead(jobs=2)
 
 # %% [markdown]
