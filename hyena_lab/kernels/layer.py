@@ -28,8 +28,8 @@ with only the two linear maps and the FFTs left to ``torch``:
    (by the first padding pass, undone by the last gate), and the FFTs run in complex32
    (experimental: half the bytes of every transform and of the passes around them; float16
    overflows where a row's values sum past 65,504 after the pre-scale, which chapter 06's
-   randomly initialised layer does at 256K, so the output is checked once and, if it is not
-   finite, recomputed in float32 with a warning);
+   randomly initialised layer does at 128K and 256K, so the output is checked once and, if it
+   is not finite, recomputed in float32 with a warning);
 5. ``out_proj`` (cuBLAS).
 
 Gradients flow through the kernels' own backward passes, the FFTs' and the linears'; the filter
@@ -143,11 +143,15 @@ def _long_fft(op: HyenaOperator, u: torch.Tensor) -> bool:
     only where no gradient is needed (it is forward only); elsewhere the cuFFT path runs."""
     if not getattr(op, "long_fft", False):
         return False
-    grads = torch.is_grad_enabled() and (
+    dtypes = (torch.float32, torch.bfloat16, torch.float16)
+    return _no_grad(op, u) and long_fft_supported(u.shape[1]) and u.dtype in dtypes
+
+
+def _no_grad(op: HyenaOperator, u: torch.Tensor) -> bool:
+    """Whether ``op(u)`` needs no gradient (the forward-only paths may run)."""
+    return not torch.is_grad_enabled() or not (
         u.requires_grad or any(p.requires_grad for p in op.parameters())
     )
-    dtypes = (torch.float32, torch.bfloat16, torch.float16)
-    return not grads and long_fft_supported(u.shape[1]) and u.dtype in dtypes
 
 
 def _half_fft(op: HyenaOperator, u: torch.Tensor) -> bool:
@@ -158,12 +162,9 @@ def _half_fft(op: HyenaOperator, u: torch.Tensor) -> bool:
     no gradient is needed (it is forward only); elsewhere the float32 path runs."""
     if not getattr(op, "half_fft", False):
         return False
-    grads = torch.is_grad_enabled() and (
-        u.requires_grad or any(p.requires_grad for p in op.parameters())
-    )
     L = u.shape[1]
     dtypes = (torch.float32, torch.bfloat16, torch.float16)
-    return not grads and u.is_cuda and L & (L - 1) == 0 and u.dtype in dtypes
+    return _no_grad(op, u) and u.is_cuda and L & (L - 1) == 0 and u.dtype in dtypes
 
 
 def fused_forward(op: HyenaOperator, u: torch.Tensor) -> torch.Tensor:
