@@ -801,3 +801,25 @@ def test_variant_accuracy_records_every_variant_and_length(tmp_path):
     for err in rec["errors"]["torch"].values():  # the eager layer takes one path either way
         assert err["out_no_grad"] == err["out"]
     assert json.loads(out.read_text())["errors"] == json.loads(json.dumps(rec["errors"]))
+
+
+def test_each_hyena_variant_builds_its_backend_and_switches():
+    """``build_hyena``: the backend and the opt-in paths each variant names (compile wraps the
+    eager operator); the same seed gives the same weights in every variant."""
+    from hyena_lab.bench.cases import build_hyena
+    from hyena_lab.bench.config import HYENA_VARIANTS
+
+    cfg = bench.BenchConfig(device="cpu", dtype="fp32", d_model=8, heads=2, order=2)
+    want = {"torch": ("torch", None), "monarch": ("monarch", None), "triton": ("triton", None),
+            "triton_sram": ("triton", "on_chip_fftconv"), "triton_long": ("triton", "long_fft"),
+            "triton_half": ("triton", "half_fft")}  # fmt: skip
+    assert set(want) | {"compile"} == set(HYENA_VARIANTS)
+    ref = build_hyena(cfg, 16, "torch").state_dict()
+    for variant, (backend, switch) in want.items():
+        op = build_hyena(cfg, 16, variant)
+        assert op.backend == backend, variant
+        on = {s for s in ("on_chip_fftconv", "long_fft", "half_fft") if getattr(op, s)}
+        assert on == ({switch} if switch else set()), variant
+        assert all(torch.equal(v, ref[k]) for k, v in op.state_dict().items()), variant
+    with pytest.raises(ValueError, match="variant must be one of"):
+        build_hyena(cfg, 16, "triton_fast")

@@ -38,6 +38,7 @@ def test_the_ch06_profile_script_writes_its_record(tmp_path, one_thread):
     record = load_record(path, schema="hyena-lab.layer-profile")
     (line,) = record["layer"]
     assert (line["L"], line["B"], record["d_model"], record["dtype"]) == (16, 2, 2, "fp32")
+    assert line["half_fft"] is False  # the default; --half-fft profiles op.half_fft (CUDA only)
     assert line["fwd_ms"] > 0 and line["fwdbwd_ms"] > 0
     assert line["profile_fwd"]["kernels"] and line["profile_fwdbwd"]["kernels"]
 
