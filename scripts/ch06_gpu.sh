@@ -53,7 +53,7 @@ if [ "${HALF_FFT:-0}" = 1 ]; then  # cuFFT in half precision: speed and accuracy
 fi
 if [ "${HALF_BENCH:-0}" = 1 ]; then  # op.half_fft: checked, against float64, profiled, timed
   step half_tests ${TESTS_LIMIT:-150} python3 -m pytest -q -x -p no:cacheprovider \
-    tests/test_half_fft.py tests/test_long_conv.py tests/test_kernels.py
+    tests/test_half_fft.py tests/test_forward_only.py tests/test_long_conv.py tests/test_kernels.py
   TAIL=30 step half_accuracy ${ACCURACY_LIMIT:-120} python3 -m hyena_lab.bench.variants \
     --lengths ${HALF_ACCURACY_LENGTHS:-1024,8192,65536,262144} --variants triton,triton_half \
     --out $OUT/06_fft_matmul-variant_accuracy_half.json

@@ -69,8 +69,39 @@ def test_the_spectral_pass_reads_and_writes_complex32():
     got = filter_packed(c.to(torch.complex32), h_f.to(torch.complex64))
     assert got.dtype == torch.complex32 and got.shape == (B, D, L)
     assert rel_err(got.to(torch.complex128), ref) < F16_STORAGE
-    with pytest.raises(ValueError, match="complex64"):  # the filter stays complex64
-        filter_packed(c.to(torch.complex32), h_f.to(torch.complex32))
+    # the filter's spectrum in complex32 too, stored unscaled: 1/2L applied in registers
+    got = filter_packed(c.to(torch.complex32), (h_f * 2 * L).to(torch.complex32),
+                        h_scale=1 / (2 * L))  # fmt: skip
+    assert rel_err(got.to(torch.complex128), ref) < F16_STORAGE
+    with pytest.raises(ValueError, match="torch.complex64 or torch.complex32"):
+        filter_packed(c.to(torch.complex32), h_f)  # complex128
+    with pytest.raises(ValueError, match=r"h_f must be the filter.s packed spectrum, torch.complex64 "):
+        filter_packed(c.to(torch.complex64), h_f.to(torch.complex32))  # complex32 only with c
+    with pytest.raises(ValueError, match="h_scale must be a finite non-zero"):
+        filter_packed(c, h_f, h_scale=0.0)
+
+
+def test_the_last_gate_flags_what_is_not_finite():
+    """The overflow check rides on the gate's own pass: an int32 flag set where the output is
+    NaN or infinite, left alone where it is finite."""
+    x, y = randn(2, 3, 20, seed=21, dtype=torch.float32), randn(2, 3, 40, seed=22,
+                                                                 dtype=torch.float32)  # fmt: skip
+    flag = torch.zeros(1, dtype=torch.int32, device=DEV)
+    gate(y, None, x, flag=flag)
+    assert flag.item() == 0
+    for bad in (float("inf"), float("-inf"), float("nan")):
+        y_bad = y.clone()
+        y_bad[1, 2, 19] = bad  # the last column the gate reads
+        flag.zero_()
+        gate(y_bad, None, x, flag=flag, transpose_out=True)
+        assert flag.item() == 1, bad
+    y_bad = y.clone()
+    y_bad[0, 0, 20] = float("nan")  # beyond column L: never read, never flagged
+    flag.zero_()
+    gate(y_bad, None, x, flag=flag)
+    assert flag.item() == 0
+    with pytest.raises(ValueError, match="int32 tensor of one element"):
+        gate(y, None, x, flag=torch.zeros(2, dtype=torch.int32, device=DEV))
 
 
 def test_padding_and_gate_carry_a_scale_and_its_gradient():

@@ -41,14 +41,15 @@ def _tl(dtype: torch.dtype) -> tl.dtype:
 @triton.jit
 def _gate_fwd_kernel(
     y_ptr, z_ptr, x_ptr, bias_ptr, out_ptr,  # y (B, D, >= L); z, x (B, D, L); bias (D,)
+    flag_ptr,  # with FLAG: int32 (1,), set to 1 by any program whose output is not finite
     L, D,
     stride_yb, stride_yd, stride_yl,
     stride_zb, stride_zd, stride_zl,
     stride_xb, stride_xd, stride_xl,
     stride_ob, stride_od, stride_ol,  # (B, D, L) or, transposed, (B, L, D)
     scale,  # the output's factor (1, or a half-precision path's pre-scale in or out)
-    HAS_Y: tl.constexpr, HAS_BIAS: tl.constexpr, PAD: tl.constexpr, ACC: tl.constexpr,
-    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
+    HAS_Y: tl.constexpr, HAS_BIAS: tl.constexpr, PAD: tl.constexpr, FLAG: tl.constexpr,
+    ACC: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
 ):  # fmt: skip
     pid_l, pid_d, b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
     d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)  # (BLOCK_D,)
@@ -75,7 +76,11 @@ def _gate_fwd_kernel(
             s += tl.load(bias_ptr + d, mask=d < D, other=0.0).to(ACC)[:, None] * z
     else:  # S_h = I
         s = z
-    tl.store(o, (x * s * scale).to(out_ptr.dtype.element_ty), mask=ok)
+    res = x * s * scale
+    if FLAG:  # NaN (res != res) or an infinity (past float32's largest value, 3.4e38)
+        bad = ok & ((res != res) | (tl.abs(res) > 3.4028234663852886e38))
+        tl.store(flag_ptr, 1, mask=tl.sum(bad.to(tl.int32)) > 0)  # rarely: no atomics
+    tl.store(o, res.to(out_ptr.dtype.element_ty), mask=ok)
 
 
 @triton.jit
@@ -197,7 +202,7 @@ def _check(
 
 class _Gate(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, y, z, x, bias, out_dtype, transpose_out, pad_out, scale):
+    def forward(ctx, y, z, x, bias, out_dtype, transpose_out, pad_out, scale, flag):
         B, D, L = x.shape
         acc = compute_dtype(y, z, x, bias)
         if transpose_out:
@@ -213,10 +218,10 @@ class _Gate(torch.autograd.Function):
         z_ = x if z is None else z  # never read when None (y given, no bias)
         y_ = z_ if y is None else y
         _gate_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(D, bd), B)](
-            y_, z_, x, z_ if bias is None else bias, out, L, D,
+            y_, z_, x, z_ if bias is None else bias, out, x if flag is None else flag, L, D,
             *y_.stride(), *z_.stride(), *x.stride(), *o_strides, scale,
-            HAS_Y=y is not None, HAS_BIAS=bias is not None, PAD=bool(pad_out), ACC=_tl(acc),
-            BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
+            HAS_Y=y is not None, HAS_BIAS=bias is not None, PAD=bool(pad_out),
+            FLAG=flag is not None, ACC=_tl(acc), BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
         )  # fmt: skip
         ctx.save_for_backward(y, z, x, bias)
         ctx.transpose_out, ctx.acc, ctx.scale = transpose_out, acc, scale
@@ -262,7 +267,7 @@ class _Gate(torch.autograd.Function):
             BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
         )  # fmt: skip
         d_b = part.sum(dim=(0, 1)).to(bias.dtype) if (has_b and need_b) else None
-        return d_y, d_z, d_x, d_b, None, None, None, None
+        return d_y, d_z, d_x, d_b, None, None, None, None, None
 
 
 def gate(
@@ -275,6 +280,7 @@ def gate(
     transpose_out: bool = False,
     pad_out: bool = False,
     scale: float = 1.0,
+    flag: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """One step of Definition 3.1 after the FFT: ``x * (y[..., :L] + bias[:, None] * z)``
     (times ``scale``).
@@ -301,6 +307,10 @@ def gate(
         scale: a factor on the output, 1 by default: the half-precision forward path of
             :func:`~.layer.fused_forward` carries its signal pre-scaled (``op.half_fft``)
             and leaves the scale with it.
+        flag: an int32 tensor of one element on ``x``'s device, or ``None``: set to 1 when any
+            output is not finite (NaN, or past float32's range) and left as it is otherwise:
+            the half-precision path's overflow check, made by the pass that writes the
+            output instead of a pass of its own.
 
     Returns:
         ``(B, D, L)``, ``(B, L, D)`` with ``transpose_out``, or ``(B, D, 2L)`` with
@@ -309,5 +319,9 @@ def gate(
     _check(y, z, x, bias, out_dtype, bool(transpose_out), bool(pad_out))
     if not (isinstance(scale, int | float) and math.isfinite(scale) and scale != 0):
         raise ValueError(f"scale must be a finite non-zero number, got {scale!r}")
+    if flag is not None and (flag.dtype != torch.int32 or flag.numel() != 1
+                             or flag.device != x.device):  # fmt: skip
+        raise ValueError(f"flag must be an int32 tensor of one element on {x.device}, got "
+                         f"{flag.dtype} {tuple(flag.shape)} on {flag.device}")  # fmt: skip
     return _Gate.apply(y, z, x, bias, out_dtype or x.dtype, bool(transpose_out), bool(pad_out),
-                       float(scale))  # fmt: skip
+                       float(scale), flag)  # fmt: skip

@@ -7,8 +7,13 @@ with only the two linear maps and the FFTs left to ``torch``:
 
 1. ``p = in_proj(u)`` (cuBLAS), ``(B, L, (N+1) D)``;
 2. :func:`~hyena_lab.kernels.short_conv.short_conv_split`: short convolution, transpose and
-   split in one pass, ``x^1..x^N, v``, each a contiguous ``(B, D, L)`` (Algorithm 1);
-3. the filter bank ``h = op.filters(L)`` (Algorithm 2), once;
+   split in one pass, ``x^1..x^N, v``, each a contiguous ``(B, D, L)`` (Algorithm 1); where
+   no gradient is needed, ``v`` comes out already as the first FFT reads it, zero-padded to
+   ``2L`` in the compute dtype (:func:`~hyena_lab.kernels.short_conv.short_conv_split_padded`);
+3. the filter bank ``h = op.filters(L)`` (Algorithm 2), once; where no gradient is needed,
+   without eq. (7)'s window, which each filter's padding pass then applies
+   (:class:`~hyena_lab.kernels.long_conv.Decay`, instead of the window's four eager
+   element-wise passes over the whole bank);
 4. per step ``n`` of Definition 3.1, :func:`~hyena_lab.kernels.long_conv.causal_conv_padded`
    ``y = irfft(rfft(z) * H^n)`` on ``z`` already zero-padded to ``2L``, with the skip term folded
    into the filter (``h^n conv z + b^n z = (h^n + b^n delta) conv z``) and ``1/2L`` into its
@@ -45,13 +50,14 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from ..filters import ImplicitFilter
 from ..operator import HyenaOperator
 from .fftconv_sram import fftconv_fused, supported
 from .gates import gate
-from .long_conv import HALF_SCALE, causal_conv_padded, padded
+from .long_conv import HALF_SCALE, Decay, causal_conv_padded, padded
 from .long_fft import fftconv_long
 from .long_fft import supported as long_fft_supported
-from .short_conv import short_conv_split
+from .short_conv import short_conv_split, short_conv_split_padded
 
 __all__ = ["fused_core", "fused_forward"]
 
@@ -69,11 +75,6 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
     transforms (the recomputation after they overflowed)."""
     L = op.check_input(u)
     compute = torch.float64 if u.dtype == torch.float64 else torch.float32
-    p = F.linear(u, op.in_proj.weight, op.in_proj.bias)  # (B, L, (N+1) D)
-    conv = op.short_filter
-    *x, v = short_conv_split(p, conv.weight, conv.bias, op.order + 1).unbind(0)  # (B, D, L) each
-    if op.n_filters:
-        h = op.filters(L)  # (n_filters, D, L), evaluated once for every step
     on_chip = _on_chip(op, u)
     three_pass = not on_chip and _long_fft(op, u)
     half = allow_half and not (on_chip or three_pass) and _half_fft(op, u)
@@ -81,6 +82,19 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
         compute, scale = torch.float16, HALF_SCALE
     else:
         scale = 1.0
+    # forward only (no gradient): v padded by the short convolution, the window by the filter's
+    # padding pass (both save a pass over a (B, D, L) or (n_filters, D, L) tensor)
+    forward_only = _no_grad(op, u) and not (on_chip or three_pass)
+    p = F.linear(u, op.in_proj.weight, op.in_proj.bias)  # (B, L, (N+1) D)
+    conv = op.short_filter
+    if forward_only and op.filter_of_step[0] is not None:  # v as the first FFT reads it
+        xs, v = short_conv_split_padded(p, conv.weight, conv.bias, op.order + 1, compute, scale)
+        x = xs.unbind(0)  # (B, D, L) each; v (B, D, 2L), scaled
+    else:
+        *x, v = short_conv_split(p, conv.weight, conv.bias, op.order + 1).unbind(0)  # (B, D, L)
+    if op.n_filters:  # evaluated once for every step
+        h, decays = _bank(op, L, window=not forward_only)  # (n_filters, D, L), Decay or None
+    overflow = torch.zeros(1, dtype=torch.int32, device=u.device) if half else None
     z = v  # z^1 = v, (B, D, L); (B, D, 2L) zero-padded for the FFT once a gate writes it so
     for step in range(op.order):  # Definition 3.1: z^{n+1} = x^n * (h^n conv z^n + b^n z^n)
         last = step == op.order - 1
@@ -100,6 +114,7 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
             "out_dtype": u.dtype if (last or not pad) else compute,
             "transpose_out": last and transpose_out,
             "pad_out": pad,
+            "flag": overflow if last else None,
         }
         if j is None:  # S_h^1 = I: the gate alone (on the unscaled v; scaled if it pads)
             z = gate(None, z, x[step], scale=scale if pad else 1.0, **out)
@@ -107,12 +122,12 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
         if z.shape[-1] != 2 * L:  # the first convolution: pad (and widen) z^n once
             z = padded(z, compute, scale)
         # the skip term folded into the filter: h^n conv z + b^n z = (h^n + b^n delta) conv z
-        y = causal_conv_padded(z, h[j], op.bias[j])  # (B, D, 2L); the gate reads [..., :L]
+        y = causal_conv_padded(z, h[j], op.bias[j], decays[j])  # (B, D, 2L); gate reads :L
         z = gate(y, None, x[step], scale=1.0 if pad else 1 / scale, **out)  # (B, D, 2L) padded,
         # still scaled, or (B, D, L) / (B, L, D) unscaled
-    # float16 overflowed: an inf or NaN anywhere makes the float32 sum non-finite (one read of
-    # z, no temporary, one sync; finite values would need a sum past 3e38 to trip it)
-    if half and not bool(torch.isfinite(z.sum(dtype=torch.float32))):
+    # float16 overflowed: an inf or NaN anywhere reaches the output, which the last gate
+    # checked as it wrote it (one int32 flag, one sync, no pass of its own)
+    if half and bool(overflow.item()):
         warnings.warn(
             f"op.half_fft: the float16 transforms overflowed at L = {L} (a value over 65,504 "
             f"after the pre-scale {HALF_SCALE}); recomputed with float32 transforms. Set "
@@ -121,6 +136,23 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
         )  # fmt: skip
         return _core(op, u, transpose_out, allow_half=False)
     return z
+
+
+def _bank(op: HyenaOperator, L: int, window: bool) -> tuple[torch.Tensor, list[Decay | None]]:
+    """The filter bank ``(n_filters, D, L)`` (Algorithm 2) and each filter's :class:`Decay`:
+    with ``window=False`` and an :class:`~hyena_lab.filters.ImplicitFilter` whose window is
+    the last thing it applies (no ``normalize``), the bank before eq. (7)'s window and the
+    window's parameters, for the filter's padding pass to apply (forward only); otherwise the
+    bank itself and no decay."""
+    f = op.filter
+    fusable = isinstance(f, ImplicitFilter) and f.normalize is None and f.modulation.modulate
+    if window or not fusable:
+        return op.filters(L), [None] * op.n_filters
+    f.check_length(L)
+    pos, t = f.pos_emb(L)  # (L, emb_dim), (L, 1)
+    h = f.ffn(pos).T.reshape(op.n_filters, op.d_model, L)  # (n_filters, D, L), unwindowed
+    rates = f.modulation.deltas.abs().reshape(op.n_filters, op.d_model)  # (n_filters, D)
+    return h, [Decay(t[:, 0], r, f.modulation.shift) for r in rates]
 
 
 def _on_chip(op: HyenaOperator, u: torch.Tensor) -> bool:

@@ -39,7 +39,8 @@ Arithmetic in float32 for half/single inputs (float64 for float64): ``zp`` is fl
 of :func:`~hyena_lab.kernels.layer.fused_forward` uses): a float16 ``zp`` is transformed by
 cuFFT in complex32, which moves half the bytes of complex64, and
 :func:`~hyena_lab.kernels.spectral.filter_packed` reads and writes the spectrum in half
-precision (computing in float32, with the filter's spectrum kept in complex64). float16 holds
+precision (computing in float32). The filter's spectrum is complex32 too, of the filter padded
+in float16 without the ``1/2L`` (applied by the spectral pass in float32). float16 holds
 at most 65,504: the spectrum of ``L`` samples of size ``a`` reaches ``L a``, so the caller
 scales the signal down first (:data:`HALF_SCALE`) and back up after the gate.
 
@@ -51,6 +52,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import NamedTuple
 
 import torch
 import triton
@@ -60,7 +62,7 @@ from ..checks import check_float, check_ndim
 from . import block_size, empty, grid, require
 from .spectral import cross_spectrum, filter_packed
 
-__all__ = ["HALF_SCALE", "causal_conv_padded", "padded"]
+__all__ = ["HALF_SCALE", "Decay", "causal_conv_padded", "padded"]
 
 #: The pre-scale of a float16 ``zp`` (the half-precision path): ``2^-8``. With it the packed
 #: spectrum of a row of mean-10 samples stays under float16's 65,504 up to 1M samples
@@ -68,8 +70,22 @@ __all__ = ["HALF_SCALE", "causal_conv_padded", "padded"]
 #: half-precision record checks both (``06_fft_matmul-gpu_half_fft.json``). A fixed scale has
 #: two edges: rows whose values grow with ``L`` still overflow (the layer then recomputes in
 #: float32, :func:`~hyena_lab.kernels.layer.fused_forward`), and values under ``2^-6`` become
-#: float16 subnormals once scaled, with fewer significant bits (not detected).
+#: float16 subnormals once scaled, with fewer significant bits (not detected); so do filter
+#: taps under ``2^-14`` (the far tails of decayed filters; the filter is not scaled).
 HALF_SCALE = 2.0**-8
+
+
+class Decay(NamedTuple):
+    """Eq. (7)'s decay window ``exp(-rate[d] t) + shift`` for the filter's padding pass to apply
+    (:func:`causal_conv_padded`'s ``decay``): the window's element-wise passes over the whole
+    ``(D, L)`` bank (a product, an exponential, a sum and the filter's product, in eager
+    ``torch``) become part of a pass the filter makes anyway. The values are those of
+    :class:`~hyena_lab.filters.ExponentialModulation`, computed in float32 (float64 for float64)."""
+
+    t: torch.Tensor  #: ``(L,)`` the positions (``PositionalEncoding.t``, from 0 to 1)
+    rate: torch.Tensor  #: ``(D,)`` the decay rates ``|delta_d|``, one per channel
+    shift: float  #: added to the exponential
+
 
 #: Tile of the padding kernel: 32 channels x 128 times, 4 warps.
 BLOCK_D, BLOCK_L, NUM_WARPS = 32, 128, 4
@@ -78,9 +94,11 @@ BLOCK_D, BLOCK_L, NUM_WARPS = 32, 128, 4
 # ------------------------------------------------------------------------------ the padding
 @triton.jit
 def _pad_kernel(
-    z_ptr, bias_ptr, out_ptr,  # z (B, D, L) any strides; bias (D,); out (B, D, 2L) contiguous
-    L, D, stride_zb, stride_zd, stride_zl, scale,
-    HAS_BIAS: tl.constexpr, ACC: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
+    z_ptr, bias_ptr, t_ptr, rate_ptr, shift_ptr, out_ptr,  # z (B, D, L) any strides; bias,
+    L, D, stride_zb, stride_zd, stride_zl, stride_t, scale,  # rate (D,); t (L,); shift (1,);
+    # out (B, D, 2L) contiguous
+    HAS_BIAS: tl.constexpr, WINDOW: tl.constexpr, ACC: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
 ):  # fmt: skip
     pid_l, pid_d, b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
     d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)  # (BLOCK_D,)
@@ -88,6 +106,11 @@ def _pad_kernel(
     ok = (d < D)[:, None] & (t < L)[None, :]  # (BLOCK_D, BLOCK_L)
     z = tl.load(z_ptr + b * stride_zb + d[:, None] * stride_zd + t[None, :] * stride_zl,
                 mask=ok, other=0.0).to(ACC)  # fmt: skip
+    if WINDOW:  # eq. (7)'s decay window on a filter: h[d, t] (exp(-rate[d] pos[t]) + shift)
+        pos = tl.load(t_ptr + t * stride_t, mask=t < L, other=0.0).to(ACC)
+        rate = tl.load(rate_ptr + d, mask=d < D, other=0.0).to(ACC)
+        shift = tl.load(shift_ptr).to(ACC)  # a tensor: a float argument would be float32
+        z *= tl.exp(-(rate[:, None] * pos[None, :])) + shift
     if HAS_BIAS:  # the skip term as a filter tap: (h + b delta)[t] = h[t] + b [t == 0]
         bias = tl.load(bias_ptr + d, mask=d < D, other=0.0).to(ACC)
         z += tl.where((t == 0)[None, :], bias[:, None], 0.0)
@@ -97,14 +120,21 @@ def _pad_kernel(
 
 
 def _launch_pad(z: torch.Tensor, bias: torch.Tensor | None, dtype: torch.dtype,
-                scale: float) -> torch.Tensor:  # fmt: skip
+                scale: float, decay: Decay | None = None) -> torch.Tensor:  # fmt: skip
     B, D, L = z.shape
     out = empty((B, D, 2 * L), dtype, z.device)
     acc = tl.float64 if torch.float64 in (z.dtype, dtype) else tl.float32
     bd, bl = block_size(D, BLOCK_D), block_size(L, BLOCK_L)
+    if decay is None:  # pointers the kernel does not read
+        t = rate = shift = z[0, 0]
+    else:  # the shift as a one-element tensor, read at full precision (float64 for float64)
+        t, rate = decay.t, decay.rate
+        wide = torch.float64 if acc == tl.float64 else torch.float32
+        shift = torch.full((1,), decay.shift, dtype=wide, device=z.device)
     _pad_kernel[grid(triton.cdiv(L, bl), triton.cdiv(D, bd), B)](
-        z, z if bias is None else bias, out, L, D, *z.stride(), scale,
-        HAS_BIAS=bias is not None, ACC=acc, BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
+        z, z if bias is None else bias, t, rate, shift, out, L, D, *z.stride(), t.stride(0),
+        scale, HAS_BIAS=bias is not None, WINDOW=decay is not None, ACC=acc,
+        BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
     )  # fmt: skip
     return out
 
@@ -146,21 +176,29 @@ def _packed_ifft(q: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(torch.fft.ifft(q, norm="forward")).view(B, D, 2 * L)
 
 
-def _spectrum(h: torch.Tensor, bias: torch.Tensor | None, wide: torch.dtype) -> torch.Tensor:
-    """The packed spectrum of ``(h + b delta) / 2L`` zero-padded to ``2L``: ``(D, L)`` complex
-    in ``wide``'s precision, from one padding pass and one FFT of ``D`` rows."""
+def _spectrum(h: torch.Tensor, bias: torch.Tensor | None, wide: torch.dtype,
+              decay: Decay | None = None) -> torch.Tensor:  # fmt: skip
+    """The packed spectrum of ``(h + b delta) / 2L`` zero-padded to ``2L`` (``h`` windowed
+    first by ``decay``): ``(D, L)`` complex in ``wide``'s precision, from one padding pass and
+    one FFT of ``D`` rows."""
     n = 2 * h.shape[-1]
     if wide == torch.float64:  # a kernel's float argument is float32: scale in float64 here
-        return _packed_fft(_launch_pad(h[None], bias, wide, 1.0))[0] / n
-    return _packed_fft(_launch_pad(h[None], bias, wide, 1.0 / n))[0]  # (D, L)
+        return _packed_fft(_launch_pad(h[None], bias, wide, 1.0, decay))[0] / n
+    return _packed_fft(_launch_pad(h[None], bias, wide, 1.0 / n, decay))[0]  # (D, L)
 
 
-def _half_fft_forward(zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None):
-    """The forward pass for a float16 ``zp``: complex32 transforms, float32 arithmetic."""
+def _forward_only(zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None,
+                  decay: Decay | None) -> torch.Tensor:  # fmt: skip
+    """The forward pass without autograd (nothing saved). For a float16 ``zp`` every transform
+    is complex32, the filter's too: its rows are padded in float16 unscaled (``1/2L`` would
+    make small taps subnormal) and the spectral pass applies ``1/2L`` in float32."""
+    if zp.dtype != torch.float16:
+        return _packed_ifft(filter_packed(_packed_fft(zp), _spectrum(h, bias, zp.dtype, decay)))
     with warnings.catch_warnings():  # torch calls complex32 "experimental" on every use
         warnings.filterwarnings("ignore", message="ComplexHalf support is experimental")
-        h_f = _spectrum(h, bias, torch.float32)  # (D, L) complex64, 1/N folded in
-        return _packed_ifft(filter_packed(_packed_fft(zp), h_f))  # (B, D, 2L) float16
+        h_f = _packed_fft(_launch_pad(h[None], bias, torch.float16, 1.0, decay))[0]  # (D, L)
+        q = filter_packed(_packed_fft(zp), h_f, h_scale=1 / zp.shape[-1])  # (B, D, L)
+        return _packed_ifft(q)  # (B, D, 2L) float16
 
 
 class _CausalConvPadded(torch.autograd.Function):
@@ -190,8 +228,9 @@ class _CausalConvPadded(torch.autograd.Function):
 
 
 def causal_conv_padded(
-    zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None = None
-) -> torch.Tensor:
+    zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None = None,
+    decay: Decay | None = None,
+) -> torch.Tensor:  # fmt: skip
     """``y = h conv z + b z`` for ``z`` given zero-padded to twice its length.
 
     Args:
@@ -204,6 +243,8 @@ def causal_conv_padded(
         h: ``(D, L)`` filters, any float dtype and strides (widened once).
         bias: ``(D,)``, the skip term ``b`` (folded into the filter as ``b delta``), or
             ``None``.
+        decay: a :class:`Decay`: ``h`` is the filter before eq. (7)'s window, which the
+            filter's padding pass applies (forward only: no gradient); or ``None``.
 
     Returns:
         ``(B, D, 2L)`` in ``zp``'s dtype: ``y[..., :L]`` is the causal convolution, what
@@ -231,11 +272,39 @@ def causal_conv_padded(
         if bias.shape != (D,) or bias.device != zp.device:
             raise ValueError(f"bias must be ({D},) on {zp.device}, got {tuple(bias.shape)} on "
                              f"{bias.device}")  # fmt: skip
+    if decay is not None:
+        _check_decay(decay, zp, h, bias)
     require(zp.device)
     if zp.dtype == torch.float16:
         _check_half(zp, h, bias)
-        return _half_fft_forward(zp, h, bias)
+    if zp.dtype == torch.float16 or decay is not None:
+        return _forward_only(zp, h, bias, decay)
     return _CausalConvPadded.apply(zp, h, bias)
+
+
+def _check_decay(decay: Decay, zp: torch.Tensor, h: torch.Tensor,
+                 bias: torch.Tensor | None) -> None:  # fmt: skip
+    """What a :class:`Decay` needs: ``t`` ``(L,)`` and ``rate`` ``(D,)`` on ``h``'s device, a
+    finite ``shift``, and no gradient (the window is applied by a forward-only pass)."""
+    D, L = h.shape
+    if not isinstance(decay, Decay):
+        raise TypeError(f"decay must be a hyena_lab.kernels.long_conv.Decay, got "
+                        f"{type(decay).__name__}")  # fmt: skip
+    check_float(decay.t, "decay.t")
+    check_float(decay.rate, "decay.rate")
+    if decay.t.shape != (L,) or decay.rate.shape != (D,):
+        raise ValueError(f"decay.t must be ({L},) and decay.rate ({D},) for filters h {(D, L)}, "
+                         f"got {tuple(decay.t.shape)} and {tuple(decay.rate.shape)}")  # fmt: skip
+    if decay.t.device != h.device or decay.rate.device != h.device:
+        raise ValueError(f"decay's tensors must be on {h.device}, as h is")
+    if not (isinstance(decay.shift, int | float) and math.isfinite(decay.shift)):
+        raise ValueError(f"decay.shift must be a finite number, got {decay.shift!r}")
+    if torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (zp, h, bias, decay.t, decay.rate)
+    ):  # fmt: skip
+        raise ValueError("decay is forward only (the window is applied by the filter's padding "
+                         "pass, which has no backward): call it under torch.no_grad(), or pass "
+                         "the windowed filter")  # fmt: skip
 
 
 def _check_half(zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None) -> None:

@@ -24,6 +24,8 @@ written back in ``(B, L, C)``; the same tile gives the weight and bias gradients
 
 from __future__ import annotations
 
+import math
+
 import torch
 import triton
 import triton.language as tl
@@ -31,7 +33,7 @@ import triton.language as tl
 from ..checks import check_float, check_ndim, check_positive_int
 from . import block_size, check_device, compute_dtype, empty, grid, require
 
-__all__ = ["short_conv_split"]
+__all__ = ["short_conv_split", "short_conv_split_padded"]
 
 #: Tile sides on the GPU: 64 times x 64 channels (8 KB of bf16 per tile, 4 warps: 16-byte
 #: accesses along the contiguous axis of each tensor).
@@ -48,11 +50,12 @@ def _tl(dtype: torch.dtype) -> tl.dtype:
 @triton.jit
 def _short_conv_fwd_kernel(
     p_ptr, w_ptr, bias_ptr, out_ptr,  # p (B, L, C); w (C, K); bias (C,); out (G, B, D, L)
-    L, C, D,
+    vp_ptr,  # with PAD_LAST: out holds groups 0..G-2, and the last one goes to vp (B, D, 2L)
+    L, C, D, G, v_scale,
     stride_pb, stride_pl, stride_pc,
     stride_wc, stride_wk,
     stride_og, stride_ob, stride_od,  # out's time stride is 1 (a fresh contiguous tensor)
-    K: tl.constexpr, HAS_BIAS: tl.constexpr, ACC: tl.constexpr,
+    K: tl.constexpr, HAS_BIAS: tl.constexpr, PAD_LAST: tl.constexpr, ACC: tl.constexpr,
     BLOCK_L: tl.constexpr, BLOCK_C: tl.constexpr,
 ):  # fmt: skip
     pid_l, pid_c, b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
@@ -75,7 +78,15 @@ def _short_conv_fwd_kernel(
     col = g.to(tl.int64) * stride_og + (c - g * D) * stride_od  # (BLOCK_C,)
     ok = (t < L)[:, None] & c_ok[None, :]
     out = acc.to(out_ptr.dtype.element_ty)
-    tl.store(out_ptr + b * stride_ob + col[None, :] + t[:, None], out, mask=ok)
+    if PAD_LAST:  # v = the last group, scaled and zero-padded: the first FFT's input
+        last = (g == G - 1)[None, :]  # (1, BLOCK_C)
+        tl.store(out_ptr + b * stride_ob + col[None, :] + t[:, None], out, mask=ok & ~last)
+        row = (b * D + (c - g * D)) * 2 * L  # (BLOCK_C,) int64: row (b, d) of vp
+        v = vp_ptr + row[None, :] + t[:, None]  # (BLOCK_L, BLOCK_C)
+        tl.store(v, (acc * v_scale).to(vp_ptr.dtype.element_ty), mask=ok & last)
+        tl.store(v + L, tl.zeros_like(acc).to(vp_ptr.dtype.element_ty), mask=ok & last)
+    else:
+        tl.store(out_ptr + b * stride_ob + col[None, :] + t[:, None], out, mask=ok)
 
 
 @triton.jit
@@ -156,6 +167,21 @@ def _check(
     return C, weight.shape[-1]
 
 
+def _launch_fwd(p: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None, out: torch.Tensor,
+                vp: torch.Tensor | None, acc: torch.dtype, v_scale: float) -> None:  # fmt: skip
+    """The forward kernel: ``out`` ``(G, B, D, L)``, or with ``vp`` ``(B, D, 2L)`` the first
+    ``G - 1`` groups in ``out`` and the last, times ``v_scale``, padded in ``vp``."""
+    B, L, C = p.shape
+    G, D, K = C // vp.shape[1] if vp is not None else out.shape[0], out.shape[2], w.shape[-1]
+    bl, bc = block_size(L, BLOCK_L), block_size(C, BLOCK_C)
+    _short_conv_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(C, bc), B)](
+        p, w, w if bias is None else bias, out, out if vp is None else vp, L, C, D, G, v_scale,
+        *p.stride(), *w.stride(), *out.stride()[:3],
+        K=K, HAS_BIAS=bias is not None, PAD_LAST=vp is not None, ACC=_tl(acc),
+        BLOCK_L=bl, BLOCK_C=bc, num_warps=NUM_WARPS,
+    )  # fmt: skip
+
+
 class _ShortConvSplit(torch.autograd.Function):
     @staticmethod
     def forward(ctx, p, weight, bias, groups):
@@ -164,13 +190,7 @@ class _ShortConvSplit(torch.autograd.Function):
         w = weight.reshape(C, K)
         acc = compute_dtype(p, weight, bias)
         out = empty((groups, B, D, L), p.dtype, p.device)  # (G, B, D, L)
-        bl, bc = block_size(L, BLOCK_L), block_size(C, BLOCK_C)
-        _short_conv_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(C, bc), B)](
-            p, w, w if bias is None else bias, out, L, C, D,
-            *p.stride(), *w.stride(), *out.stride()[:3],
-            K=K, HAS_BIAS=bias is not None, ACC=_tl(acc),
-            BLOCK_L=bl, BLOCK_C=bc, num_warps=NUM_WARPS,
-        )  # fmt: skip
+        _launch_fwd(p, w, bias, out, None, acc, 1.0)
         ctx.save_for_backward(p, weight)
         ctx.has_bias, ctx.bias_dtype = bias is not None, None if bias is None else bias.dtype
         ctx.acc = acc
@@ -226,3 +246,35 @@ def short_conv_split(
     """
     _check(p, weight, bias, groups)
     return _ShortConvSplit.apply(p, weight, bias, groups)
+
+
+def short_conv_split_padded(
+    p: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, groups: int,
+    dtype: torch.dtype, scale: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """:func:`short_conv_split` with the last group (the value ``v``) written as the first long
+    convolution reads it: ``scale v`` zero-padded to ``(B, D, 2L)`` in ``dtype`` (what
+    :func:`~hyena_lab.kernels.long_conv.padded` would make of it, without writing ``v`` in
+    ``p``'s dtype first and reading it back). Forward only (no gradient).
+
+    Returns:
+        ``(x, vp)``: the gates ``(groups - 1, B, D, L)`` in ``p``'s dtype, and ``vp``.
+    """
+    C, K = _check(p, weight, bias, groups)
+    if groups < 2:
+        raise ValueError(f"groups must be >= 2 (the gates and v), got {groups}")
+    if not (isinstance(scale, int | float) and math.isfinite(scale) and scale != 0):
+        raise ValueError(f"scale must be a finite non-zero number, got {scale!r}")
+    if torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (p, weight, bias)
+    ):  # fmt: skip
+        raise ValueError("short_conv_split_padded is forward only: call it under "
+                         "torch.no_grad(), or use short_conv_split")  # fmt: skip
+    B, L, _ = p.shape
+    D = C // groups
+    x = empty((groups - 1, B, D, L), p.dtype, p.device)  # (G - 1, B, D, L)
+    vp = empty((B, D, 2 * L), dtype, p.device)  # (B, D, 2L)
+    acc = torch.float64 if torch.float64 in (dtype, compute_dtype(p, weight, bias)) else (
+        torch.float32)  # fmt: skip
+    _launch_fwd(p, weight.reshape(C, K), bias, x, vp, acc, float(scale))
+    return x, vp

@@ -31,7 +31,8 @@ Arithmetic in the spectra's precision (complex64 -> float32, complex128 -> float
 twiddles ``w^k`` come from a table computed in float64 and rounded once (:func:`twiddles`).
 :func:`filter_packed` also takes complex32 spectra (the half-precision forward path of
 :mod:`hyena_lab.kernels.long_conv`): read and written in half precision, computed in float32
-with a complex64 filter spectrum and complex64 twiddles.
+with a complex64 or complex32 filter spectrum (the latter unscaled, ``h_scale`` applied in
+registers) and complex64 twiddles.
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ def _load_mirrored(p, k, jm, ok, ACC: tl.constexpr):
 @triton.jit
 def _filter_kernel(
     c_ptr, h_ptr, w_ptr, q_ptr,  # c, q: (rows, L) complex as floats; h (D, L) packed; w (L/2 + 1)
-    L, D,
-    CONJ: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr,
+    L, D, h_scale,
+    CONJ: tl.constexpr, SCALE_H: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr,
 ):  # fmt: skip
     row, pid = tl.program_id(0).to(tl.int64), tl.program_id(1)  # rows on axis 0: B D > 65535
     k = pid * BLOCK + tl.arange(0, BLOCK)  # k = 0 .. L/2
@@ -102,6 +103,8 @@ def _filter_kernel(
     xr, xi, yr, yi = _unpack(cr, ci, mr, mi, wr, wi)  # X[k], X[L-k]
     ar, ai, br, bi = _load_mirrored(h_ptr + (row % D) * 2 * L, k, jm, ok, ACC)
     hr, hi, gr, gi = _unpack(ar, ai, br, bi, wr, wi)  # H[k], H[L-k], unpacked the same way
+    if SCALE_H:  # a complex32 filter spectrum is stored unscaled (1/2L would make it subnormal)
+        hr, hi, gr, gi = hr * h_scale, hi * h_scale, gr * h_scale, gi * h_scale
     if CONJ:
         hi, gi = -hi, -gi
     pr, pi = xr * hr - xi * hi, xr * hi + xi * hr  # P[k] = X[k] H[k]
@@ -181,7 +184,8 @@ def _check_packed(c: torch.Tensor, name: str, half: bool = False) -> None:
         )
 
 
-def filter_packed(c: torch.Tensor, h_f: torch.Tensor, conj: bool = False) -> torch.Tensor:
+def filter_packed(c: torch.Tensor, h_f: torch.Tensor, conj: bool = False,
+                  h_scale: float = 1.0) -> torch.Tensor:  # fmt: skip
     """``Q`` from ``C`` (module docstring): the packed spectrum of ``(X . H)``, or of
     ``(X . conj H)`` with ``conj``, where ``X`` (``H``) is the length-``2L`` real DFT whose
     packed length-``L`` complex DFT is ``c`` (``h_f``).
@@ -192,8 +196,11 @@ def filter_packed(c: torch.Tensor, h_f: torch.Tensor, conj: bool = False) -> tor
             float32).
         h_f: ``(D, L)`` complex, the filter's packed spectrum (``fft`` of its zero-padded
             length-``2L`` rows viewed as complex, scaled as the caller wants), in ``c``'s
-            dtype (complex64 for a complex32 ``c``).
+            dtype (complex64 or complex32 for a complex32 ``c``).
         conj: multiply by ``conj(h_f)`` (the adjoint, anti-causal convolution).
+        h_scale: a factor on ``h_f``, applied in registers (a float32 argument on the GPU:
+            exact for a power of two such as ``1/2L``): a complex32 ``h_f`` is stored
+            unscaled, since ``1/2L`` would push its small values into float16's subnormals.
 
     Returns:
         ``(B, D, L)`` complex in ``c``'s dtype: ``ifft`` of it, viewed as real, is the real
@@ -202,9 +209,13 @@ def filter_packed(c: torch.Tensor, h_f: torch.Tensor, conj: bool = False) -> tor
     _check_packed(c, "c", half=True)
     B, D, L = c.shape
     wide = _wide(c.dtype)
-    if h_f.shape != (D, L) or h_f.dtype != wide:
-        raise ValueError(f"h_f must be the filter's packed spectrum, {wide} (D, L) = "
+    ok = (wide, c.dtype) if c.dtype == torch.complex32 else (wide,)  # complex32: either
+    if h_f.shape != (D, L) or h_f.dtype not in ok:
+        names = " or ".join(str(d) for d in ok)
+        raise ValueError(f"h_f must be the filter's packed spectrum, {names} (D, L) = "
                          f"({D}, {L}), got {h_f.dtype} {tuple(h_f.shape)}")  # fmt: skip
+    if not (isinstance(h_scale, int | float) and math.isfinite(h_scale) and h_scale != 0):
+        raise ValueError(f"h_scale must be a finite non-zero number, got {h_scale!r}")
     require(c.device)
     h_f = h_f.contiguous()
     q = empty((B, D, L), c.dtype, c.device)
@@ -212,8 +223,8 @@ def filter_packed(c: torch.Tensor, h_f: torch.Tensor, conj: bool = False) -> tor
     _filter_kernel[grid(B * D, triton.cdiv(L // 2 + 1, blk))](  # rows on the long axis
         torch.view_as_real(c), torch.view_as_real(h_f),
         torch.view_as_real(twiddles(L, wide, c.device)), torch.view_as_real(q),
-        L, D,
-        CONJ=bool(conj), ACC=_acc(c), BLOCK=blk, num_warps=NUM_WARPS,
+        L, D, float(h_scale),
+        CONJ=bool(conj), SCALE_H=h_scale != 1, ACC=_acc(c), BLOCK=blk, num_warps=NUM_WARPS,
     )  # fmt: skip
     return q
 
