@@ -12,7 +12,8 @@
 # HALF_FFT=1 scripts/ch06_half_fft.py (cuFFT in half precision: speed, accuracy).
 # HALF_BENCH=1 the fused layer with half-precision transforms (op.half_fft, variant
 # triton_half): its tests, its accuracy against float64, its profile at 8K and 64K, and the
-# forward bench beside every SDPA backend, 1K-256K.
+# forward bench beside the attention layer on every SDPA backend (each timed alone first, the
+# layer then built on the fastest), 1K-256K.
 # The 1M records of 2026-12-04 were separate calls: `hyena_lab.bench` at --lengths 1048576 (the
 # command is in each record's meta), `bench.variants --lengths 1048576` at d_model 768 and 64,
 # and scripts/ch06_long_fft.py's main(lengths=(2**19, 2**20)) with six tiles.
@@ -61,7 +62,7 @@ if [ "${HALF_BENCH:-0}" = 1 ]; then  # op.half_fft: checked, against float64, pr
     $OUT/06_fft_matmul-gpu_layer_profile_half.json --half-fft
   step half_bench ${BENCH_LIMIT:-300} python3 -m hyena_lab.bench \
     --lengths ${HALF_LENGTHS:-1024,2048,4096,8192,16384,32768,65536,131072,262144} \
-    --passes fwd --benches hyena,mha --backends cudnn,flash,efficient \
+    --passes fwd --benches sdpa,hyena,mha --backends cudnn,flash,efficient \
     --hyena-variants triton,triton_half --time-budget ${BENCH_BUDGET:-240} --profile-length 0 \
     --accuracy-length 0 --target-ms 150 --out $OUT/06_fft_matmul-gpu_bench_half.json
 fi

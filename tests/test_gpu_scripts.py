@@ -41,6 +41,7 @@ def test_the_ch06_profile_script_writes_its_record(tmp_path, one_thread):
     assert line["half_fft"] is False  # the default; --half-fft profiles op.half_fft (CUDA only)
     assert line["fwd_ms"] > 0 and line["fwdbwd_ms"] > 0
     assert line["profile_fwd"]["kernels"] and line["profile_fwdbwd"]["kernels"]
+    assert set(line["long_conv_ms"]) == {"float32"} and line["long_conv_ms"]["float32"] > 0
 
 
 def test_the_ch06_long_fft_script_writes_its_record(tmp_path, one_thread, monkeypatch):

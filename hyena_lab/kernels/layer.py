@@ -59,7 +59,7 @@ from .long_fft import fftconv_long
 from .long_fft import supported as long_fft_supported
 from .short_conv import short_conv_split, short_conv_split_padded
 
-__all__ = ["fused_core", "fused_forward"]
+__all__ = ["filter_bank", "fused_core", "fused_forward"]
 
 
 def _check_op(op: object) -> HyenaOperator:
@@ -93,7 +93,7 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
     else:
         *x, v = short_conv_split(p, conv.weight, conv.bias, op.order + 1).unbind(0)  # (B, D, L)
     if op.n_filters:  # evaluated once for every step
-        h, decays = _bank(op, L, window=not forward_only)  # (n_filters, D, L), Decay or None
+        h, decays = filter_bank(op, L, window=not forward_only)  # (n_filters, D, L), Decay or None
     overflow = torch.zeros(1, dtype=torch.int32, device=u.device) if half else None
     z = v  # z^1 = v, (B, D, L); (B, D, 2L) zero-padded for the FFT once a gate writes it so
     for step in range(op.order):  # Definition 3.1: z^{n+1} = x^n * (h^n conv z^n + b^n z^n)
@@ -138,7 +138,9 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
     return z
 
 
-def _bank(op: HyenaOperator, L: int, window: bool) -> tuple[torch.Tensor, list[Decay | None]]:
+def filter_bank(
+    op: HyenaOperator, L: int, window: bool = True
+) -> tuple[torch.Tensor, list[Decay | None]]:
     """The filter bank ``(n_filters, D, L)`` (Algorithm 2) and each filter's :class:`Decay`:
     with ``window=False`` and an :class:`~hyena_lab.filters.ImplicitFilter` whose window is
     the last thing it applies (no ``normalize``), the bank before eq. (7)'s window and the
