@@ -242,6 +242,11 @@ def test_row_06_quotes_the_h200_record():
     half = load_data("06_fft_matmul-gpu_bench_half")["summary"]["hyena_variants"]["fwd"]
     _quoted(row, f"half-precision transforms reach {half['triton_half']['speedup']['65536']:.2f}x"
                  " forward at 64K")  # fmt: skip
+    _quoted(row, f"({half['triton']['speedup']['65536']:.2f}x with float32 transforms)")
+    conv = next(line for line in load_data("06_fft_matmul-gpu_layer_profile_half")["layer"]
+                if line["L"] == 65536)["long_conv_ms"]["half"]  # fmt: skip
+    floor = gpu["summary"]["fftconv_roofline"]["fwd"]["65536"]["fp32_compute_floor_ms"]
+    _quoted(row, f"one long convolution {conv / floor:.1f}x its floor")
     slower = [L for L in ("131072", "262144")  # overflowed: recomputed in float32, slower
               if half["triton_half"]["speedup"][L] < half["triton"]["speedup"][L]]
     assert slower == ["131072", "262144"]  # "overflow float16 from 128K"
