@@ -10,6 +10,8 @@
 # ACCURACY_LIMIT=240 TESTS_LIMIT=200`, then `SKIP_CHECKS=1 BENCH_LIMIT=540 BENCH_BUDGET=480`).
 # VS_RFFT=1 adds scripts/ch06_vs_rfft.py (the fused step against a careful rfft convolution),
 # HALF_FFT=1 scripts/ch06_half_fft.py (cuFFT in half precision: speed, accuracy).
+# MONARCH_TC=1 tests/test_monarch_tc.py and scripts/ch06_monarch_tc.py (the FFT convolution as
+# fp16 tensor-core matrix products against the cuFFT ones, 1K-1M).
 # HALF_BENCH=1 the fused layer with half-precision transforms (op.half_fft, variant
 # triton_half): its tests, its accuracy against float64, its profile at 8K and 64K, and the
 # forward bench beside the attention layer on every SDPA backend (each timed alone first, the
@@ -51,6 +53,12 @@ fi
 if [ "${HALF_FFT:-0}" = 1 ]; then  # cuFFT in half precision: speed and accuracy
   TAIL=12 step half_fft ${HALF_FFT_LIMIT:-150} python3 scripts/ch06_half_fft.py \
     $OUT/06_fft_matmul-gpu_half_fft.json
+fi
+if [ "${MONARCH_TC:-0}" = 1 ]; then  # the FFT convolution as tensor-core matrix products
+  step tc_tests ${TESTS_LIMIT:-150} python3 -m pytest -q -x -p no:cacheprovider \
+    tests/test_monarch_tc.py
+  TAIL=14 step monarch_tc ${MONARCH_TC_LIMIT:-300} python3 scripts/ch06_monarch_tc.py \
+    $OUT/06_fft_matmul-gpu_monarch_tc.json
 fi
 if [ "${HALF_BENCH:-0}" = 1 ]; then  # op.half_fft: checked, against float64, profiled, timed
   step half_tests ${TESTS_LIMIT:-150} python3 -m pytest -q -x -p no:cacheprovider \

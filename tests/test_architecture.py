@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hyena_lab"
 LAYERS = {
     0: ["checks", "files", "options", "progress", "measure", "timing", "paper", "deprecation"],
     1: ["conv", "filters", "spectra", "operator", "roofline", "monarch", "monarch_blocks",
-        "distill", "kernels"],
+        "monarch_tc", "distill", "kernels"],
     2: ["mixers", "models", "tasks", "text", "official", "checkpoint", "train", "generate",
         "distributed"],
     3: ["recall", "bench", "experiments", "lm"],

@@ -95,3 +95,21 @@ def test_the_ch06_half_fft_script_writes_its_record(tmp_path, one_thread):
         assert e["f32"] < 1e-5  # float32 FFT chain on O(1) values (F32_FFT_CHAIN's scale)
         assert 1e-4 < e["bf16_out"] < 1e-2  # bf16's rounding, 2^-9 relative per element
         assert all(isinstance(e[f"half_s{s}"], (str, float)) for s in mod.SHIFTS)
+
+
+def test_the_ch06_monarch_tc_script_writes_its_record(tmp_path, one_thread):
+    """The tensor-core FFT convolution beside the cuFFT ones, timed and checked (CPU emulation;
+    the fused step needs Triton, so it is left out here)."""
+    spec = importlib.util.spec_from_file_location("ch06_tc", ROOT / "scripts/ch06_monarch_tc.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = mod.main(str(tmp_path / "t.json"), lengths=(16, 100), d_model=2, tokens=64,
+                    device="cpu", repeats=1, warmup=0, kernels=False)  # fmt: skip
+    record = load_record(path, schema="hyena-lab.monarch-tc")
+    assert [(line["L"], line["B"], line["factors"]) for line in record["lengths"]] == [
+        (16, 4, [16, 16]), (100, 1, [16, 16])]
+    for line in record["lengths"]:
+        assert line["tc_ms"] > 0 and line["rfft_ms"] > 0 and line["tc_tflops"] > 0
+        assert line["tc_err"] < line["tc_bound"] and line["rfft_err"] < 1e-5  # bf16 z exact
+    # the counted work: 16 x 16 factors, one row and one filter of length 16 (a_in = 1)
+    assert mod.tc_flops(16, 1, 1) == 2 * (16 * 1 * 32 + 16 * 32**2) * 2 + 2 * (16 * 32**2 + 16 * 32)
