@@ -48,7 +48,7 @@ import torch
 from .checks import check_float, check_ndim
 from .conv import _check_conv_args
 
-__all__ = ["TC_DTYPES", "fftconv_tc", "tc_factors", "tc_rel_bound"]
+__all__ = ["TC_DTYPES", "fftconv_tc", "mm_out_float32", "tc_factors", "tc_rel_bound"]
 
 #: The half-precision operand dtypes of the tensor-core products.
 TC_DTYPES = (torch.float16, torch.bfloat16)
@@ -101,11 +101,29 @@ def _matrices(a: int, b: int, a_in: int, dtype: torch.dtype, device: torch.devic
     return (*mats, twiddle)
 
 
+def mm_out_float32(device: torch.device | str) -> bool:
+    """Whether ``torch.mm(..., out_dtype=torch.float32)`` runs on ``device`` for half operands
+    (float32 output from the tensor cores' float32 sums); where it does not, a CUDA product
+    rounds its output to the operands' precision (one rounding more per product)."""
+    try:
+        x = torch.zeros(16, 16, dtype=torch.float16, device=device)
+        return torch.mm(x, x, out_dtype=torch.float32).dtype == torch.float32
+    except (TypeError, RuntimeError, NotImplementedError):
+        return False
+
+
 def _mm(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """``x @ w`` of half-precision operands with float32 accumulation and output."""
     if x.is_cuda:
-        return torch.mm(x, w, out_dtype=torch.float32)  # cuBLAS, tensor cores
+        if _out_float32(x.device):
+            return torch.mm(x, w, out_dtype=torch.float32)  # cuBLAS, tensor cores
+        return torch.mm(x, w).float()  # float32 sums, output rounded once
     return x.float() @ w.float()  # the same arithmetic: products of rounded operands exact
+
+
+@lru_cache(maxsize=4)
+def _out_float32(device: torch.device) -> bool:
+    return mm_out_float32(device)
 
 
 def _stack(z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

@@ -25,7 +25,7 @@ from hyena_lab import fftconv
 from hyena_lab.checks import rel_err
 from hyena_lab.kernels.long_conv import causal_conv_padded, padded
 from hyena_lab.measure import environment, record_each, time_fn
-from hyena_lab.monarch_tc import fftconv_tc, tc_factors, tc_rel_bound
+from hyena_lab.monarch_tc import fftconv_tc, mm_out_float32, tc_factors, tc_rel_bound
 
 D_MODEL, TOKENS = 768, 2**18
 LENGTHS = tuple(2**k for k in range(10, 21))  # 1K to 1M
@@ -75,6 +75,7 @@ def main(out: str, lengths=LENGTHS, **options) -> Path:
     """Measure every length; write the record to ``out`` after each."""
     device = options.get("device", "cuda")
     record = {"run": environment(device), "dtype": "bf16", "tc_dtype": "fp16",
+              "mm_out_float32": mm_out_float32(device),
               "d_model": options.get("d_model", D_MODEL),
               "tokens_per_batch": options.get("tokens", TOKENS)}  # fmt: skip
     path = record_each(record, "lengths", lengths, partial(measure, **options), Path(out),

@@ -106,6 +106,7 @@ def test_the_ch06_monarch_tc_script_writes_its_record(tmp_path, one_thread):
     path = mod.main(str(tmp_path / "t.json"), lengths=(16, 100), d_model=2, tokens=64,
                     device="cpu", repeats=1, warmup=0, kernels=False)  # fmt: skip
     record = load_record(path, schema="hyena-lab.monarch-tc")
+    assert isinstance(record["mm_out_float32"], bool)  # which product ran, recorded
     assert [(line["L"], line["B"], line["factors"]) for line in record["lengths"]] == [
         (16, 4, [16, 16]), (100, 1, [16, 16])]
     for line in record["lengths"]:
