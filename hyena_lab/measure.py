@@ -203,7 +203,15 @@ def cpu_name() -> str:
 
 def _git_commit() -> str | None:
     """The package checkout's commit (``-dirty`` with uncommitted changes); ``None`` for an
-    installed copy, which may sit inside another project's repository."""
+    installed copy, which may sit inside another project's repository. ``HYENA_LAB_GIT_COMMIT``
+    overrides it: a copy of a working tree whose ``.git`` is not the one it came from (the lent
+    GPU's, whose history stops where the session began) passes the commit it runs."""
+    given = os.environ.get("HYENA_LAB_GIT_COMMIT", "").strip()
+    if given:
+        if not re.fullmatch(r"[0-9a-f]{7,40}(-dirty)?", given):
+            raise ValueError(f"HYENA_LAB_GIT_COMMIT must be a commit hash (7-40 hex digits, "
+                             f"optionally -dirty), got {given!r}")  # fmt: skip
+        return given
     if not (_ROOT / ".git").exists() or not (_ROOT / "pyproject.toml").exists():
         return None
     try:

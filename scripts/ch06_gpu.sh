@@ -19,6 +19,9 @@
 # The 1M records of 2026-12-04 were separate calls: `hyena_lab.bench` at --lengths 1048576 (the
 # command is in each record's meta), `bench.variants --lengths 1048576` at d_model 768 and 64,
 # and scripts/ch06_long_fft.py's main(lengths=(2**19, 2**20)) with six tiles.
+# The device's copy of the tree has a .git whose history stops where the session began, so
+# records would name that commit: pass the one that runs, HYENA_LAB_GIT_COMMIT=<hash> (hyena_lab
+# .measure; records of 2026-12-04 made before this name the session's first commit, "-dirty").
 set -u
 export PYTHONPATH=$PWD TQDM_DISABLE=1 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader

@@ -187,6 +187,15 @@ def test_environment_names_the_machine_and_the_date():
     json.dumps(env, allow_nan=False)  # a record's field: JSON as it is
 
 
+def test_the_commit_can_be_given(monkeypatch):
+    """A copy whose ``.git`` is not its own (the lent GPU's) names its commit itself."""
+    monkeypatch.setenv("HYENA_LAB_GIT_COMMIT", "9c71721")
+    assert environment("cpu")["git_commit"] == "9c71721"
+    monkeypatch.setenv("HYENA_LAB_GIT_COMMIT", "not a commit")
+    with pytest.raises(ValueError, match="must be a commit hash"):
+        environment("cpu")
+
+
 def test_device_name_reads_the_environment():
     import hyena_lab.viz.recall as viz_recall
 
