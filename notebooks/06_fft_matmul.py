@@ -884,7 +884,7 @@ assert round(2 * s64["copy_c64_ms"] / s64["fft_c64_ms"], 2) == 0.89  # two passe
 # the half path's overflow check is made by the last gate as it writes the output (an int32
 # flag set by any tile that is not finite, one synchronisation) instead of a float32 sum of
 # its own. One call on the same H200
-# (`HALF_BENCH=1 PROFILE=1 SKIP_CHECKS=1 SKIP_BENCH=1 bash scripts/ch06_gpu.sh`, records
+# (`HALF_BENCH=1 SKIP_CHECKS=1 SKIP_BENCH=1 bash scripts/ch06_gpu.sh`, records
 # `06_fft_matmul-gpu_bench_half.json`, `06_fft_matmul-gpu_layer_profile_half.json` and
 # `06_fft_matmul-variant_accuracy_half.json`) timed both paths beside every SDPA attention
 # layer, forward:
