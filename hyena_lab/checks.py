@@ -113,6 +113,16 @@ def check_positive_float(value: object, name: str, *, allow_zero: bool = False) 
     return v
 
 
+def check_scale(value: object, name: str = "scale") -> float:
+    """Raise unless ``value`` is a finite non-zero real number (a factor a kernel multiplies by,
+    such as the half-precision path's pre-scale); return it as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+        math.isfinite(value) and value != 0
+    ):  # fmt: skip
+        raise ValueError(f"{name} must be a finite non-zero number, got {value!r}")
+    return float(value)
+
+
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     """Relative error ``||a - b|| / ||b||`` computed in float64 (absolute error if ``b == 0``).
 

@@ -174,6 +174,7 @@ def test_cross_spectrum_sums_conj_x_g_over_the_batch(L):
     assert rel_err(cross_spectrum(_packed(x), _packed(g)), want) < F64_FFT_CHAIN
 
 
+@pytest.mark.filterwarnings("ignore:ComplexHalf support is experimental:UserWarning")
 def test_spectral_bad_inputs():
     c = _packed(randn(2, 3, 8))
     with pytest.raises(ValueError, match=r"packed spectrum, torch.complex128 \(D, L\) = \(3, 4\)"):

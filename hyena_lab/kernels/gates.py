@@ -16,13 +16,11 @@ is the output's gradient and ``s = y + b z``.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import triton
 import triton.language as tl
 
-from ..checks import FLOAT_DTYPES, check_float, check_ndim
+from ..checks import FLOAT_DTYPES, check_float, check_ndim, check_scale
 from . import block_size, check_device, compute_dtype, empty, grid, require
 
 __all__ = ["gate"]
@@ -317,8 +315,7 @@ def gate(
         ``pad_out``, in ``out_dtype``.
     """
     _check(y, z, x, bias, out_dtype, bool(transpose_out), bool(pad_out))
-    if not (isinstance(scale, int | float) and math.isfinite(scale) and scale != 0):
-        raise ValueError(f"scale must be a finite non-zero number, got {scale!r}")
+    check_scale(scale)
     if flag is not None and (flag.dtype != torch.int32 or flag.numel() != 1
                              or flag.device != x.device):  # fmt: skip
         raise ValueError(f"flag must be an int32 tensor of one element on {x.device}, got "

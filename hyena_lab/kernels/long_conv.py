@@ -58,7 +58,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ..checks import check_float, check_ndim
+from ..checks import check_float, check_ndim, check_scale
 from . import block_size, empty, grid, require
 from .spectral import cross_spectrum, filter_packed
 
@@ -156,8 +156,7 @@ def padded(z: torch.Tensor, dtype: torch.dtype, scale: float = 1.0) -> torch.Ten
     FFT convolution (Sec. 2.1), in one pass. Differentiable in ``z``."""
     check_float(z, "z")
     check_ndim(z, "z", 3, "(batch, d_model, seq_len)")
-    if not (isinstance(scale, int | float) and math.isfinite(scale) and scale != 0):
-        raise ValueError(f"scale must be a finite non-zero number, got {scale!r}")
+    check_scale(scale)
     require(z.device)
     return _Padded.apply(z, dtype, float(scale))
 

@@ -24,13 +24,11 @@ written back in ``(B, L, C)``; the same tile gives the weight and bias gradients
 
 from __future__ import annotations
 
-import math
-
 import torch
 import triton
 import triton.language as tl
 
-from ..checks import check_float, check_ndim, check_positive_int
+from ..checks import check_float, check_ndim, check_positive_int, check_scale
 from . import block_size, check_device, compute_dtype, empty, grid, require
 
 __all__ = ["short_conv_split", "short_conv_split_padded"]
@@ -263,8 +261,7 @@ def short_conv_split_padded(
     C, K = _check(p, weight, bias, groups)
     if groups < 2:
         raise ValueError(f"groups must be >= 2 (the gates and v), got {groups}")
-    if not (isinstance(scale, int | float) and math.isfinite(scale) and scale != 0):
-        raise ValueError(f"scale must be a finite non-zero number, got {scale!r}")
+    check_scale(scale)
     if torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (p, weight, bias)
     ):  # fmt: skip

@@ -44,6 +44,7 @@ import torch
 import triton
 import triton.language as tl
 
+from ..checks import check_scale
 from . import block_size, empty, grid, require
 
 __all__ = ["cross_spectrum", "filter_packed", "twiddles"]
@@ -214,8 +215,7 @@ def filter_packed(c: torch.Tensor, h_f: torch.Tensor, conj: bool = False,
         names = " or ".join(str(d) for d in ok)
         raise ValueError(f"h_f must be the filter's packed spectrum, {names} (D, L) = "
                          f"({D}, {L}), got {h_f.dtype} {tuple(h_f.shape)}")  # fmt: skip
-    if not (isinstance(h_scale, int | float) and math.isfinite(h_scale) and h_scale != 0):
-        raise ValueError(f"h_scale must be a finite non-zero number, got {h_scale!r}")
+    check_scale(h_scale, "h_scale")
     require(c.device)
     h_f = h_f.contiguous()
     q = empty((B, D, L), c.dtype, c.device)
