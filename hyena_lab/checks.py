@@ -113,6 +113,12 @@ def check_positive_float(value: object, name: str, *, allow_zero: bool = False) 
     return v
 
 
+def needs_grad(*tensors: torch.Tensor | None) -> bool:
+    """Whether autograd would record an operation on ``tensors`` (grad mode on and one of them
+    requiring a gradient): what a forward-only path refuses."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
 def check_scale(value: object, name: str = "scale") -> float:
     """Raise unless ``value`` is a finite non-zero real number (a factor a kernel multiplies by,
     such as the half-precision path's pre-scale); return it as a float."""

@@ -45,7 +45,7 @@ from functools import lru_cache
 
 import torch
 
-from .checks import check_float, check_ndim
+from .checks import check_ndim, needs_grad
 from .conv import _check_conv_args
 
 __all__ = ["TC_DTYPES", "fftconv_tc", "mm_out_float32", "tc_factors", "tc_rel_bound"]
@@ -95,10 +95,10 @@ def _matrices(a: int, b: int, a_in: int, dtype: torch.dtype, device: torch.devic
     w4 = torch.cat([ar[:, :a_in], ai[:, :a_in]], dim=0)  # (2a, a_in): Re(. conj F_a), n1 < a_in
     k1, n2 = torch.arange(a, dtype=torch.float64), torch.arange(b, dtype=torch.float64)
     phase = (-2 * math.pi / (a * b)) * torch.remainder(torch.outer(k1, n2), a * b)
-    twiddle = torch.polar(torch.ones_like(phase), phase).to(torch.complex64).to(device)
-    with torch.inference_mode(False):
-        mats = tuple(m.to(dtype).to(device) for m in (w1, g, g_inv, w4))
-    return (*mats, twiddle)
+    twiddle = torch.polar(torch.ones_like(phase), phase).to(torch.complex64)
+    with torch.inference_mode(False):  # cached: usable outside inference mode too
+        mats = [m.to(dtype).to(device) for m in (w1, g, g_inv, w4)]
+        return (*mats, twiddle.to(device))
 
 
 def mm_out_float32(device: torch.device | str) -> bool:
@@ -184,11 +184,10 @@ def fftconv_tc(
     """
     u, k, bias, out_dtype = _check_conv_args(u, k, bias)
     check_ndim(k, "k", 2, "(d, L): one filter per channel, shared over the batch")
-    check_float(u, "u")
     if dtype not in TC_DTYPES:
         raise ValueError(f"dtype must be torch.float16 or torch.bfloat16 (tensor-core operands), "
                          f"got {dtype}")  # fmt: skip
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (u, k, bias)):
+    if needs_grad(u, k, bias):
         raise ValueError("fftconv_tc is forward only: call it under torch.no_grad(), or use "
                          "hyena_lab.fftconv (or monarch.fftconv) for gradients")  # fmt: skip
     *lead, d, L = u.shape

@@ -69,3 +69,17 @@ def test_rel_err_compares_complex_tensors_whole():
     assert rel_err(b, b) == 0.0
     a = b + torch.tensor([0.1j, 0.0])
     assert abs(rel_err(a, b) - 0.1 / float(b.to(torch.complex128).norm())) < 1e-7
+
+
+def test_check_scale_and_needs_grad():
+    """The kernels' factor check and the forward-only paths' gradient test."""
+    from hyena_lab.checks import check_scale, needs_grad
+
+    assert check_scale(2**-8) == 2**-8 and check_scale(3, "h_scale") == 3.0
+    for bad in (0, 0.0, float("inf"), float("nan"), True, "1"):
+        with pytest.raises(ValueError, match="scale must be a finite non-zero number"):
+            check_scale(bad)
+    a, b = torch.zeros(2), torch.zeros(2, requires_grad=True)
+    assert not needs_grad(a, None) and needs_grad(a, None, b)
+    with torch.no_grad():
+        assert not needs_grad(b)

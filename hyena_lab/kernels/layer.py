@@ -50,6 +50,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from ..checks import needs_grad
 from ..filters import ImplicitFilter
 from ..operator import HyenaOperator
 from .fftconv_sram import fftconv_fused, supported
@@ -183,9 +184,7 @@ def _long_fft(op: HyenaOperator, u: torch.Tensor) -> bool:
 
 def _no_grad(op: HyenaOperator, u: torch.Tensor) -> bool:
     """Whether ``op(u)`` needs no gradient (the forward-only paths may run)."""
-    return not torch.is_grad_enabled() or not (
-        u.requires_grad or any(p.requires_grad for p in op.parameters())
-    )
+    return not needs_grad(u, *op.parameters())
 
 
 def _half_fft(op: HyenaOperator, u: torch.Tensor) -> bool:

@@ -58,7 +58,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ..checks import check_float, check_ndim, check_scale
+from ..checks import check_float, check_ndim, check_scale, needs_grad
 from . import block_size, empty, grid, require
 from .spectral import cross_spectrum, filter_packed
 
@@ -298,9 +298,7 @@ def _check_decay(decay: Decay, zp: torch.Tensor, h: torch.Tensor,
         raise ValueError(f"decay's tensors must be on {h.device}, as h is")
     if not (isinstance(decay.shift, int | float) and math.isfinite(decay.shift)):
         raise ValueError(f"decay.shift must be a finite number, got {decay.shift!r}")
-    if torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (zp, h, bias, decay.t, decay.rate)
-    ):  # fmt: skip
+    if needs_grad(zp, h, bias, decay.t, decay.rate):
         raise ValueError("decay is forward only (the window is applied by the filter's padding "
                          "pass, which has no backward): call it under torch.no_grad(), or pass "
                          "the windowed filter")  # fmt: skip
@@ -315,8 +313,6 @@ def _check_half(zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None) ->
             f"a float16 zp needs a CUDA device and a power-of-two length (cuFFT's complex32 "
             f"transforms; torch has none on the CPU), got {zp.device.type} and L = {L}"
         )
-    if torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (zp, h, bias)
-    ):  # fmt: skip
+    if needs_grad(zp, h, bias):
         raise ValueError("a float16 zp is forward only: call it under torch.no_grad(), or pass "
                          "float32 for gradients")  # fmt: skip

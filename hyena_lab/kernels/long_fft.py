@@ -58,7 +58,7 @@ import triton
 import triton.language as tl
 from triton.language.extra.cuda import libdevice
 
-from ..checks import check_float, check_ndim
+from ..checks import check_float, check_ndim, needs_grad
 from . import empty, grid, interpreting, require
 
 __all__ = ["factors", "fftconv_long", "supported"]
@@ -266,9 +266,7 @@ def fftconv_long(
     if not supported(L):
         raise ValueError(f"fftconv_long handles L a power of two in [{MIN_L}, {MAX_L}], got "
                          f"L = {L}; use hyena_lab.fftconv")  # fmt: skip
-    if torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (z, h, bias, x)
-    ):
+    if needs_grad(z, h, bias, x):
         raise RuntimeError("fftconv_long is forward only: call it under torch.no_grad()")
     if z.dtype == torch.float64:
         raise TypeError("fftconv_long computes in float32 (tl.dot has no float64 on the GPU)")

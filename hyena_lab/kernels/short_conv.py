@@ -28,7 +28,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ..checks import check_float, check_ndim, check_positive_int, check_scale
+from ..checks import check_float, check_ndim, check_positive_int, check_scale, needs_grad
 from . import block_size, check_device, compute_dtype, empty, grid, require
 
 __all__ = ["short_conv_split", "short_conv_split_padded"]
@@ -170,10 +170,11 @@ def _launch_fwd(p: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None, out
     """The forward kernel: ``out`` ``(G, B, D, L)``, or with ``vp`` ``(B, D, 2L)`` the first
     ``G - 1`` groups in ``out`` and the last, times ``v_scale``, padded in ``vp``."""
     B, L, C = p.shape
-    G, D, K = C // vp.shape[1] if vp is not None else out.shape[0], out.shape[2], w.shape[-1]
+    D, K = out.shape[2], w.shape[-1]
     bl, bc = block_size(L, BLOCK_L), block_size(C, BLOCK_C)
     _short_conv_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(C, bc), B)](
-        p, w, w if bias is None else bias, out, out if vp is None else vp, L, C, D, G, v_scale,
+        p, w, w if bias is None else bias, out, out if vp is None else vp, L, C, D, C // D,
+        v_scale,
         *p.stride(), *w.stride(), *out.stride()[:3],
         K=K, HAS_BIAS=bias is not None, PAD_LAST=vp is not None, ACC=_tl(acc),
         BLOCK_L=bl, BLOCK_C=bc, num_warps=NUM_WARPS,
@@ -262,9 +263,7 @@ def short_conv_split_padded(
     if groups < 2:
         raise ValueError(f"groups must be >= 2 (the gates and v), got {groups}")
     check_scale(scale)
-    if torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (p, weight, bias)
-    ):  # fmt: skip
+    if needs_grad(p, weight, bias):
         raise ValueError("short_conv_split_padded is forward only: call it under "
                          "torch.no_grad(), or use short_conv_split")  # fmt: skip
     B, L, _ = p.shape
