@@ -12,6 +12,8 @@
 # HALF_FFT=1 scripts/ch06_half_fft.py (cuFFT in half precision: speed, accuracy).
 # MONARCH_TC=1 tests/test_monarch_tc.py and scripts/ch06_monarch_tc.py (the FFT convolution as
 # fp16 tensor-core matrix products against the cuFFT ones, 1K-1M).
+# FULL_RUN=1 (with SKIP_CHECKS=1) the whole sweep of issue 17's deliverable 4 as one run over
+# several calls (`hyena_lab.bench --resume`; see its block below).
 # HALF_BENCH=1 the fused layer with half-precision transforms (op.half_fft, variant
 # triton_half): its tests, its accuracy against float64, its profile at 8K and 64K, and the
 # forward bench beside the attention layer on every SDPA backend (each timed alone first, the
@@ -76,6 +78,35 @@ if [ "${HALF_BENCH:-0}" = 1 ]; then  # op.half_fft: checked, against float64, pr
     --passes fwd --benches sdpa,hyena,mha --backends cudnn,flash,efficient \
     --hyena-variants triton,triton_half --time-budget ${BENCH_BUDGET:-240} --profile-length 0 \
     --accuracy-length 0 --target-ms 150 --out $OUT/06_fft_matmul-gpu_bench_half.json
+fi
+if [ "${FULL_RUN:-0}" = 1 ]; then  # deliverable 4: every variant and backend, 1K-1M, one run
+  # A device call lasts ten minutes, the run about twenty: the first call starts it, each later
+  # one copies the record it left (figures/data/06_fft_matmul-gpu_run.json, carried with the
+  # working tree) and resumes it (`hyena_lab.bench --resume`: same settings, same commit, same
+  # kind of device, the finished cases kept). HALF_CHECKS=1 first runs the half path's tests
+  # and its accuracy where it backs off (128K, 256K).
+  if [ "${HALF_CHECKS:-0}" = 1 ]; then
+    step half_tests ${TESTS_LIMIT:-120} python3 -m pytest -q -x -p no:cacheprovider \
+      tests/test_half_fft.py tests/test_forward_only.py
+    TAIL=12 step half_accuracy_long ${ACCURACY_LIMIT:-150} python3 -m hyena_lab.bench.variants \
+      --lengths 131072,262144 --variants triton,triton_half \
+      --out $OUT/06_fft_matmul-variant_accuracy_half_long.json
+  fi
+  RUN=$OUT/06_fft_matmul-gpu_run.json
+  if [ -f figures/data/06_fft_matmul-gpu_run.json ]; then
+    cp figures/data/06_fft_matmul-gpu_run.json $RUN
+    step full_run ${RUN_LIMIT:-560} python3 -m hyena_lab.bench --resume $RUN \
+      --time-budget ${RUN_BUDGET:-470} --no-progress
+  else
+    step full_run ${RUN_LIMIT:-560} python3 -m hyena_lab.bench --lengths $LENGTHS \
+      --benches fftconv,sdpa,hyena,mha --passes fwd,fwd+bwd --backends cudnn,flash,efficient,math \
+      --hyena-variants torch,compile,triton,triton_sram,triton_half --warmup 1 --min-repeats 2 \
+      --target-ms 100 --max-call-ms 60000 --time-budget ${RUN_BUDGET:-470} --profile-length 0 \
+      --accuracy-length 0 --out $RUN --no-progress
+  fi
+  python3 -c "import json, collections, sys; r = json.load(open(sys.argv[1])); print('complete',
+r['complete'], collections.Counter(p['status'] for p in r['points']))" $RUN
+  exit 0
 fi
 [ "${SKIP_BENCH:-0}" = 1 ] && exit 0
 step bench ${BENCH_LIMIT:-330} python3 -m hyena_lab.bench --lengths $LENGTHS \

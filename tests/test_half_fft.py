@@ -146,18 +146,91 @@ def test_the_layer_in_half_precision_agrees_with_float64(monkeypatch, identity_f
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # numpy on inf
 def test_an_overflow_is_caught_and_recomputed_in_float32(monkeypatch):
     """Inputs of 1e7: the pre-scaled float16 spectrum passes 65,504 (emulated cuFFT rounds it
-    to inf); the layer warns and returns the float32 path's result, bit for bit."""
+    to inf) at every pre-scale the layer tries; it warns at each, then returns the float32
+    path's result, bit for bit, and goes straight to float32 at that length from then on."""
     _emulated_half_fft(monkeypatch)
     monkeypatch.setattr(layer, "_half_fft", lambda op, u: True)
     torch.manual_seed(0)
     op = HyenaOperator(4, 64, order=2, backend="triton").to(DEV)
     u = randn(1, 64, 4, dtype=torch.float32, seed=9) * 1e7
     with torch.no_grad():
-        with pytest.warns(RuntimeWarning, match="overflowed at L = 64"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
             got = op(u)
+        said = [str(w.message) for w in caught if "overflowed at L = 64" in str(w.message)]
+        assert len(said) == 3 and "float32 transforms" in said[-1]  # 2^-8, 2^-12, 2^-16
+        assert "after the pre-scales 0.00391 and 1); recomputed with the pre-scales 0.000244 " \
+            "(signal) and 1 (filters)" in said[0]  # fmt: skip
+        assert layer.half_scales(op, 64) is None and layer.half_scales(op, 32) is None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # no second warning, no retry
+            again = op(u)
         monkeypatch.setattr(layer, "_half_fft", lambda op, u: False)
         want = op(u)
-    assert torch.isfinite(want).all() and torch.equal(got, want)
+    assert torch.isfinite(want).all() and torch.equal(got, want) and torch.equal(again, want)
+
+
+def test_after_an_overflow_a_lower_prescale_is_kept(monkeypatch):
+    """A signal 10^4 times larger than usual overflows at the first pre-scale (2^-8) but not at
+    2^-12: one warning, a half-precision result within the half-precision bound of float64,
+    and the next call uses the lower scale without a retry."""
+    _emulated_half_fft(monkeypatch)
+    monkeypatch.setattr(layer, "_half_fft", lambda op, u: True)
+    torch.manual_seed(0)
+    op = HyenaOperator(4, 64, order=2, backend="torch").to(DEV)
+    u = randn(1, 64, 4, seed=10) * 1e4
+    calls = []
+    real_conv = layer.causal_conv_padded
+    monkeypatch.setattr(layer, "causal_conv_padded",
+                        lambda zp, *a: calls.append(zp.dtype) or real_conv(zp, *a))  # fmt: skip
+    with torch.no_grad():
+        ref = op.double()(u)
+        op.float().backend = "triton"
+        with pytest.warns(RuntimeWarning, match="overflowed at L = 64") as caught:
+            got = op(u.float())
+        assert len([w for w in caught if "overflowed" in str(w.message)]) == 1
+        assert layer.half_scales(op, 64) == (2**-12, 1.0)
+        calls.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            again = op(u.float())
+    assert calls == [torch.float16] * 2  # one try, both convolutions in half precision
+    assert torch.equal(got, again) and rel_err(got.double(), ref) < HALF_VS_F64
+
+
+def test_the_filters_prescale_comes_from_a_bound(monkeypatch):
+    """A skip term of 10^5 (folded into the filter's first tap) is past float16's 65,504: the
+    filters' pre-scale from their size bound is 2^-3 (10^5 / 8 < 2^14), the transforms never
+    overflow, no warning; with the filters unscaled they would (what the bound prevents)."""
+    _emulated_half_fft(monkeypatch)
+    monkeypatch.setattr(layer, "_half_fft", lambda op, u: True)
+    torch.manual_seed(0)
+    op = HyenaOperator(4, 64, order=1, backend="torch").to(DEV)
+    u = randn(1, 64, 4, seed=10)
+    with torch.no_grad():
+        op.bias.fill_(1e5)
+        ref = op.double()(u)
+        op.float().backend = "triton"
+        h = op.filters(64).double()
+        size = (h.abs().sum(-1) + 1e5).max().item()
+        assert 1e5 < size <= 8 * layer.HALF_FILTER_MAX and layer.filter_prescale(op, 64) == 1 / 8
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            got = op(u.float())
+        assert layer.half_scales(op, 64) == (2**-8, 1 / 8)
+        assert rel_err(got.double(), ref) < HALF_VS_F64
+        monkeypatch.setattr(layer, "filter_prescale", lambda op, L: 1.0)
+        op._half_scales.clear()
+        with pytest.warns(RuntimeWarning, match=r"after the pre-scales 0.00391 and 1\);"):
+            op(u.float())
+
+
+def test_filter_scale_is_for_the_half_path_only():
+    zp, h = pad_ref(randn(1, 4, 8, dtype=torch.float32)), randn(4, 8, dtype=torch.float32)
+    with pytest.raises(ValueError, match="filter_scale is for a float16 zp"):
+        causal_conv_padded(zp, h, filter_scale=0.5)
+    with pytest.raises(ValueError, match="filter_scale must be a finite non-zero"):
+        causal_conv_padded(zp, h, filter_scale=float("nan"))
 
 
 def test_the_half_path_is_chosen_only_where_it_runs():

@@ -21,7 +21,7 @@ from ..mixers import SDPA_BACKENDS
 from ..options import float_in, int_in
 
 __all__ = [
-    "BENCHES", "DTYPES", "HYENA_VARIANTS", "PASSES", "SDPA_BACKENDS", "BenchConfig",
+    "BENCHES", "DTYPES", "FORWARD_ONLY", "HYENA_VARIANTS", "PASSES", "SDPA_BACKENDS", "BenchConfig",
     "add_arguments", "command_line", "config_from_args"
 ]  # fmt: skip
 
@@ -38,6 +38,8 @@ BENCHES = ("fftconv", "sdpa", "naive", "hyena", "mha")
 HYENA_VARIANTS = (
     "torch", "compile", "monarch", "triton", "triton_sram", "triton_long", "triton_half"
 )  # fmt: skip
+#: Variants that only take their own path without autograd (forward+backward: not run).
+FORWARD_ONLY = ("triton_long", "triton_half")
 PASSES = ("fwd", "fwd+bwd")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 #: Options whose flag is not ``--field-name``.
@@ -173,6 +175,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f.metadata["help"], **kw)  # fmt: skip
     parser.add_argument("--out", default=None, help="results JSON to write (after every case)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    parser.add_argument("--resume", default=None, metavar="FILE",
+                        help="continue the run cut short in FILE (its settings; written back "
+                             "to FILE unless --out names another)")  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:

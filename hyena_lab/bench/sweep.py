@@ -3,6 +3,7 @@
 A case is skipped (recorded as ``"skipped"`` with the reason) when the FLOP/byte model scaled
 from the last length that ran predicts a call slower than ``max_call_ms``, when a materialised
 ``(L, L)`` score matrix would not fit in device memory, or when ``time_budget_s`` is spent.
+A run cut short resumes from its file (:mod:`.resume`).
 """
 
 from __future__ import annotations
@@ -20,18 +21,20 @@ from ..progress import bars_disabled
 from ..roofline import Ceilings, measure_ceilings
 from .accuracy import accuracy_checks
 from .cases import case_cost, new_point, run_case
-from .config import BENCHES, BenchConfig, command_line
+from .config import BENCHES, FORWARD_ONLY, BenchConfig, command_line
 from .profile import profile_layers, safe_profile_fftconv
 from .results import RECORD_SCHEMA, SCHEMA, summarize
+from .resume import check_resumable, finished
 
 __all__ = ["environment", "run_benchmarks"]
 
 #: Bytes per score that a materialised (L, L) attention needs (bf16 scores, fp32 softmax ...).
 _SCORE_BYTES = {"fwd": 10, "fwd+bwd": 20}
 Key = tuple[str, str, str | None]  # (bench, pass, backend) of the cases that predict others
+Case = tuple[int, str, str, str | None]  # (L, bench, pass, backend) as _plan lists it
 
 
-def _plan(cfg: BenchConfig) -> list[tuple[int, str, str, str | None]]:
+def _plan(cfg: BenchConfig) -> list[Case]:
     """Every case in run order: ``(L, bench, pass, backend)``; mha's backend is chosen later;
     a ``hyena`` case's backend is its variant (:data:`~.config.HYENA_VARIANTS`)."""
     return [
@@ -41,6 +44,13 @@ def _plan(cfg: BenchConfig) -> list[tuple[int, str, str, str | None]]:
         for bench in BENCHES if bench in cfg.benches
         for backend in {"sdpa": cfg.backends, "hyena": cfg.hyena_variants}.get(bench, [None])
     ]  # fmt: skip
+
+
+def _case(point: dict) -> Case:
+    """The :func:`_plan` entry a results point measured (mha's backend was chosen later; the
+    fftconv and naive benches have none)."""
+    planned = point["bench"] in ("sdpa", "hyena")
+    return point["L"], point["bench"], point["pass"], point["backend"] if planned else None
 
 
 def skip_reason(
@@ -94,28 +104,48 @@ def environment(cfg: BenchConfig, out: str | Path | None = None) -> dict:
 
 def run_benchmarks(
     cfg: BenchConfig, *, out: str | Path | None = None, progress: bool = True,
-    ceilings: Ceilings | None = None,
+    ceilings: Ceilings | None = None, resume: dict | None = None,
 ) -> dict:  # fmt: skip
     """Measure the roofline ceilings (unless given), run every case of ``cfg`` in order of
     length (the attention layer with the fastest SDPA backend at that length), then the
-    accuracy checks, profiles and summary; write ``out`` after every case; return results."""
+    accuracy checks, profiles and summary; write ``out`` after every case; return results.
+
+    ``resume``: the results of a run cut short (:func:`.resume.load_partial`), which this one
+    continues: its ceilings and finished cases are kept, the others run (``cfg`` must be its
+    settings, but the time budget; :func:`.resume.check_resumable`)."""
     cfg.validate()
     threads = torch.get_num_threads()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     try:
-        return _run_sweep(cfg, out, progress, ceilings)
+        return _run_sweep(cfg, out, progress, ceilings, resume)
     finally:
         torch.set_num_threads(threads)
 
 
+def _start(cfg: BenchConfig, out: str | Path | None, ceilings: Ceilings | None,
+           resume: dict | None) -> tuple[dict, dict[Case, dict], float]:  # fmt: skip
+    """The results to fill, the cases already measured, and the seconds already spent."""
+    env = environment(cfg, out)
+    if resume is None:
+        ceilings = ceilings or measure_ceilings(cfg.device, dtype=cfg.torch_dtype)
+        return {"meta": env, "complete": False, "points": [],
+                "ceilings": ceilings.to_dict()}, {}, 0.0  # fmt: skip
+    check_resumable(resume, env, cfg)
+    meta = dict(resume["meta"])
+    sitting = {"date": env["date"], "time": env["time"], "time_budget_s": cfg.time_budget_s}
+    meta["resumed"] = [*meta.get("resumed", []), sitting]
+    kept = {_case(p): p for p in resume["points"] if finished(p)}
+    results = {**resume, "meta": meta, "complete": False, "points": []}
+    return results, kept, float(meta.get("seconds", 0.0))
+
+
 def _run_sweep(
-    cfg: BenchConfig, out: str | Path | None, progress: bool, ceilings: Ceilings | None
-) -> dict:
+    cfg: BenchConfig, out: str | Path | None, progress: bool, ceilings: Ceilings | None,
+    resume: dict | None,
+) -> dict:  # fmt: skip
     clock = Stopwatch()
-    results: dict = {"meta": environment(cfg, out), "complete": False, "points": []}
-    ceilings = ceilings or measure_ceilings(cfg.device, dtype=cfg.torch_dtype)
-    results["ceilings"] = ceilings.to_dict()
+    results, kept, spent = _start(cfg, out, ceilings, resume)
     history: dict[Key, dict] = {}
     bar = tqdm(_plan(cfg), desc="bench", disable=not progress or bars_disabled(),
                file=sys.stderr, dynamic_ncols=True)  # fmt: skip
@@ -125,8 +155,17 @@ def _run_sweep(
         mha = bench == "mha"
         backends = _mha_candidates(cfg, results["points"], L, pass_) if mha else [backend]
         key = (bench, pass_, None if mha else backend)
+        point = kept.get((L, bench, pass_, backend))
+        if point is not None:  # measured by an earlier sitting of this run
+            if point["status"] != "skipped":
+                history[key] = point
+            results["points"].append(point)
+            continue
         reason = skip_reason(cfg, key, L, history, clock.elapsed())
-        if reason is not None:
+        if bench == "hyena" and pass_ == "fwd+bwd" and backend in FORWARD_ONLY:
+            point = new_point(cfg, bench, L, pass_, backend)  # with gradients: the triton layer
+            point.update(status="unsupported", note=f"{backend} is forward only")
+        elif reason is not None:
             point = new_point(cfg, bench, L, pass_, backends[0])
             point["note"] = reason
         else:
@@ -136,6 +175,7 @@ def _run_sweep(
                     break
             history[key] = point  # predictions use the last length that really ran
         results["points"].append(point)
+        results["meta"]["seconds"] = spent + clock.elapsed()
         save(results, out)  # after every case: a run cut short keeps every case it finished
         if point["status"] == "error":
             tqdm.write(f"[bench] L={L} {bench}/{pass_}/{backend}: {point['note']}", sys.stderr)
@@ -148,7 +188,7 @@ def _run_sweep(
         results["layer_profile"] = profile_layers(cfg, cfg.profile_layers)
     results["summary"] = summarize(results)
     results["complete"] = True
-    results["meta"]["seconds"] = clock.elapsed()
+    results["meta"]["seconds"] = spent + clock.elapsed()
     save(results, out)
     return results
 

@@ -33,8 +33,11 @@ with only the two linear maps and the FFTs left to ``torch``:
    (by the first padding pass, undone by the last gate), and the FFTs run in complex32
    (experimental: half the bytes of every transform and of the passes around them; float16
    overflows where a row's values sum past 65,504 after the pre-scale, which chapter 06's
-   randomly initialised layer does at 128K and 256K, so the output is checked once and, if it
-   is not finite, recomputed in float32 with a warning);
+   randomly initialised layer did at 128K and 256K, so the output is checked once and, if it
+   is not finite, recomputed with the signal's pre-scale 16x lower, down to ``2^-16``, then
+   in float32, with a warning; the scales that worked are kept for the next call at that
+   length, :func:`half_scales`; the filters' pre-scale comes from a bound on their
+   transforms, :func:`filter_prescale`, so they cannot overflow);
 5. ``out_proj`` (cuBLAS).
 
 Gradients flow through the kernels' own backward passes, the FFTs' and the linears'; the filter
@@ -45,6 +48,7 @@ single precision inputs (float64 for float64), so in half precision the result i
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import torch
@@ -60,7 +64,8 @@ from .long_fft import fftconv_long
 from .long_fft import supported as long_fft_supported
 from .short_conv import short_conv_split, short_conv_split_padded
 
-__all__ = ["filter_bank", "fused_core", "fused_forward"]
+__all__ = ["HALF_BACKOFF", "HALF_FILTER_MAX", "HALF_MIN_SCALE", "filter_bank", "filter_prescale",
+           "fused_core", "fused_forward", "half_scales"]
 
 
 def _check_op(op: object) -> HyenaOperator:
@@ -69,20 +74,95 @@ def _check_op(op: object) -> HyenaOperator:
     return op
 
 
-def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
-          allow_half: bool = True) -> torch.Tensor:  # fmt: skip
+#: After a float16 overflow the half path retries with the signal's pre-scale this much lower
+#: (:func:`half_scales`), down to :data:`HALF_MIN_SCALE`; then float32 transforms.
+HALF_BACKOFF = 2.0**-4
+#: The lowest pre-scale of the signal: a stored value ``s z`` under ``2^-14`` is a float16
+#: subnormal, whose absolute spacing ``2^-24`` is an error of ``2^-24 / s`` in ``z``: ``2^-8``
+#: at ``s = 2^-16``, about float16's own relative error for values of size 1; lower, errors
+#: grow (``2^-4`` at ``2^-20``).
+HALF_MIN_SCALE = 2.0**-16
+#: The largest value of a filter's complex32 transform after its pre-scale: every partial sum
+#: of ``sum_t h_t w^t`` is at most ``sum_t |h_t|`` in size, so a filter scaled to that size
+#: at most ``2^14`` cannot overflow float16 (65,504), with room to spare for rounding.
+HALF_FILTER_MAX = 2.0**14
+
+
+def half_scales(op: HyenaOperator, L: int) -> tuple[float, float] | None:
+    """The pre-scales ``(signal, filters)`` the half path used for ``op`` at length ``L``:
+    ``None`` before its first call at ``L`` and once the transforms overflowed at every
+    signal scale down to :data:`HALF_MIN_SCALE` (float32 transforms at that length from then
+    on, for the rest of ``op``'s life: a kept scale, as a loss scaler keeps its scale)."""
+    return getattr(op, "_half_scales", {}).get(L)
+
+
+def filter_prescale(op: HyenaOperator, L: int) -> float:
+    """The filters' pre-scale for their complex32 transforms: the largest power of two at most
+    1 that brings the largest filter's size ``sum_t |h_t| + |b|`` (eq. (7)'s window applied,
+    the skip term folded in) to at most :data:`HALF_FILTER_MAX`, a bound the transform's
+    values cannot pass. One eager evaluation of the bank, made once per length."""
+    if not op.n_filters:
+        return 1.0
+    with torch.no_grad():
+        h = op.filters(L).float()  # (n_filters, D, L), windowed
+        size = (h.abs().sum(-1) + op.bias.float().abs()).max().item()  # (n_filters, D) -> max
+    if not math.isfinite(size):
+        raise ValueError(f"op's filters at L = {L} are not finite (largest size {size})")
+    return 2.0 ** min(0, math.floor(math.log2(HALF_FILTER_MAX / size))) if size else 1.0
+
+
+def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tensor:
     """``z^{N+1}`` of Definition 3.1 for ``u`` ``(B, L, D)``: ``(B, D, L)``, or ``(B, L, D)``
-    with ``transpose_out``, in ``u``'s dtype. ``allow_half=False``: never the half-precision
-    transforms (the recomputation after they overflowed)."""
+    with ``transpose_out``, in ``u``'s dtype.
+
+    With half-precision transforms, the filters are pre-scaled from a bound
+    (:func:`filter_prescale`: they cannot overflow) and the signal by :data:`HALF_SCALE`. The
+    signal's values have no bound known before the pass that writes them, so an overflow (an
+    inf or NaN in the output, flagged by the last gate) is caught instead: the call is
+    recomputed with the filters' bound evaluated again (the weights may have changed) and the
+    signal's pre-scale 16x lower, down to :data:`HALF_MIN_SCALE`, then with float32
+    transforms, each time with a warning; what worked is kept for ``op``'s next call at that
+    length (:func:`half_scales`)."""
     L = op.check_input(u)
-    compute = torch.float64 if u.dtype == torch.float64 else torch.float32
     on_chip = _on_chip(op, u)
     three_pass = not on_chip and _long_fft(op, u)
-    half = allow_half and not (on_chip or three_pass) and _half_fft(op, u)
-    if half:  # the padded signal in float16, pre-scaled (kept scaled from pad to the last gate)
-        compute, scale = torch.float16, HALF_SCALE
-    else:
-        scale = 1.0
+    kept = op.__dict__.setdefault("_half_scales", {})
+    if on_chip or three_pass or not _half_fft(op, u) or (L in kept and kept[L] is None):
+        return _steps(op, u, transpose_out, on_chip, three_pass, None)
+    scales = kept.get(L) or (HALF_SCALE, filter_prescale(op, L))
+    while True:
+        overflow = torch.zeros(1, dtype=torch.int32, device=u.device)
+        z = _steps(op, u, transpose_out, False, False, scales, overflow)
+        if not overflow.item():  # one int32 flag, one sync, no pass of its own
+            kept[L] = scales
+            return z
+        lower = scales[0] * HALF_BACKOFF
+        kept[L] = (lower, filter_prescale(op, L)) if lower >= HALF_MIN_SCALE else None
+        then = ("recomputed with float32 transforms (kept for this length)" if kept[L] is None
+                else f"recomputed with the pre-scales {kept[L][0]:.3g} (signal) and "
+                f"{kept[L][1]:.3g} (filters)")  # fmt: skip
+        warnings.warn(
+            f"op.half_fft: the float16 transforms overflowed at L = {L} (a value over 65,504 "
+            f"after the pre-scales {scales[0]:.3g} and {scales[1]:.3g}); {then}",
+            RuntimeWarning, stacklevel=4,
+        )  # fmt: skip
+        if kept[L] is None:
+            return _steps(op, u, transpose_out, False, False, None)
+        scales = kept[L]
+
+
+def _steps(
+    op: HyenaOperator, u: torch.Tensor, transpose_out: bool, on_chip: bool, three_pass: bool,
+    half: tuple[float, float] | None, overflow: torch.Tensor | None = None,
+) -> torch.Tensor:  # fmt: skip
+    """Algorithm 3 from ``in_proj`` to the last gate (:func:`_core`'s output). ``half``: the
+    pre-scales ``(signal, filters)`` of the half-precision transforms, or ``None`` (float32);
+    ``overflow`` the int32 flag the last gate sets on a non-finite output."""
+    L = u.shape[1]
+    compute = torch.float64 if u.dtype == torch.float64 else torch.float32
+    scale, filter_scale = 1.0, 1.0
+    if half is not None:  # the padded signal in float16, pre-scaled (kept scaled from pad to
+        compute, (scale, filter_scale) = torch.float16, half  # the last gate)
     # forward only (no gradient): v padded by the short convolution, the window by the filter's
     # padding pass (both save a pass over a (B, D, L) or (n_filters, D, L) tensor)
     forward_only = _no_grad(op, u) and not (on_chip or three_pass)
@@ -95,7 +175,6 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
         *x, v = short_conv_split(p, conv.weight, conv.bias, op.order + 1).unbind(0)  # (B, D, L)
     if op.n_filters:  # evaluated once for every step
         h, decays = filter_bank(op, L, window=not forward_only)  # (n_filters, D, L), Decay or None
-    overflow = torch.zeros(1, dtype=torch.int32, device=u.device) if half else None
     z = v  # z^1 = v, (B, D, L); (B, D, 2L) zero-padded for the FFT once a gate writes it so
     for step in range(op.order):  # Definition 3.1: z^{n+1} = x^n * (h^n conv z^n + b^n z^n)
         last = step == op.order - 1
@@ -123,19 +202,9 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool,
         if z.shape[-1] != 2 * L:  # the first convolution: pad (and widen) z^n once
             z = padded(z, compute, scale)
         # the skip term folded into the filter: h^n conv z + b^n z = (h^n + b^n delta) conv z
-        y = causal_conv_padded(z, h[j], op.bias[j], decays[j])  # (B, D, 2L); gate reads :L
+        y = causal_conv_padded(z, h[j], op.bias[j], decays[j], filter_scale)  # (B, D, 2L)
         z = gate(y, None, x[step], scale=1.0 if pad else 1 / scale, **out)  # (B, D, 2L) padded,
-        # still scaled, or (B, D, L) / (B, L, D) unscaled
-    # float16 overflowed: an inf or NaN anywhere reaches the output, which the last gate
-    # checked as it wrote it (one int32 flag, one sync, no pass of its own)
-    if half and bool(overflow.item()):
-        warnings.warn(
-            f"op.half_fft: the float16 transforms overflowed at L = {L} (a value over 65,504 "
-            f"after the pre-scale {HALF_SCALE}); recomputed with float32 transforms. Set "
-            f"op.half_fft = False for this model.",
-            RuntimeWarning, stacklevel=4,
-        )  # fmt: skip
-        return _core(op, u, transpose_out, allow_half=False)
+        # still scaled, or (B, D, L) / (B, L, D) unscaled; the gate reads y[..., :L]
     return z
 
 

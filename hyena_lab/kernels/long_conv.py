@@ -187,17 +187,18 @@ def _spectrum(h: torch.Tensor, bias: torch.Tensor | None, wide: torch.dtype,
 
 
 def _forward_only(zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None,
-                  decay: Decay | None) -> torch.Tensor:  # fmt: skip
+                  decay: Decay | None, filter_scale: float = 1.0) -> torch.Tensor:  # fmt: skip
     """The forward pass without autograd (nothing saved). For a float16 ``zp`` every transform
-    is complex32, the filter's too: its rows are padded in float16 unscaled (``1/2L`` would
-    make small taps subnormal) and the spectral pass applies ``1/2L`` in float32."""
+    is complex32, the filter's too: its rows are padded in float16 scaled by ``filter_scale``
+    only (``1/2L`` would make small taps subnormal) and the spectral pass applies
+    ``1 / (2L filter_scale)`` in float32."""
     if zp.dtype != torch.float16:
         return _packed_ifft(filter_packed(_packed_fft(zp), _spectrum(h, bias, zp.dtype, decay)))
     with warnings.catch_warnings():  # torch calls complex32 "experimental" on every use
         warnings.filterwarnings("ignore", message="ComplexHalf support is experimental")
-        h_f = _packed_fft(_launch_pad(h[None], bias, torch.float16, 1.0, decay))[0]  # (D, L)
-        q = filter_packed(_packed_fft(zp), h_f, h_scale=1 / zp.shape[-1])  # (B, D, L)
-        return _packed_ifft(q)  # (B, D, 2L) float16
+        h_f = _packed_fft(_launch_pad(h[None], bias, torch.float16, filter_scale, decay))[0]
+        q = filter_packed(_packed_fft(zp), h_f, h_scale=1 / (zp.shape[-1] * filter_scale))
+        return _packed_ifft(q)  # (B, D, 2L) float16; h_f (D, L) and q (B, D, L) complex32
 
 
 class _CausalConvPadded(torch.autograd.Function):
@@ -228,7 +229,7 @@ class _CausalConvPadded(torch.autograd.Function):
 
 def causal_conv_padded(
     zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None = None,
-    decay: Decay | None = None,
+    decay: Decay | None = None, filter_scale: float = 1.0,
 ) -> torch.Tensor:  # fmt: skip
     """``y = h conv z + b z`` for ``z`` given zero-padded to twice its length.
 
@@ -244,6 +245,10 @@ def causal_conv_padded(
             ``None``.
         decay: a :class:`Decay`: ``h`` is the filter before eq. (7)'s window, which the
             filter's padding pass applies (forward only: no gradient); or ``None``.
+        filter_scale: a float16 ``zp`` only: the filter's pre-scale in its complex32 transform
+            (whose values reach the sum of the taps' sizes, which float16 caps at 65,504),
+            undone in float32 by the spectral pass; :func:`~.layer.fused_forward` lowers it
+            (with ``z``'s) after an overflow.
 
     Returns:
         ``(B, D, 2L)`` in ``zp``'s dtype: ``y[..., :L]`` is the causal convolution, what
@@ -274,10 +279,14 @@ def causal_conv_padded(
     if decay is not None:
         _check_decay(decay, zp, h, bias)
     require(zp.device)
+    check_scale(filter_scale, "filter_scale")
     if zp.dtype == torch.float16:
         _check_half(zp, h, bias)
+    elif filter_scale != 1.0:
+        raise ValueError(f"filter_scale is for a float16 zp (the half-precision transforms), "
+                         f"got {filter_scale} with {zp.dtype}")  # fmt: skip
     if zp.dtype == torch.float16 or decay is not None:
-        return _forward_only(zp, h, bias, decay)
+        return _forward_only(zp, h, bias, decay, filter_scale)
     return _CausalConvPadded.apply(zp, h, bias)
 
 
