@@ -2,7 +2,8 @@
 
 A sweep writes its results file after every case (:func:`~.sweep.run_benchmarks`), so a run
 cut short (its time budget spent, a time limit, Ctrl-C, a lost machine) leaves every case it
-finished. ``python -m hyena_lab.bench --resume FILE`` continues that run: the settings are the
+finished, and a sweep whose time budget ran out records the cases it did not start as
+skipped. ``python -m hyena_lab.bench --resume FILE`` continues either run: the settings are the
 record's (only ``--time-budget`` may change: it is the sitting's, not the run's), the cases it
 holds are kept as measured, and the others run, in the sweep's order, into the same file.
 Chapter 06's 1K-1M sweep is one run resumed once: a device call lasts at most ten minutes.
@@ -36,7 +37,8 @@ MATCHING = ("device", "torch", "cuda", "git_commit")
 
 
 def load_partial(path: str | Path) -> dict:
-    """Read the results file ``path`` to resume: a valid bench record, not complete."""
+    """Read the results file ``path`` to resume: a valid bench record, cut short (not
+    ``complete``) or complete with cases its time budget skipped."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--resume: no results file at {path}")
@@ -44,7 +46,7 @@ def load_partial(path: str | Path) -> dict:
         record = validate_results(load_record(path, schema=RECORD_SCHEMA, version=1))
     except (ValueError, KeyError, TypeError) as err:  # json.JSONDecodeError is a ValueError
         raise ValueError(f"--resume: {path} is not a readable bench results file ({err})") from err
-    if record.get("complete"):
+    if record.get("complete") and all(finished(p) for p in record["points"]):
         raise ValueError(f"--resume: {path} is a complete run; there is nothing to resume")
     if not isinstance(record["meta"].get("config"), dict):
         raise ValueError(f"--resume: {path} records no config (meta.config), so it cannot resume")
