@@ -84,7 +84,13 @@ if [ "${FULL_RUN:-0}" = 1 ]; then  # deliverable 4: every variant and backend, 1
   # one copies the record it left (figures/data/06_fft_matmul-gpu_run.json, carried with the
   # working tree) and resumes it (`hyena_lab.bench --resume`: same settings, same commit, same
   # kind of device, the finished cases kept). HALF_CHECKS=1 first runs the half path's tests
-  # and its accuracy where it backs off (128K, 256K).
+  # and its accuracy where it backs off (128K, 256K). The committed run (2026-12-04, commit
+  # 01fce57, HYENA_LAB_GIT_COMMIT set so): `HALF_CHECKS=1 TESTS_LIMIT=90 ACCURACY_LIMIT=130
+  # RUN_BUDGET=280 RUN_LIMIT=340`, then `RUN_BUDGET=470 RUN_LIMIT=570` (cut by its limit in the
+  # middle of a case, which the next call ran again), then `RUN_BUDGET=400 RUN_LIMIT=520`. After
+  # the first call its record's "complete" was set to false by hand: that commit's --resume
+  # refused a complete record, even one whose time budget had skipped cases (since 7b2eaea it
+  # resumes those).
   if [ "${HALF_CHECKS:-0}" = 1 ]; then
     step half_tests ${TESTS_LIMIT:-120} python3 -m pytest -q -x -p no:cacheprovider \
       tests/test_half_fft.py tests/test_forward_only.py

@@ -130,7 +130,7 @@ def test_what_cannot_resume_is_refused(tmp_path, monkeypatch):
 
 
 def test_forward_only_variants_are_not_timed_with_gradients():
-    cfg = tiny_config(benches=("hyena",), passes=("fwd+bwd",), lengths=(16,),
+    cfg = tiny_config(benches=("hyena",), passes=("fwd+bwd",), lengths=(16, 32),
                       hyena_variants=("torch", "triton_long", "triton_half"),
                       profile_length=None, accuracy_length=0)  # fmt: skip
     results = bench.run_benchmarks(cfg, progress=False, ceilings=CEIL)
@@ -139,3 +139,7 @@ def test_forward_only_variants_are_not_timed_with_gradients():
     for v in FORWARD_ONLY:
         assert status[v] == ("unsupported", f"{v} is forward only")
     assert set(FORWARD_ONLY) < set(HYENA_VARIANTS)
+    from hyena_lab.viz.fused import variants_figure
+
+    (ax,) = variants_figure(results).axes  # forward + backward only: no line, no legend entry
+    assert [line.get_label() for line in ax.get_lines()] == ["eager layer (torch.fft)"]

@@ -240,16 +240,29 @@ def test_row_06_quotes_the_h200_record():
     _quoted(row, "{:.2f}x / {:.2f}x at 64K, ".format(*at["65536"])
                  + "{:.1f}x / {:.1f}x at 256K".format(*at["262144"]))  # fmt: skip
     half = load_data("06_fft_matmul-gpu_bench_half")["summary"]["hyena_variants"]["fwd"]
-    _quoted(row, f"half-precision transforms reach {half['triton_half']['speedup']['65536']:.2f}x"
-                 " forward at 64K")  # fmt: skip
-    _quoted(row, f"({half['triton']['speedup']['65536']:.2f}x with float32 transforms)")
     conv = next(line for line in load_data("06_fft_matmul-gpu_layer_profile_half")["layer"]
                 if line["L"] == 65536)["long_conv_ms"]["half"]  # fmt: skip
     floor = gpu["summary"]["fftconv_roofline"]["fwd"]["65536"]["fp32_compute_floor_ms"]
     _quoted(row, f"one long convolution {conv / floor:.1f}x its floor")
-    slower = [L for L in ("131072", "262144")  # overflowed: recomputed in float32, slower
+    run = load_data("06_fft_matmul-gpu_run")  # one run, 1K-1M, resumed twice
+    assert run["complete"] and len(run["meta"]["resumed"]) == 2  # "over three device calls"
+    assert run["meta"]["lengths"][0] == 1024 and run["meta"]["lengths"][-1] == 2**20
+    rv = run["summary"]["hyena_variants"]
+    f32 = [rv[ps]["triton"]["speedup"][L] for L in ("65536", "1048576")
+           for ps in ("fwd", "fwd+bwd")]  # fmt: skip
+    _quoted(row, "measured {:.2f}x forward / {:.2f}x forward+backward at 64K and {:.1f}x / "
+                 "{:.1f}x at 1M with float32 transforms".format(*f32))  # fmt: skip
+    rh = rv["fwd"]["triton_half"]
+    _quoted(row, f"half-precision transforms {rh['speedup']['65536']:.2f}x forward at 64K "
+                 f"({half['triton_half']['speedup']['65536']:.2f}x in another call, where "
+                 f"{half['triton']['speedup']['65536']:.2f}x with float32 transforms; crossover "
+                 f"{rh['crossover_L'] / 1e3:.1f}K) and {rh['speedup']['1048576']:.1f}x at 1M")
+    slower = [L for L in ("131072", "262144")  # overflowed in the half record's call
               if half["triton_half"]["speedup"][L] < half["triton"]["speedup"][L]]
-    assert slower == ["131072", "262144"]  # "overflow float16 from 128K"
+    assert slower == ["131072", "262144"]  # "this layer at 128K and 256K"
+    long_acc = load_data("06_fft_matmul-variant_accuracy_half_long")["errors"]["triton_half"]
+    _quoted(row, f"keeps it, within {max(e['out_no_grad'] for e in long_acc.values()):.4f} of "
+                 "float64")  # fmt: skip
     at_1m = []  # two separate calls at 1M: forward, forward + backward
     for name in ("06_fft_matmul-gpu_bench_1m", "06_fft_matmul-gpu_bench_1m_bwd"):
         (row_1m,) = load_data(name)["summary"]["hyena_variants"].values()

@@ -53,6 +53,8 @@ def variants_figure(results: dict, metric: str = "time") -> Figure:
             label, color, marker = VARIANT_STYLE[v]
             t = times(results, "hyena", pass_, v)
             Ls = sorted(set(t) & set(attention)) if metric == "speedup" else sorted(t)
+            if not Ls:  # not measured in this pass (a forward-only variant): no legend entry
+                continue
             ys = ([attention[L][0] / t[L][0] for L in Ls] if metric == "speedup"
                   else [t[L][0] for L in Ls])  # fmt: skip
             ax.plot(Ls, ys, marker=marker, color=color, label=label)
