@@ -104,8 +104,9 @@ def filter_prescale(op: HyenaOperator, L: int) -> float:
     if not op.n_filters:
         return 1.0
     with torch.no_grad():
-        h = op.filters(L).float()  # (n_filters, D, L), windowed
-        size = (h.abs().sum(-1) + op.bias.float().abs()).max().item()  # (n_filters, D) -> max
+        h = op.filters(L)  # (n_filters, D, L), windowed, in op's dtype (no float32 copy)
+        sizes = h.abs().sum(-1, dtype=torch.float32) + op.bias.float().abs()  # (n_filters, D)
+        size = sizes.max().item()
     if not math.isfinite(size):
         raise ValueError(f"op's filters at L = {L} are not finite (largest size {size})")
     return 2.0 ** min(0, math.floor(math.log2(HALF_FILTER_MAX / size))) if size else 1.0
