@@ -102,8 +102,11 @@ def test_a_resumed_option_must_be_the_records(tmp_path, monkeypatch, capsys):
 
 
 def test_what_cannot_resume_is_refused(tmp_path, monkeypatch):
-    with pytest.raises(FileNotFoundError, match="no results file"):
+    with pytest.raises(ValueError, match="no results file"):
         resume.load_partial(tmp_path / "missing.json")
+    with pytest.raises(SystemExit) as stop:  # the command: a one-line error, exit status 2
+        bench.main(["--resume", str(tmp_path / "missing.json")])
+    assert stop.value.code == 2
     bad = tmp_path / "bad.json"
     bad.write_text('{"meta": {"schema"')  # cut short mid-write (save_record never leaves this)
     with pytest.raises(ValueError, match="not a readable bench results file"):

@@ -41,7 +41,7 @@ def load_partial(path: str | Path) -> dict:
     ``complete``) or complete with cases its time budget skipped."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"--resume: no results file at {path}")
+        raise ValueError(f"--resume: no results file at {path}")  # a bad option: exit 2
     try:
         record = validate_results(load_record(path, schema=RECORD_SCHEMA, version=1))
     except (ValueError, KeyError, TypeError) as err:  # json.JSONDecodeError is a ValueError
