@@ -1029,6 +1029,12 @@ assert (rmeta["d_model"], rmeta["order"], rmeta["tokens_per_batch"]) == (768, 2,
 assert rmeta["lengths"] == [2**p for p in range(10, 19)] + [2**20] and len(rmeta["resumed"]) == 2
 assert "--warmup 1 --min-repeats 2" in rmeta["command"]
 assert rmeta["date"] == "2026-12-04" and round(rmeta["seconds"] / 60) == 18
+assert rmeta["git_commit"].startswith("01fce57")  # one commit: --resume refuses another
+if available(device):  # the backoff's constants as the half section states them
+    from hyena_lab.kernels import layer as fused_layer
+
+    assert (fused_layer.HALF_BACKOFF, fused_layer.HALF_MIN_SCALE) == (2.0**-4, 2.0**-16)
+    assert fused_layer.HALF_FILTER_MAX == 2.0**14
 rt = {(p["pass"], p["bench"], p["backend"], p["L"]): p for p in run["points"]}
 status = {p["status"] for p in run["points"]}
 assert status == {"ok", "skipped", "unsupported"}

@@ -26,7 +26,7 @@ from ..mixers import CausalSelfAttention, causal_attention, naive_causal_attenti
 from ..options import HelpFormatter
 from .accuracy import accuracy_checks
 from .cases import build_attention, build_hyena, case_cost, peak_memory_bytes, run_case, time_call
-from .config import _ZERO_IS_NONE, BENCHES, DTYPES, PASSES, SDPA_BACKENDS, BenchConfig, command_line
+from .config import BENCHES, DTYPES, PASSES, SDPA_BACKENDS, ZERO_IS_NONE, BenchConfig, command_line
 from .config import add_arguments as _add_arguments
 from .config import config_from_args as _config_from_args
 from .profile import profile_call, profile_fftconv, profile_layers
@@ -76,7 +76,7 @@ def _resumed_config(args: argparse.Namespace, record: dict) -> BenchConfig:
     defaults = BenchConfig()
     for f in dataclasses.fields(BenchConfig):
         value = getattr(args, f.name)
-        value = None if value == 0 and f.name in _ZERO_IS_NONE else value
+        value = None if value == 0 and f.name in ZERO_IS_NONE else value
         if f.name in SITTING_FIELDS or value in (getattr(defaults, f.name), getattr(cfg, f.name)):
             continue
         raise ValueError(f"--resume continues the record's run, which has {f.name} = "

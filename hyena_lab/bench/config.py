@@ -22,7 +22,7 @@ from ..options import float_in, int_in
 
 __all__ = [
     "BENCHES", "DTYPES", "FORWARD_ONLY", "HYENA_VARIANTS", "PASSES", "SDPA_BACKENDS", "BenchConfig",
-    "add_arguments", "command_line", "config_from_args"
+    "ZERO_IS_NONE", "add_arguments", "command_line", "config_from_args"
 ]  # fmt: skip
 
 BENCHES = ("fftconv", "sdpa", "naive", "hyena", "mha")
@@ -46,7 +46,7 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 _FLAGS = {"time_budget_s": "--time-budget"}
 #: Fields that may be ``None``, spelled ``0`` on the command line (other ``None`` fields are
 #: left out of :func:`command_line`: their option's default).
-_ZERO_IS_NONE = ("profile_length", "profile_layers")
+ZERO_IS_NONE = ("profile_length", "profile_layers")
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -166,7 +166,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = BenchConfig()
     for f in dataclasses.fields(BenchConfig):
         default = getattr(defaults, f.name)
-        if default is None and f.name in _ZERO_IS_NONE:
+        if default is None and f.name in ZERO_IS_NONE:
             default = 0
         flag, kw = _flag(f.name), dict(f.metadata["argparse"])
         if "choices" not in kw:  # else argparse shows the choices
@@ -183,7 +183,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
     """The validated :class:`BenchConfig` of parsed options (``0`` -> ``None`` where allowed)."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(BenchConfig)}
-    for name in _ZERO_IS_NONE:
+    for name in ZERO_IS_NONE:
         values[name] = None if values[name] == 0 else values[name]
     return BenchConfig(**values).validate()
 
@@ -193,7 +193,7 @@ def command_line(cfg: BenchConfig, out: str | Path | None = None) -> str:
     words = []
     for f in dataclasses.fields(BenchConfig):
         value = getattr(cfg, f.name)
-        if value is None and f.name in _ZERO_IS_NONE:
+        if value is None and f.name in ZERO_IS_NONE:
             value = 0
         elif value is None:
             continue
