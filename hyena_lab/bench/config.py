@@ -21,8 +21,8 @@ from ..mixers import SDPA_BACKENDS
 from ..options import float_in, int_in
 
 __all__ = [
-    "BENCHES", "DTYPES", "FORWARD_ONLY", "HYENA_VARIANTS", "PASSES", "SDPA_BACKENDS", "BenchConfig",
-    "ZERO_IS_NONE", "add_arguments", "command_line", "config_from_args"
+    "BENCHES", "DTYPES", "FORWARD_ONLY", "HYENA_VARIANTS", "PASSES", "SDPA_BACKENDS",
+    "ZERO_IS_NONE", "BenchConfig", "add_arguments", "command_line", "config_from_args"
 ]  # fmt: skip
 
 BENCHES = ("fftconv", "sdpa", "naive", "hyena", "mha")
