@@ -18,6 +18,12 @@
 # triton_half): its tests, its accuracy against float64, its profile at 8K and 64K, and the
 # forward bench beside the attention layer on every SDPA backend (each timed alone first, the
 # layer then built on the fastest), 1K-256K.
+# SCALING=1 the half path with measured scales (the default for bf16 inference since session
+# 37): its tests on the GPU, scripts/ch06_half_scaling.py (accuracy against float64 for
+# activations of size 1e-4 to 1e2, measured scales against the old fixed one) and the layer's
+# profile with it. FWD_RUN=1 the forward pass of that default path (variant triton_half) beside
+# the float32 one, torch.compile, the eager layer and every SDPA backend, 1K-1M, as one run
+# (resumed like FULL_RUN's from figures/data/06_fft_matmul-gpu_run_fwd.json when present).
 # The 1M records of 2026-12-04 were separate calls: `hyena_lab.bench` at --lengths 1048576 (the
 # command is in each record's meta), `bench.variants --lengths 1048576` at d_model 768 and 64,
 # and scripts/ch06_long_fft.py's main(lengths=(2**19, 2**20)) with six tiles.
@@ -79,6 +85,31 @@ if [ "${HALF_BENCH:-0}" = 1 ]; then  # op.half_fft: checked, against float64, pr
     --hyena-variants triton,triton_half --time-budget ${BENCH_BUDGET:-240} --profile-length 0 \
     --accuracy-length 0 --target-ms 150 --out $OUT/06_fft_matmul-gpu_bench_half.json
 fi
+if [ "${SCALING:-0}" = 1 ]; then  # the half path with measured scales
+  step half_tests ${TESTS_LIMIT:-150} python3 -m pytest -q -x -p no:cacheprovider \
+    tests/test_half_fft.py tests/test_forward_only.py
+  TAIL=14 step half_scaling ${SCALING_LIMIT:-150} python3 scripts/ch06_half_scaling.py \
+    $OUT/06_fft_matmul-gpu_half_scaling.json
+  TAIL=6 step half_profile ${PROFILE_LIMIT:-90} python3 scripts/ch06_profile.py \
+    $OUT/06_fft_matmul-gpu_layer_profile_half.json --half-fft
+fi
+if [ "${FWD_RUN:-0}" = 1 ]; then  # the default bf16 inference path, forward, 1K-1M, one run
+  RUN=$OUT/06_fft_matmul-gpu_run_fwd.json
+  if [ -f figures/data/06_fft_matmul-gpu_run_fwd.json ]; then
+    cp figures/data/06_fft_matmul-gpu_run_fwd.json $RUN
+    step fwd_run ${RUN_LIMIT:-560} python3 -m hyena_lab.bench --resume $RUN \
+      --time-budget ${RUN_BUDGET:-470} --no-progress
+  else
+    step fwd_run ${RUN_LIMIT:-560} python3 -m hyena_lab.bench --lengths $LENGTHS \
+      --benches sdpa,hyena,mha --passes fwd --backends cudnn,flash,efficient,math \
+      --hyena-variants torch,compile,triton,triton_half --warmup 1 --min-repeats 2 \
+      --target-ms 100 --max-call-ms 60000 --time-budget ${RUN_BUDGET:-470} --profile-length 0 \
+      --accuracy-length 0 --out $RUN --no-progress
+  fi
+  python3 -c "import json, collections, sys; r = json.load(open(sys.argv[1])); print('complete',
+r['complete'], collections.Counter(p['status'] for p in r['points']))" $RUN
+fi
+[ "${SCALING:-0}${FWD_RUN:-0}" != 00 ] && exit 0
 if [ "${FULL_RUN:-0}" = 1 ]; then  # deliverable 4: every variant and backend, 1K-1M, one run
   # A device call lasts ten minutes, the run about twenty: the first call starts it, each later
   # one copies the record it left (figures/data/06_fft_matmul-gpu_run.json, carried with the

@@ -97,6 +97,28 @@ def test_the_ch06_half_fft_script_writes_its_record(tmp_path, one_thread):
         assert all(isinstance(e[f"half_s{s}"], (str, float)) for s in mod.SHIFTS)
 
 
+def test_the_ch06_half_scaling_script_writes_its_record(tmp_path, one_thread):
+    """A line per (length, size); on the CPU the layer takes its float32 transforms (torch has
+    no complex32 FFT there: none of its computes is half precision) and the fixed-scale
+    half-precision pass records why it could not run."""
+    spec = importlib.util.spec_from_file_location("ch06_hs", ROOT / "scripts/ch06_half_scaling.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = mod.main(str(tmp_path / "s.json"), device="cpu", lengths=(32,), sizes=(1e-2, 1.0),
+                    d_model=4, tokens=64)  # fmt: skip
+    record = load_record(path, schema="hyena-lab.half-scaling")
+    assert [(c["L"], c["size"], c["batch"]) for c in record["cases"]] == [(32, 1e-2, 2),
+                                                                           (32, 1.0, 2)]
+    for c in record["cases"]:
+        for call in ("measured_first", "measured_second"):
+            assert (c[call]["computes"], c[call]["half"], c[call]["warnings"]) == (1, 0, [])
+            # the float32 path in bf16: p, x, v and the output each rounded (2^-9), through two
+            # products and the sums of a layer this small (1.02e-2 at size 1e-2): 5e-2
+            assert c[call]["error"] < 5e-2
+        assert c["kept_scales"] is None and "CUDA device" in c["fixed"]
+        assert c["float32"] == c["measured_first"]["error"]
+
+
 def test_the_ch06_monarch_tc_script_writes_its_record(tmp_path, one_thread):
     """The tensor-core FFT convolution beside the cuFFT ones, timed and checked (CPU emulation;
     the fused step needs Triton, so it is left out here)."""

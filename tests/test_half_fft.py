@@ -9,6 +9,7 @@ that scales, the spectral kernel on complex32, the gates that keep or undo the s
 the last tests run the real thing against float64.
 """
 
+import copy
 import os
 import sys
 import warnings
@@ -28,6 +29,7 @@ from hyena_lab.checks import F64_SAME_ALGEBRA, HALF_VS_F64
 from hyena_lab.kernels import layer, long_conv
 from hyena_lab.kernels.gates import gate
 from hyena_lab.kernels.long_conv import causal_conv_padded, padded
+from hyena_lab.kernels.short_conv import short_conv_split, short_conv_split_padded
 from hyena_lab.kernels.spectral import filter_packed
 
 from .helpers import DEV, pad_ref, randn, rel_err
@@ -104,6 +106,50 @@ def test_the_last_gate_flags_what_is_not_finite():
         gate(y, None, x, flag=torch.zeros(2, dtype=torch.int32, device=DEV))
 
 
+def test_the_passes_measure_the_largest_values_they_read_and_write():
+    """The scale tracking rides on passes that run anyway: the spectral pass raises ``amax`` to
+    the largest part of the spectrum it reads and of the one it computes; the gate to the
+    largest ``|y|`` it reads (``amax``) and the largest output before rounding (``amax_out``,
+    seen even where float16 rounds it to zero); the short convolution to ``|scale v|``. A
+    NaN counts as infinite. Checked against torch on the same float32 values."""
+    B, D, L = 2, 3, 64
+    c = torch.complex(randn(B, D, L, seed=1, dtype=torch.float32),
+                      randn(B, D, L, seed=11, dtype=torch.float32))  # fmt: skip
+    h_f = torch.complex(randn(D, L, seed=2, dtype=torch.float32),
+                        randn(D, L, seed=12, dtype=torch.float32))  # fmt: skip
+    amax = torch.zeros(1, device=DEV)
+    q = filter_packed(c, h_f, amax=amax)
+    parts = [torch.view_as_real(t).abs().max().item() for t in (c, q)]
+    assert amax.item() == max(parts)
+    x = randn(B, D, L, seed=21, dtype=torch.float32)
+    y = randn(B, D, 2 * L, seed=22, dtype=torch.float32) * 1e-6
+    y[..., L:] = 1e9  # beyond column L: never read
+    amax, amax_out = torch.zeros(1, device=DEV), torch.zeros(1, device=DEV)
+    out = gate(y, None, x, scale=2.0**-20, amax=amax, amax_out=amax_out, pad_out=True,
+               out_dtype=torch.float16)  # fmt: skip
+    assert amax.item() == y[..., :L].abs().max().item()
+    want = (x * y[..., :L] * 2.0**-20).abs().max().item()  # ~1e-12: float16 holds none of it
+    assert amax_out.item() == pytest.approx(want, rel=1e-6) and not out[..., :L].any()
+    y[0, 1, 5] = float("nan")
+    amax.zero_()
+    gate(y, None, x, amax=amax)
+    assert amax.item() == float("inf")
+    p, w, b = randn(B, L, 3 * D, seed=3), randn(3 * D, 1, 4, seed=4), randn(3 * D, seed=5)
+    amax.zero_()
+    _, vp = short_conv_split_padded(p.float(), w.float(), b.float(), 3, torch.float16, 2.0**-30,
+                                    amax)  # fmt: skip
+    v = short_conv_split(p.float(), w.float(), b.float(), 3)[-1]  # (B, D, L)
+    assert amax.item() == pytest.approx((v * 2.0**-30).abs().max().item(), rel=1e-6)
+    assert not vp.any()  # all of it under float16's smallest subnormal
+    for bad in (torch.zeros(2, device=DEV), torch.zeros(1, dtype=torch.float64, device=DEV)):
+        with pytest.raises(ValueError, match="amax must be a float32 tensor of one element"):
+            gate(y, None, x, amax=bad)
+        with pytest.raises(ValueError, match="amax must be a float32 tensor of one element"):
+            filter_packed(c, h_f, amax=bad)
+    with pytest.raises(ValueError, match="amax is for a float16 zp"):
+        causal_conv_padded(pad_ref(x), x[0], amax=torch.zeros(1, device=DEV))
+
+
 def test_padding_and_gate_carry_a_scale_and_its_gradient():
     z, x, y = randn(2, 3, 20, seed=3), randn(2, 3, 20, seed=4), randn(2, 3, 40, seed=5)
     zp = padded(z, torch.float64, 0.25)
@@ -158,9 +204,9 @@ def test_an_overflow_is_caught_and_recomputed_in_float32(monkeypatch):
             warnings.simplefilter("always", RuntimeWarning)
             got = op(u)
         said = [str(w.message) for w in caught if "overflowed at L = 64" in str(w.message)]
-        assert len(said) == 3 and "float32 transforms" in said[-1]  # 2^-8, 2^-12, 2^-16
-        assert "after the pre-scales 0.00391 and 1); recomputed with the pre-scales 0.000244 " \
-            "(signal) and 1 (filters)" in said[0]  # fmt: skip
+        # each step's scale down from 2^-8 by 16x, to 2^-16 and past it: float32; one warning
+        assert len(said) == 1 and "computed with float32 transforms instead" in said[0]
+        assert "after the pre-scales (0.00391, 0.00391) (signal, per step) and " in said[0]
         assert layer.half_scales(op, 64) is None and layer.half_scales(op, 32) is None
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)  # no second warning, no retry
@@ -171,9 +217,10 @@ def test_an_overflow_is_caught_and_recomputed_in_float32(monkeypatch):
 
 
 def test_after_an_overflow_a_lower_prescale_is_kept(monkeypatch):
-    """A signal 10^4 times larger than usual overflows at the first pre-scale (2^-8) but not at
-    2^-12: one warning, a half-precision result within the half-precision bound of float64,
-    and the next call uses the lower scale without a retry."""
+    """A signal 10^4 times larger than usual overflows at the first pre-scale (2^-8): a
+    warning, a half-precision result within the half-precision bound of float64, and the next
+    call uses the scales kept (the first step's lowered, each step's set from its measured
+    largest value) without a retry, bit for bit the same."""
     _emulated_half_fft(monkeypatch)
     monkeypatch.setattr(layer, "_half_fft", lambda op, u: True)
     torch.manual_seed(0)
@@ -188,14 +235,89 @@ def test_after_an_overflow_a_lower_prescale_is_kept(monkeypatch):
         op.float().backend = "triton"
         with pytest.warns(RuntimeWarning, match="overflowed at L = 64") as caught:
             got = op(u.float())
-        assert len([w for w in caught if "overflowed" in str(w.message)]) == 1
-        assert layer.half_scales(op, 64) == (2**-12, 1.0)
+        said = [str(w.message) for w in caught if "overflowed" in str(w.message)]
+        assert len(said) == 1 and "more time(s), the last with the pre-scales" in said[0]
+        kept = layer.half_scales(op, 64)
+        assert min(kept.signal) < 2**-8 and kept.filters == layer.filter_prescale(op, 64)
         calls.clear()
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
             again = op(u.float())
+        assert layer.half_scales(op, 64) == kept  # inside the band: kept as it was
     assert calls == [torch.float16] * 2  # one try, both convolutions in half precision
     assert torch.equal(got, again) and rel_err(got.double(), ref) < HALF_VS_F64
+
+
+def _small_layer(scale: float) -> HyenaOperator:
+    """Order 2 with every activation ``scale`` times its usual size (``in_proj`` and the short
+    filter's bias scaled: ``v`` and the gates ``x`` by ``scale``, so ``z^2`` by ``scale^2``)."""
+    torch.manual_seed(0)
+    op = HyenaOperator(4, 64, order=2, backend="torch").to(DEV)
+    with torch.no_grad():
+        op.in_proj.weight.mul_(scale)
+        op.in_proj.bias.mul_(scale)
+        op.short_filter.bias.mul_(scale)
+    return op
+
+
+@pytest.mark.parametrize("size", [1e-3, 1e-5])
+def test_small_activations_raise_the_scales_before_the_result_is_returned(monkeypatch, size):
+    """Activations of 1e-3 and 1e-5 (the second step's 1e-6 and 1e-10): at the first scale
+    (2^-8) their float16 values are subnormal or zero and the result is wrong (the check
+    below shows it); the layer measures that, raises each step's scale and computes again
+    within the same call, with no warning: within the half-precision bound of float64. A
+    second call keeps the scales and computes once."""
+    _emulated_half_fft(monkeypatch)
+    monkeypatch.setattr(layer, "_half_fft", lambda op, u: True)
+    op = _small_layer(size)
+    u = randn(1, 64, 4, seed=12)
+    calls = []
+    real_conv = layer.causal_conv_padded
+    monkeypatch.setattr(layer, "causal_conv_padded",
+                        lambda zp, *a: calls.append(zp.dtype) or real_conv(zp, *a))  # fmt: skip
+    with torch.no_grad():
+        ref = op.double().core(u)  # (B, D, L): z^3 before out_proj (whose bias would hide it)
+        op.float().backend = "triton"
+        fixed = layer.HalfScales((2**-8, 2**-8), layer.filter_prescale(op, 64))
+        stuck = layer._steps(op, u.float(), False, False, False, fixed)
+        assert rel_err(stuck.double(), ref) > 10 * HALF_VS_F64  # what a fixed scale gives
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            got = layer.fused_core(op, u.float())
+            kept = layer.half_scales(op, 64)
+            calls.clear()
+            again = layer.fused_core(op, u.float())
+    assert len(calls) == 2 and torch.equal(got, again)  # no retry the second time
+    assert all(s > 2**-8 for s in kept.signal) and kept.signal[1] > kept.signal[0]
+    assert rel_err(got.double(), ref) < HALF_VS_F64
+
+
+def test_the_scales_follow_activations_that_change_between_calls(monkeypatch):
+    """The same layer called on inputs of size 1, then 10^-3 and 10^2 (inputs or weights
+    change between calls, as in training): each call is within the half-precision bound of
+    float64, and the first step's kept scale moves against the input's size. Falling values
+    raise the scales silently; values 10^5 larger than the last call's overflow the headroom
+    and are computed again, with a warning."""
+    _emulated_half_fft(monkeypatch)
+    monkeypatch.setattr(layer, "_half_fft", lambda op, u: True)
+    torch.manual_seed(0)
+    op = HyenaOperator(4, 64, order=2, backend="torch").to(DEV)
+    with torch.no_grad():
+        op.in_proj.bias.zero_()  # v and the gates proportional to u
+        op.short_filter.bias.zero_()
+        ref_op = copy.deepcopy(op).double()
+        op.float().backend = "triton"
+        seen = []
+        for size in (1.0, 1e-3, 1e2):  # the last jump (10^5) is past the headroom: it warns
+            u = randn(1, 64, 4, seed=13) * size
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", RuntimeWarning)
+                got = layer.fused_core(op, u.float())  # before out_proj (whose bias hides it)
+            said = [str(w.message) for w in caught if "op.half_fft" in str(w.message)]
+            assert len(said) == (size == 1e2) and "float32" not in "".join(said), said
+            assert rel_err(got.double(), ref_op.core(u)) < HALF_VS_F64, size
+            seen.append(layer.half_scales(op, 64).signal[0])
+    assert seen[1] / seen[0] >= 1e3 / 16 and seen[2] / seen[0] <= 16 / 1e2
 
 
 def test_the_filters_prescale_comes_from_a_bound(monkeypatch):
@@ -217,11 +339,11 @@ def test_the_filters_prescale_comes_from_a_bound(monkeypatch):
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
             got = op(u.float())
-        assert layer.half_scales(op, 64) == (2**-8, 1 / 8)
+        assert layer.half_scales(op, 64).filters == 1 / 8
         assert rel_err(got.double(), ref) < HALF_VS_F64
         monkeypatch.setattr(layer, "filter_prescale", lambda op, L: 1.0)
         op._half_scales.clear()
-        with pytest.warns(RuntimeWarning, match=r"after the pre-scales 0.00391 and 1\);"):
+        with pytest.warns(RuntimeWarning, match=r"scales \(0.00391\) \(signal, per step\) and 1 "):
             op(u.float())
 
 
@@ -234,16 +356,24 @@ def test_filter_scale_is_for_the_half_path_only():
 
 
 def test_the_half_path_is_chosen_only_where_it_runs():
+    """By default (``op.half_fft`` unset) for bfloat16 inputs only; ``True`` adds float16 and
+    float32, ``False`` none; always only without gradients, on CUDA, at powers of two."""
     op = HyenaOperator(4, 64, order=2, backend="triton")
-    u = torch.zeros(1, 64, 4)
-    assert not layer._half_fft(op, u)  # off by default
+    assert layer._half_dtypes(op) == (torch.bfloat16,)  # the default
+    op.half_fft = False
+    assert layer._half_dtypes(op) == ()
     op.half_fft = True
+    assert set(layer._half_dtypes(op)) == {torch.bfloat16, torch.float16, torch.float32}
+    u = torch.zeros(1, 64, 4)
     assert not layer._half_fft(op, u)  # parameters that need gradients
     with torch.no_grad():
         assert not layer._half_fft(op, u)  # on the CPU: torch has no complex32 FFT
         if torch.cuda.is_available():
             assert layer._half_fft(op.cuda(), u.cuda())
             assert not layer._half_fft(op, torch.zeros(1, 48, 4, device="cuda"))  # not 2^k
+            del op.half_fft
+            assert layer._half_fft(op, u.cuda().bfloat16())
+            assert not layer._half_fft(op, u.cuda())  # float32: only when asked for
     if not torch.cuda.is_available():
         zp = pad_ref(randn(1, 4, 64, dtype=torch.float16))
         with pytest.raises(ValueError, match="CUDA device and a power-of-two"):
@@ -251,23 +381,37 @@ def test_the_half_path_is_chosen_only_where_it_runs():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="complex32 FFTs need CUDA")
-@pytest.mark.parametrize("L,overflows", [(1024, False), (8192, False), (65536, True)])
-def test_on_the_gpu_the_half_path_agrees_with_float64(L, overflows):
-    """cuFFT's complex32 transforms against float64. At 64K this small layer's activations grow
-    past float16's range after the pre-scale (found on the H200 with inputs of size 1 and 0.1):
-    the layer must say so and return the float32 path's result."""
+@pytest.mark.parametrize("L", [1024, 8192, 65536])
+@pytest.mark.parametrize("size", [1e-4, 1.0, 1e2])
+def test_on_the_gpu_the_half_path_agrees_with_float64(L, size):
+    """cuFFT's complex32 transforms against float64, the default path of a bf16 layer without
+    gradients, with activations of size 1e-4 to 1e2 (``in_proj`` and the short filter's bias
+    scaled): the core's output within the half-precision bound at the first call and the
+    second, whose scales stay where the first left them (at most one warning, for an overflow
+    on the first)."""
     torch.manual_seed(0)
     op = HyenaOperator(16, L, order=2, backend="torch").to(DEV)
+    with torch.no_grad():
+        for t in (op.in_proj.weight, op.in_proj.bias, op.short_filter.bias):
+            t.mul_(size)
     u = randn(2, L, 16, seed=8)
     with torch.no_grad(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
-        ref = op.double()(u)
-        op.to(torch.bfloat16).backend = "triton"
-        op.half_fft = True
-        assert layer._half_fft(op, u.bfloat16())
-        got = op(u.bfloat16())
-    assert any("overflowed" in str(w.message) for w in caught) == overflows
+        op.to(torch.bfloat16)
+        ref = copy.deepcopy(op).double().core(u.bfloat16().double())
+        op.backend = "triton"
+        assert layer._half_fft(op, u.bfloat16())  # the default for bf16
+        got = layer.fused_core(op, u.bfloat16())
+        kept = layer.half_scales(op, L)
+        again = layer.fused_core(op, u.bfloat16())
+    assert len([w for w in caught if "overflowed" in str(w.message)]) <= 1
+    assert kept is not None and layer.half_scales(op, L) == kept
     assert rel_err(got.double(), ref) < HALF_VS_F64
+    assert rel_err(again.double(), ref) < HALF_VS_F64
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="complex32 FFTs need CUDA")
+def test_on_the_gpu_the_half_path_refuses_what_it_cannot_do():
     with pytest.raises(ValueError, match="forward only"):
         zp = pad_ref(randn(1, 4, 64, dtype=torch.float16)).requires_grad_()
         causal_conv_padded(zp, randn(4, 64, dtype=torch.float32))

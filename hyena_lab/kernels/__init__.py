@@ -36,8 +36,8 @@ import os
 import torch
 
 __all__ = [
-    "POISON", "available", "block_size", "check_device", "compute_dtype", "empty", "interpreting",
-    "require",
+    "POISON", "available", "block_size", "check_amax", "check_device", "compute_dtype", "empty",
+    "interpreting", "require",
 ]  # fmt: skip
 
 #: Fill every buffer the kernels allocate (outputs, gradients, partial sums) with NaN instead of
@@ -144,3 +144,13 @@ def check_device(name: str, t: torch.Tensor, device: torch.device) -> None:
     """Raise unless tensor ``t`` (called ``name``) lives on ``device``."""
     if t.device != device:
         raise ValueError(f"{name} is on {t.device} but the other inputs are on {device}")
+
+
+def check_amax(amax: torch.Tensor | None, device: torch.device) -> None:
+    """Raise unless ``amax`` is ``None`` or a float32 tensor of one element on ``device``: the
+    running maximum a kernel raises with an atomic (the half-precision path's scale tracking)."""
+    if amax is not None and (not isinstance(amax, torch.Tensor) or amax.dtype != torch.float32
+                             or amax.numel() != 1 or amax.device != device):  # fmt: skip
+        got = (f"{amax.dtype} {tuple(amax.shape)} on {amax.device}"
+               if isinstance(amax, torch.Tensor) else type(amax).__name__)  # fmt: skip
+        raise ValueError(f"amax must be a float32 tensor of one element on {device}, got {got}")

@@ -21,7 +21,7 @@ import triton
 import triton.language as tl
 
 from ..checks import FLOAT_DTYPES, check_float, check_ndim, check_scale
-from . import block_size, check_device, compute_dtype, empty, grid, require
+from . import block_size, check_amax, check_device, compute_dtype, empty, grid, require
 
 __all__ = ["gate"]
 
@@ -40,6 +40,8 @@ def _tl(dtype: torch.dtype) -> tl.dtype:
 def _gate_fwd_kernel(
     y_ptr, z_ptr, x_ptr, bias_ptr, out_ptr,  # y (B, D, >= L); z, x (B, D, L); bias (D,)
     flag_ptr,  # with FLAG: int32 (1,), set to 1 by any program whose output is not finite
+    amax_ptr,  # with AMAX: float32 (1,), raised to the largest |y| read
+    amax_out_ptr,  # with AMAX_OUT: float32 (1,), raised to the largest |output| (unrounded)
     L, D,
     stride_yb, stride_yd, stride_yl,
     stride_zb, stride_zd, stride_zl,
@@ -47,7 +49,8 @@ def _gate_fwd_kernel(
     stride_ob, stride_od, stride_ol,  # (B, D, L) or, transposed, (B, L, D)
     scale,  # the output's factor (1, or a half-precision path's pre-scale in or out)
     HAS_Y: tl.constexpr, HAS_BIAS: tl.constexpr, PAD: tl.constexpr, FLAG: tl.constexpr,
-    ACC: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
+    AMAX: tl.constexpr, AMAX_OUT: tl.constexpr, ACC: tl.constexpr, BLOCK_D: tl.constexpr,
+    BLOCK_L: tl.constexpr,
 ):  # fmt: skip
     pid_l, pid_d, b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
     d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)  # (BLOCK_D,)
@@ -70,6 +73,9 @@ def _gate_fwd_kernel(
             y_ptr + b * stride_yb + d[:, None] * stride_yd + t[None, :] * stride_yl,
             mask=ok, other=0.0,
         ).to(ACC)  # fmt: skip
+        if AMAX:  # the inverse transform's output as stored (masked lanes read 0)
+            m = tl.where(s == s, tl.abs(s), float("inf"))  # a NaN counts as an overflow
+            tl.atomic_max(amax_ptr, tl.max(tl.max(m, axis=1), axis=0).to(tl.float32))
         if HAS_BIAS:
             s += tl.load(bias_ptr + d, mask=d < D, other=0.0).to(ACC)[:, None] * z
     else:  # S_h = I
@@ -78,6 +84,9 @@ def _gate_fwd_kernel(
     if FLAG:  # NaN (res != res) or an infinity (past float32's largest value, 3.4e38)
         bad = ok & ((res != res) | (tl.abs(res) > 3.4028234663852886e38))
         tl.store(flag_ptr, 1, mask=tl.sum(bad.to(tl.int32)) > 0)  # rarely: no atomics
+    if AMAX_OUT:  # before its rounding: a float16 output that rounds to 0 still shows here
+        m = tl.where(ok, tl.where(res == res, tl.abs(res), float("inf")), 0.0)  # NaN: overflow
+        tl.atomic_max(amax_out_ptr, tl.max(tl.max(m, axis=1), axis=0).to(tl.float32))
     tl.store(o, res.to(out_ptr.dtype.element_ty), mask=ok)
 
 
@@ -200,7 +209,8 @@ def _check(
 
 class _Gate(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, y, z, x, bias, out_dtype, transpose_out, pad_out, scale, flag):
+    def forward(ctx, y, z, x, bias, out_dtype, transpose_out, pad_out, scale, flag, amax,
+                amax_out):  # fmt: skip
         B, D, L = x.shape
         acc = compute_dtype(y, z, x, bias)
         if transpose_out:
@@ -216,10 +226,13 @@ class _Gate(torch.autograd.Function):
         z_ = x if z is None else z  # never read when None (y given, no bias)
         y_ = z_ if y is None else y
         _gate_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(D, bd), B)](
-            y_, z_, x, z_ if bias is None else bias, out, x if flag is None else flag, L, D,
+            y_, z_, x, z_ if bias is None else bias, out, x if flag is None else flag,
+            x if amax is None else amax, x if amax_out is None else amax_out, L, D,
             *y_.stride(), *z_.stride(), *x.stride(), *o_strides, scale,
             HAS_Y=y is not None, HAS_BIAS=bias is not None, PAD=bool(pad_out),
-            FLAG=flag is not None, ACC=_tl(acc), BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
+            FLAG=flag is not None, AMAX=amax is not None and y is not None,
+            AMAX_OUT=amax_out is not None, ACC=_tl(acc),
+            BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
         )  # fmt: skip
         ctx.save_for_backward(y, z, x, bias)
         ctx.transpose_out, ctx.acc, ctx.scale = transpose_out, acc, scale
@@ -265,7 +278,7 @@ class _Gate(torch.autograd.Function):
             BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
         )  # fmt: skip
         d_b = part.sum(dim=(0, 1)).to(bias.dtype) if (has_b and need_b) else None
-        return d_y, d_z, d_x, d_b, None, None, None, None, None
+        return d_y, d_z, d_x, d_b, None, None, None, None, None, None, None
 
 
 def gate(
@@ -279,6 +292,8 @@ def gate(
     pad_out: bool = False,
     scale: float = 1.0,
     flag: torch.Tensor | None = None,
+    amax: torch.Tensor | None = None,
+    amax_out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """One step of Definition 3.1 after the FFT: ``x * (y[..., :L] + bias[:, None] * z)``
     (times ``scale``).
@@ -309,6 +324,13 @@ def gate(
             output is not finite (NaN, or past float32's range) and left as it is otherwise:
             the half-precision path's overflow check, made by the pass that writes the
             output instead of a pass of its own.
+        amax: a float32 tensor of one element on ``x``'s device, or ``None``: raised (atomic
+            maximum, one per program) to the largest ``|y|`` read (``y`` as stored: a float16
+            inverse transform's output, still pre-scaled; a NaN counts as infinite): the
+            half-precision path's scale tracking (:mod:`~.layer`). Left alone without ``y``.
+        amax_out: likewise, raised to the largest size of the output before its rounding to
+            ``out_dtype`` (``scale`` included): the next step's signal, seen even where
+            float16 rounds it to zero.
 
     Returns:
         ``(B, D, L)``, ``(B, L, D)`` with ``transpose_out``, or ``(B, D, 2L)`` with
@@ -320,5 +342,7 @@ def gate(
                              or flag.device != x.device):  # fmt: skip
         raise ValueError(f"flag must be an int32 tensor of one element on {x.device}, got "
                          f"{flag.dtype} {tuple(flag.shape)} on {flag.device}")  # fmt: skip
+    check_amax(amax, x.device)
+    check_amax(amax_out, x.device)
     return _Gate.apply(y, z, x, bias, out_dtype or x.dtype, bool(transpose_out), bool(pad_out),
-                       float(scale), flag)  # fmt: skip
+                       float(scale), flag, amax, amax_out)  # fmt: skip

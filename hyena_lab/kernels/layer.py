@@ -28,16 +28,16 @@ with only the two linear maps and the FFTs left to ``torch``:
    (``z`` then stays in ``u``'s dtype between steps, as in the eager layer); with
    ``op.long_fft = True`` and no gradient to compute, at the lengths it supports (32K to 512K),
    :func:`~hyena_lab.kernels.long_fft.fftconv_long` does the step in three passes (experimental);
-   with ``op.half_fft = True`` and no gradient to compute, on CUDA at power-of-two lengths, the
-   padded signal is float16, pre-scaled by :data:`~hyena_lab.kernels.long_conv.HALF_SCALE`
-   (by the first padding pass, undone by the last gate), and the FFTs run in complex32
-   (experimental: half the bytes of every transform and of the passes around them; float16
-   overflows where a row's values sum past 65,504 after the pre-scale, which chapter 06's
-   randomly initialised layer did at 128K and 256K, so the output is checked once and, if it
-   is not finite, recomputed with the signal's pre-scale 16x lower, down to ``2^-16``, then
-   in float32, with a warning; the scales that worked are kept for the next call at that
-   length, :func:`half_scales`; the filters' pre-scale comes from a bound on their
-   transforms, :func:`filter_prescale`, so they cannot overflow);
+   with half-precision transforms (``op.half_fft``: by default for bfloat16 inputs, ``True``
+   for float16 and float32 ones too; only where no gradient is needed, on CUDA, at
+   power-of-two lengths), the padded signal is float16, pre-scaled (by the pass that pads it,
+   undone by the next gate), and the FFTs run in complex32: half the bytes of every transform
+   and of the passes around them. float16 holds at most 65,504 and loses bits under ``2^-14``,
+   so the scales are tracked as FP8 training tracks its tensors' (delayed scaling): the
+   filters' from a bound on their transforms (:func:`filter_prescale`: they cannot overflow),
+   each step's signal from the largest value the passes measured in the call before
+   (:func:`half_scales`); a call whose values overflowed or came out too small is computed
+   again at once with better scales (:func:`_core`);
 5. ``out_proj`` (cuBLAS).
 
 Gradients flow through the kernels' own backward passes, the FFTs' and the linears'; the filter
@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -64,7 +65,8 @@ from .long_fft import fftconv_long
 from .long_fft import supported as long_fft_supported
 from .short_conv import short_conv_split, short_conv_split_padded
 
-__all__ = ["HALF_BACKOFF", "HALF_FILTER_MAX", "HALF_MIN_SCALE", "filter_bank", "filter_prescale",
+__all__ = ["F16_MAX", "HALF_BACKOFF", "HALF_BAND", "HALF_FILTER_MAX", "HALF_LOW", "HALF_MAX_SCALE",
+           "HALF_MIN_SCALE", "HALF_TARGET", "HalfScales", "filter_bank", "filter_prescale",
            "fused_core", "fused_forward", "half_scales"]
 
 
@@ -74,33 +76,67 @@ def _check_op(op: object) -> HyenaOperator:
     return op
 
 
-#: After a float16 overflow the half path retries with the signal's pre-scale this much lower
-#: (:func:`half_scales`), down to :data:`HALF_MIN_SCALE`; then float32 transforms.
+#: The largest value of a filter's complex32 transform after its pre-scale: every partial sum
+#: of ``sum_t h_t w^t`` is at most ``sum_t |h_t|`` in size, so a filter scaled to that size
+#: at most ``2^14`` cannot overflow float16 (65,504), with room to spare for rounding. (The
+#: signal has no such useful bound: chapter 06's filters sum to thousands at 64K, and the
+#: worst case would push its values into float16's subnormals. Its scale is measured.)
+HALF_FILTER_MAX = 2.0**14
+#: float16's largest finite value.
+F16_MAX = 65504.0
+#: Where a rescale puts a step's largest float16 value (the largest real or imaginary part of
+#: its spectrum, of the filtered spectrum and of the inverse transform's output, measured by
+#: the passes that read or write them): ``2^12``, 16x under :data:`F16_MAX`, room for the next
+#: input's values to be larger and for cuFFT's partial sums, which the passes do not see.
+HALF_TARGET = 2.0**12
+#: A step's scale is kept while its largest value stays in this band, and changed for the next
+#: call (to put it at :data:`HALF_TARGET`) once it leaves it: the same input twice gives the
+#: same result, and activations that drift (training between calls) are followed.
+HALF_BAND = (2.0**8, 2.0**14)
+#: A step whose largest value is under this is computed again at once with its raised scale:
+#: its values may have lost bits to float16's subnormals. At ``2^6`` or more, a row of a packed
+#: spectrum of ``n <= 2^20`` complex points whose parts reach ``2^6`` has time-domain values of
+#: size at least ``2^6 / n >= 2^-14`` (the worst case is a constant row, whose spectrum is one
+#: peak ``n`` times its value): float16's smallest normal number.
+HALF_LOW = 2.0**6
+#: After an overflow of unknown size (an infinity) the step's pre-scale is lowered this much
+#: and the call computed again, down to :data:`HALF_MIN_SCALE`; then float32 transforms.
 HALF_BACKOFF = 2.0**-4
 #: The lowest pre-scale of the signal: a stored value ``s z`` under ``2^-14`` is a float16
 #: subnormal, whose absolute spacing ``2^-24`` is an error of ``2^-24 / s`` in ``z``: ``2^-8``
 #: at ``s = 2^-16``, about float16's own relative error for values of size 1; lower, errors
 #: grow (``2^-4`` at ``2^-20``).
 HALF_MIN_SCALE = 2.0**-16
-#: The largest value of a filter's complex32 transform after its pre-scale: every partial sum
-#: of ``sum_t h_t w^t`` is at most ``sum_t |h_t|`` in size, so a filter scaled to that size
-#: at most ``2^14`` cannot overflow float16 (65,504), with room to spare for rounding.
-HALF_FILTER_MAX = 2.0**14
+#: The highest pre-scale (a signal or filter of size ``2^-52`` would need it): any power of
+#: two is exact, and the scaled values are computed in float32 (up to ``2^128``) before they
+#: are rounded; this only keeps the scales finite.
+HALF_MAX_SCALE = 2.0**64
 
 
-def half_scales(op: HyenaOperator, L: int) -> tuple[float, float] | None:
-    """The pre-scales ``(signal, filters)`` the half path used for ``op`` at length ``L``:
-    ``None`` before its first call at ``L`` and once the transforms overflowed at every
-    signal scale down to :data:`HALF_MIN_SCALE` (float32 transforms at that length from then
-    on, for the rest of ``op``'s life: a kept scale, as a loss scaler keeps its scale)."""
+class HalfScales(NamedTuple):
+    """The half path's pre-scales at one length (:func:`half_scales`)."""
+
+    signal: tuple[float, ...]  #: per step of Definition 3.1: the padded ``z^n`` is ``s_n z^n``
+    filters: float  #: every filter's, from the bound of :func:`filter_prescale`
+
+
+def half_scales(op: HyenaOperator, L: int) -> HalfScales | None:
+    """The pre-scales the half path of ``op`` will use next at length ``L``: ``None`` before
+    its first call at ``L``, and once the transforms overflowed at every signal scale down to
+    :data:`HALF_MIN_SCALE` (float32 transforms at that length from then on, for the rest of
+    ``op``'s life). Delayed scaling, as FP8 training scales its tensors from the sizes seen in
+    earlier steps: each call measures every step's largest values as the passes that read or
+    write them run, and a step's scale moves by a power of two when they leave
+    :data:`HALF_BAND`."""
     return getattr(op, "_half_scales", {}).get(L)
 
 
 def filter_prescale(op: HyenaOperator, L: int) -> float:
-    """The filters' pre-scale for their complex32 transforms: the largest power of two at most
-    1 that brings the largest filter's size ``sum_t |h_t| + |b|`` (eq. (7)'s window applied,
-    the skip term folded in) to at most :data:`HALF_FILTER_MAX`, a bound the transform's
-    values cannot pass. One eager evaluation of the bank, made once per length."""
+    """The filters' pre-scale for their complex32 transforms: the power of two that brings the
+    largest filter's size ``sum_t |h_t| + |b|`` (eq. (7)'s window applied, the skip term folded
+    in) to at most :data:`HALF_FILTER_MAX`, a bound the transform's values cannot pass, and
+    more than half of it (small filters are scaled up, away from float16's subnormals; at most
+    by :data:`HALF_MAX_SCALE`). One eager evaluation of the bank, made once per length."""
     if not op.n_filters:
         return 1.0
     with torch.no_grad():
@@ -109,7 +145,12 @@ def filter_prescale(op: HyenaOperator, L: int) -> float:
         size = sizes.max().item()
     if not math.isfinite(size):
         raise ValueError(f"op's filters at L = {L} are not finite (largest size {size})")
-    return 2.0 ** min(0, math.floor(math.log2(HALF_FILTER_MAX / size))) if size else 1.0
+    return _power_of_two(HALF_FILTER_MAX / size) if size else 1.0
+
+
+def _power_of_two(x: float) -> float:
+    """The largest power of two at most ``x``, within the pre-scales' limits."""
+    return min(max(2.0 ** math.floor(math.log2(x)), HALF_MIN_SCALE), HALF_MAX_SCALE)
 
 
 def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tensor:
@@ -117,61 +158,116 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
     with ``transpose_out``, in ``u``'s dtype.
 
     With half-precision transforms, the filters are pre-scaled from a bound
-    (:func:`filter_prescale`: they cannot overflow) and the signal by :data:`HALF_SCALE`. The
-    signal's values have no bound known before the pass that writes them, so an overflow (an
-    inf or NaN in the output, flagged by the last gate) is caught instead: the call is
-    recomputed with the filters' bound evaluated again (the weights may have changed) and the
-    signal's pre-scale 16x lower, down to :data:`HALF_MIN_SCALE`, then with float32
-    transforms, each time with a warning; what worked is kept for ``op``'s next call at that
-    length (:func:`half_scales`)."""
+    (:func:`filter_prescale`: they cannot overflow) and each step's signal by a scale kept from
+    the sizes the earlier calls measured (:func:`half_scales`; :data:`HALF_SCALE` at first).
+    The passes measure each step's largest values as they run (the spectra and the inverse
+    transform's output, and the signal before its rounding; read back with the last gate's
+    non-finite flag in one synchronisation), and the call is computed again when they show an
+    overflow (that step's scale lowered, down to :data:`HALF_MIN_SCALE`, then float32
+    transforms; one warning per call) or values so small that float16 may have lost bits
+    (:data:`HALF_LOW`; silently: the result is then as accurate as any other)."""
     L = op.check_input(u)
     on_chip = _on_chip(op, u)
     three_pass = not on_chip and _long_fft(op, u)
     kept = op.__dict__.setdefault("_half_scales", {})
     if on_chip or three_pass or not _half_fft(op, u) or (L in kept and kept[L] is None):
         return _steps(op, u, transpose_out, on_chip, three_pass, None)
-    scales = kept.get(L) or (HALF_SCALE, filter_prescale(op, L))
+    N = op.order
+    convs = [n for n, j in enumerate(op.filter_of_step) if j is not None]  # steps with an FFT
+    scales = kept.get(L) or HalfScales((HALF_SCALE,) * N, filter_prescale(op, L))
+    raised, overflowed = 0, []
     while True:
-        overflow = torch.zeros(1, dtype=torch.int32, device=u.device)
-        z = _steps(op, u, transpose_out, False, False, scales, overflow)
-        if not overflow.item():  # one int32 flag, one sync, no pass of its own
-            kept[L] = scales
-            return z
-        lower = scales[0] * HALF_BACKOFF
-        kept[L] = (lower, filter_prescale(op, L)) if lower >= HALF_MIN_SCALE else None
-        then = ("recomputed with float32 transforms (kept for this length)" if kept[L] is None
-                else f"recomputed with the pre-scales {kept[L][0]:.3g} (signal) and "
-                f"{kept[L][1]:.3g} (filters)")  # fmt: skip
+        stats = torch.zeros(2 * N + 1, dtype=torch.float32, device=u.device)
+        z = _steps(op, u, transpose_out, False, False, scales, stats)
+        stats = stats.tolist()  # one synchronisation
+        spectra, signals, flag = stats[:N], stats[N : 2 * N], stats[2 * N]  # flag: int32 bits
+        bad = [n for n in convs if not (spectra[n] <= F16_MAX and signals[n] <= F16_MAX)]
+        if not (bad or flag):  # (inf and NaN fail <=)
+            new, low = _rescaled(scales.signal, spectra, signals, L, convs)
+            kept[L] = HalfScales(new, scales.filters)
+            if low and raised < N:  # values too small: again, with the raised scales (each
+                scales, raised = kept[L], raised + 1  # step's needs the one before it right)
+                continue
+            break
+        overflowed.append(scales)
+        lowered = list(scales.signal)
+        for n in bad[:1] or convs:  # the first step that overflowed (later ones inherit it),
+            m = spectra[n]  # or, for an overflow of the output alone, every step
+            lowered[n] = _power_of_two(lowered[n] * HALF_TARGET / m) \
+                if F16_MAX < m < math.inf else lowered[n] * HALF_BACKOFF  # fmt: skip
+        ok = min(lowered[n] for n in convs) >= HALF_MIN_SCALE
+        kept[L] = HalfScales(tuple(lowered), filter_prescale(op, L)) if ok else None
+        if kept[L] is None:
+            z = _steps(op, u, transpose_out, False, False, None)
+            break
+        scales = kept[L]
+    if overflowed:
+        then = ("computed with float32 transforms instead (kept for this length)"
+                if kept[L] is None else f"computed {len(overflowed)} more time(s), the last "
+                f"with the pre-scales {_fmt(scales)}")  # fmt: skip
         warnings.warn(
             f"op.half_fft: the float16 transforms overflowed at L = {L} (a value over 65,504 "
-            f"after the pre-scales {scales[0]:.3g} and {scales[1]:.3g}); {then}",
+            f"after the pre-scales {_fmt(overflowed[0])}); {then}",
             RuntimeWarning, stacklevel=4,
         )  # fmt: skip
-        if kept[L] is None:
-            return _steps(op, u, transpose_out, False, False, None)
-        scales = kept[L]
+    return z
+
+
+def _fmt(scales: HalfScales) -> str:
+    signal = ", ".join(f"{s:.3g}" for s in scales.signal)
+    return f"({signal}) (signal, per step) and {scales.filters:.3g} (filters)"
+
+
+def _rescaled(signal: tuple[float, ...], spectra: list[float], signals: list[float], L: int,
+              convs: list[int]) -> tuple[tuple[float, ...], bool]:  # fmt: skip
+    """The next call's signal scales from this call's largest values (delayed scaling): a step
+    whose largest value left :data:`HALF_BAND` is moved by the power of two that puts it at
+    :data:`HALF_TARGET`, and whether a step was under :data:`HALF_LOW` with room to rise.
+
+    The largest value is that of the spectra and of the inverse transform's output, or of the
+    signal itself where the spectra rounded to zero (an underflowed step). A rise is capped by
+    the signal's bound: ``L`` times its largest value (what its packed spectrum could reach)
+    stays under :data:`HALF_FILTER_MAX`, so a scale raised from a measure that float16 could
+    not hold does not overflow; the next call, measured again, finishes the rise."""
+    new, low = list(signal), False
+    for n in convs:
+        m = max(spectra[n], signals[n])
+        if m > 0 and not HALF_BAND[0] <= m <= HALF_BAND[1]:
+            s = signal[n] * HALF_TARGET / m
+            if s > signal[n] and signals[n] > 0:
+                s = min(s, max(signal[n], signal[n] * HALF_FILTER_MAX / (L * signals[n])))
+            new[n] = _power_of_two(s)
+            low = low or (m < HALF_LOW and new[n] > signal[n])
+    return tuple(new), low
 
 
 def _steps(
     op: HyenaOperator, u: torch.Tensor, transpose_out: bool, on_chip: bool, three_pass: bool,
-    half: tuple[float, float] | None, overflow: torch.Tensor | None = None,
+    half: HalfScales | None, stats: torch.Tensor | None = None,
 ) -> torch.Tensor:  # fmt: skip
     """Algorithm 3 from ``in_proj`` to the last gate (:func:`_core`'s output). ``half``: the
-    pre-scales ``(signal, filters)`` of the half-precision transforms, or ``None`` (float32);
-    ``overflow`` the int32 flag the last gate sets on a non-finite output."""
+    pre-scales of the half-precision transforms, or ``None`` (float32); ``stats`` the
+    ``(2 order + 1,)`` float32 buffer the passes raise: each step's largest value of its
+    spectra and inverse transform's output, each step's signal's largest value before its
+    rounding, then the last gate's non-finite flag (int32 bits)."""
     L = u.shape[1]
     compute = torch.float64 if u.dtype == torch.float64 else torch.float32
-    scale, filter_scale = 1.0, 1.0
-    if half is not None:  # the padded signal in float16, pre-scaled (kept scaled from pad to
-        compute, (scale, filter_scale) = torch.float16, half  # the last gate)
+    signal, filter_scale = (1.0,) * op.order, 1.0
+    if half is not None:  # the padded signal in float16, pre-scaled (step n's by signal[n],
+        compute, (signal, filter_scale) = torch.float16, half  # from its pad to its gate)
+    N = op.order  # stats: spectra's largest values per step, signals' per step, the flag
+    flag = None if stats is None else stats[2 * N :].view(torch.int32)
     # forward only (no gradient): v padded by the short convolution, the window by the filter's
     # padding pass (both save a pass over a (B, D, L) or (n_filters, D, L) tensor)
     forward_only = _no_grad(op, u) and not (on_chip or three_pass)
     p = F.linear(u, op.in_proj.weight, op.in_proj.bias)  # (B, L, (N+1) D)
     conv = op.short_filter
+    carried = 1.0  # the scale z carries now
     if forward_only and op.filter_of_step[0] is not None:  # v as the first FFT reads it
-        xs, v = short_conv_split_padded(p, conv.weight, conv.bias, op.order + 1, compute, scale)
-        x = xs.unbind(0)  # (B, D, L) each; v (B, D, 2L), scaled
+        first = None if stats is None else stats[N : N + 1]  # step 0's signal, unrounded
+        xs, v = short_conv_split_padded(p, conv.weight, conv.bias, op.order + 1, compute,
+                                        signal[0], first)  # fmt: skip
+        x, carried = xs.unbind(0), signal[0]  # (B, D, L) each; v (B, D, 2L), scaled
     else:
         *x, v = short_conv_split(p, conv.weight, conv.bias, op.order + 1).unbind(0)  # (B, D, L)
     if op.n_filters:  # evaluated once for every step
@@ -191,21 +287,29 @@ def _steps(
         # what the next step reads: the padded float32 input of its FFT, or z as it is
         nxt = None if last else op.filter_of_step[step + 1]
         pad = nxt is not None and not (on_chip or three_pass)
+        # this step's spectra and output; the next step's signal, before its rounding
+        amax = None if stats is None else stats[step : step + 1]
+        amax_out = None if stats is None or not pad else stats[N + step + 1 : N + step + 2]
         out = {
             "out_dtype": u.dtype if (last or not pad) else compute,
             "transpose_out": last and transpose_out,
             "pad_out": pad,
-            "flag": overflow if last else None,
+            "flag": flag if last else None,
         }
-        if j is None:  # S_h^1 = I: the gate alone (on the unscaled v; scaled if it pads)
-            z = gate(None, z, x[step], scale=scale if pad else 1.0, **out)
-            continue
-        if z.shape[-1] != 2 * L:  # the first convolution: pad (and widen) z^n once
-            z = padded(z, compute, scale)
-        # the skip term folded into the filter: h^n conv z + b^n z = (h^n + b^n delta) conv z
-        y = causal_conv_padded(z, h[j], op.bias[j], decays[j], filter_scale)  # (B, D, 2L)
-        z = gate(y, None, x[step], scale=1.0 if pad else 1 / scale, **out)  # (B, D, 2L) padded,
-        # still scaled, or (B, D, L) / (B, L, D) unscaled; the gate reads y[..., :L]
+        if j is not None:
+            if z.shape[-1] != 2 * L:  # the first convolution: pad (and widen) z^n once
+                z, carried = padded(z, compute, signal[step] / carried), signal[step]
+            # the skip term folded into the filter: h^n conv z + b^n z = (h^n + b^n delta) conv z
+            y = causal_conv_padded(z, h[j], op.bias[j], decays[j], filter_scale, amax)  # (B,D,2L)
+            z = None  # the gate reads y[..., :L] (scaled like z) and, for S_h^1 = I, z itself
+        else:
+            y = None
+        # to the next step's scale (padded), or unscaled (the last gate's output)
+        rescale = signal[step + 1] / carried if pad else 1 / carried
+        z = gate(y, z, x[step], scale=rescale, amax=amax if y is not None else None,
+                 amax_out=amax_out, **out)  # fmt: skip
+        carried = signal[step + 1] if pad else 1.0  # (B, D, 2L) padded and scaled, or
+        # (B, D, L) / (B, L, D) unscaled
     return z
 
 
@@ -259,15 +363,23 @@ def _no_grad(op: HyenaOperator, u: torch.Tensor) -> bool:
 
 def _half_fft(op: HyenaOperator, u: torch.Tensor) -> bool:
     """Whether the long convolutions' transforms run in half precision (complex32, with the
-    signal pre-scaled; :mod:`~.long_conv`): when ``op.half_fft`` is ``True`` (off by default,
-    experimental), on CUDA (torch has no complex32 FFT on the CPU), for power-of-two lengths
-    (cuFFT's half-precision transforms need them), half or single precision, and only where
-    no gradient is needed (it is forward only); elsewhere the float32 path runs."""
-    if not getattr(op, "half_fft", False):
-        return False
+    signal pre-scaled; :mod:`~.long_conv`): on CUDA (torch has no complex32 FFT on the CPU),
+    for power-of-two lengths (cuFFT's half-precision transforms need them), only where no
+    gradient is needed (it is forward only), and for ``u``'s dtype as ``op.half_fft`` says:
+    unset (or ``None``) for bfloat16 only, whose own rounding (``2^-9``) is coarser than
+    float16's (``2^-11``), so its transforms in float16 keep the accuracy the input had;
+    ``True`` for float16 and float32 too (a float32 input then gets a bfloat16-sized error);
+    ``False`` never. Elsewhere the float32 path runs."""
     L = u.shape[1]
-    dtypes = (torch.float32, torch.bfloat16, torch.float16)
-    return _no_grad(op, u) and u.is_cuda and L & (L - 1) == 0 and u.dtype in dtypes
+    return u.dtype in _half_dtypes(op) and u.is_cuda and L & (L - 1) == 0 and _no_grad(op, u)
+
+
+def _half_dtypes(op: HyenaOperator) -> tuple[torch.dtype, ...]:
+    """The input dtypes ``op.half_fft`` asks half-precision transforms for (:func:`_half_fft`)."""
+    wanted = getattr(op, "half_fft", None)
+    if wanted is None:
+        return (torch.bfloat16,)
+    return (torch.float32, torch.bfloat16, torch.float16) if wanted else ()
 
 
 def fused_forward(op: HyenaOperator, u: torch.Tensor) -> torch.Tensor:

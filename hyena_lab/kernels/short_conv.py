@@ -29,7 +29,7 @@ import triton
 import triton.language as tl
 
 from ..checks import check_float, check_ndim, check_positive_int, check_scale, needs_grad
-from . import block_size, check_device, compute_dtype, empty, grid, require
+from . import block_size, check_amax, check_device, compute_dtype, empty, grid, require
 
 __all__ = ["short_conv_split", "short_conv_split_padded"]
 
@@ -49,12 +49,13 @@ def _tl(dtype: torch.dtype) -> tl.dtype:
 def _short_conv_fwd_kernel(
     p_ptr, w_ptr, bias_ptr, out_ptr,  # p (B, L, C); w (C, K); bias (C,); out (G, B, D, L)
     vp_ptr,  # with PAD_LAST: out holds groups 0..G-2, and the last one goes to vp (B, D, 2L)
+    amax_ptr,  # with AMAX: float32 (1,), raised to the largest |v_scale v| (before rounding)
     L, C, D, G, v_scale,
     stride_pb, stride_pl, stride_pc,
     stride_wc, stride_wk,
     stride_og, stride_ob, stride_od,  # out's time stride is 1 (a fresh contiguous tensor)
-    K: tl.constexpr, HAS_BIAS: tl.constexpr, PAD_LAST: tl.constexpr, ACC: tl.constexpr,
-    BLOCK_L: tl.constexpr, BLOCK_C: tl.constexpr,
+    K: tl.constexpr, HAS_BIAS: tl.constexpr, PAD_LAST: tl.constexpr, AMAX: tl.constexpr,
+    ACC: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_C: tl.constexpr,
 ):  # fmt: skip
     pid_l, pid_c, b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
     t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)  # (BLOCK_L,) output times
@@ -83,6 +84,10 @@ def _short_conv_fwd_kernel(
         v = vp_ptr + row[None, :] + t[:, None]  # (BLOCK_L, BLOCK_C)
         tl.store(v, (acc * v_scale).to(vp_ptr.dtype.element_ty), mask=ok & last)
         tl.store(v + L, tl.zeros_like(acc).to(vp_ptr.dtype.element_ty), mask=ok & last)
+        if AMAX:  # its size before rounding (a float16 v that rounds to 0 still shows here)
+            m = tl.where(acc == acc, tl.abs(acc * v_scale), float("inf"))  # NaN: an overflow
+            m = tl.max(tl.max(tl.where(ok & last, m, 0.0), axis=1), axis=0)
+            tl.atomic_max(amax_ptr, m.to(tl.float32))
     else:
         tl.store(out_ptr + b * stride_ob + col[None, :] + t[:, None], out, mask=ok)
 
@@ -166,17 +171,19 @@ def _check(
 
 
 def _launch_fwd(p: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None, out: torch.Tensor,
-                vp: torch.Tensor | None, acc: torch.dtype, v_scale: float) -> None:  # fmt: skip
+                vp: torch.Tensor | None, acc: torch.dtype, v_scale: float,
+                amax: torch.Tensor | None = None) -> None:  # fmt: skip
     """The forward kernel: ``out`` ``(G, B, D, L)``, or with ``vp`` ``(B, D, 2L)`` the first
     ``G - 1`` groups in ``out`` and the last, times ``v_scale``, padded in ``vp``."""
     B, L, C = p.shape
     D, K = out.shape[2], w.shape[-1]
     bl, bc = block_size(L, BLOCK_L), block_size(C, BLOCK_C)
     _short_conv_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(C, bc), B)](
-        p, w, w if bias is None else bias, out, out if vp is None else vp, L, C, D, C // D,
-        v_scale,
+        p, w, w if bias is None else bias, out, out if vp is None else vp,
+        out if amax is None else amax, L, C, D, C // D, v_scale,
         *p.stride(), *w.stride(), *out.stride()[:3],
-        K=K, HAS_BIAS=bias is not None, PAD_LAST=vp is not None, ACC=_tl(acc),
+        K=K, HAS_BIAS=bias is not None, PAD_LAST=vp is not None,
+        AMAX=amax is not None and vp is not None, ACC=_tl(acc),
         BLOCK_L=bl, BLOCK_C=bc, num_warps=NUM_WARPS,
     )  # fmt: skip
 
@@ -249,7 +256,7 @@ def short_conv_split(
 
 def short_conv_split_padded(
     p: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, groups: int,
-    dtype: torch.dtype, scale: float = 1.0,
+    dtype: torch.dtype, scale: float = 1.0, amax: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """:func:`short_conv_split` with the last group (the value ``v``) written as the first long
     convolution reads it: ``scale v`` zero-padded to ``(B, D, 2L)`` in ``dtype`` (what
@@ -263,6 +270,7 @@ def short_conv_split_padded(
     if groups < 2:
         raise ValueError(f"groups must be >= 2 (the gates and v), got {groups}")
     check_scale(scale)
+    check_amax(amax, p.device)
     if needs_grad(p, weight, bias):
         raise ValueError("short_conv_split_padded is forward only: call it under "
                          "torch.no_grad(), or use short_conv_split")  # fmt: skip
@@ -272,5 +280,5 @@ def short_conv_split_padded(
     vp = empty((B, D, 2 * L), dtype, p.device)  # (B, D, 2L)
     acc = torch.float64 if torch.float64 in (dtype, compute_dtype(p, weight, bias)) else (
         torch.float32)  # fmt: skip
-    _launch_fwd(p, weight.reshape(C, K), bias, x, vp, acc, float(scale))
+    _launch_fwd(p, weight.reshape(C, K), bias, x, vp, acc, float(scale), amax)
     return x, vp
