@@ -13,6 +13,8 @@ and write their outputs once:
   inverse FFT (Definition 3.1), reading the raw ``irfft`` output in place;
 * :mod:`~hyena_lab.kernels.layer`: :func:`fused_forward`, the whole layer from these two, the
   FFTs and the two linear maps;
+* :mod:`~hyena_lab.kernels.running_max`: the running maximum that the half-precision path's
+  passes raise as they run (its scale tracking);
 * :mod:`~hyena_lab.kernels.long_fft`: a gated causal FFT convolution of long rows in three
   passes over memory (the four-step FFT as kernels, the spectrum kept in transposed order;
   experimental: forward only, and slower on the H200 than the cuFFT path, so off by default).

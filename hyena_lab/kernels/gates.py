@@ -22,6 +22,7 @@ import triton.language as tl
 
 from ..checks import FLOAT_DTYPES, check_float, check_ndim, check_scale
 from . import block_size, check_amax, check_device, compute_dtype, empty, grid, require
+from .running_max import raise_max
 
 __all__ = ["gate"]
 
@@ -75,7 +76,7 @@ def _gate_fwd_kernel(
         ).to(ACC)  # fmt: skip
         if AMAX:  # the inverse transform's output as stored (masked lanes read 0)
             m = tl.where(s == s, tl.abs(s), float("inf"))  # a NaN counts as an overflow
-            tl.atomic_max(amax_ptr, tl.max(tl.max(m, axis=1), axis=0).to(tl.float32))
+            raise_max(amax_ptr, tl.max(tl.max(m, axis=1), axis=0).to(tl.float32))
         if HAS_BIAS:
             s += tl.load(bias_ptr + d, mask=d < D, other=0.0).to(ACC)[:, None] * z
     else:  # S_h = I
@@ -86,7 +87,7 @@ def _gate_fwd_kernel(
         tl.store(flag_ptr, 1, mask=tl.sum(bad.to(tl.int32)) > 0)  # rarely: no atomics
     if AMAX_OUT:  # before its rounding: a float16 output that rounds to 0 still shows here
         m = tl.where(ok, tl.where(res == res, tl.abs(res), float("inf")), 0.0)  # NaN: overflow
-        tl.atomic_max(amax_out_ptr, tl.max(tl.max(m, axis=1), axis=0).to(tl.float32))
+        raise_max(amax_out_ptr, tl.max(tl.max(m, axis=1), axis=0).to(tl.float32))
     tl.store(o, res.to(out_ptr.dtype.element_ty), mask=ok)
 
 

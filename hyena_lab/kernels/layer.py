@@ -65,9 +65,11 @@ from .long_fft import fftconv_long
 from .long_fft import supported as long_fft_supported
 from .short_conv import short_conv_split, short_conv_split_padded
 
-__all__ = ["F16_MAX", "HALF_BACKOFF", "HALF_BAND", "HALF_FILTER_MAX", "HALF_LOW", "HALF_MAX_SCALE",
-           "HALF_MIN_SCALE", "HALF_TARGET", "HalfScales", "filter_bank", "filter_prescale",
-           "fused_core", "fused_forward", "half_scales"]
+__all__ = [
+    "F16_MAX", "HALF_BACKOFF", "HALF_BAND", "HALF_FILTER_MAX", "HALF_LOW", "HALF_MAX_SCALE",
+    "HALF_MIN_SCALE", "HALF_RETRIES", "HALF_TARGET", "HalfScales", "filter_bank",
+    "filter_prescale", "fused_core", "fused_forward", "half_scales",
+]  # fmt: skip
 
 
 def _check_op(op: object) -> HyenaOperator:
@@ -99,18 +101,17 @@ HALF_BAND = (2.0**8, 2.0**14)
 #: size at least ``2^6 / n >= 2^-14`` (the worst case is a constant row, whose spectrum is one
 #: peak ``n`` times its value): float16's smallest normal number.
 HALF_LOW = 2.0**6
-#: After an overflow of unknown size (an infinity) the step's pre-scale is lowered this much
-#: and the call computed again, down to :data:`HALF_MIN_SCALE`; then float32 transforms.
+#: After an overflow the step's pre-scale is lowered at least this much and the call computed
+#: again (:func:`_lowered`), at most :data:`HALF_RETRIES` times per call.
 HALF_BACKOFF = 2.0**-4
-#: The lowest pre-scale of the signal: a stored value ``s z`` under ``2^-14`` is a float16
-#: subnormal, whose absolute spacing ``2^-24`` is an error of ``2^-24 / s`` in ``z``: ``2^-8``
-#: at ``s = 2^-16``, about float16's own relative error for values of size 1; lower, errors
-#: grow (``2^-4`` at ``2^-20``).
-HALF_MIN_SCALE = 2.0**-16
-#: The highest pre-scale (a signal or filter of size ``2^-52`` would need it): any power of
-#: two is exact, and the scaled values are computed in float32 (up to ``2^128``) before they
-#: are rounded; this only keeps the scales finite.
-HALF_MAX_SCALE = 2.0**64
+#: Overflows a call may recompute before it takes float32 transforms: an overflow the scales
+#: cannot cure (a NaN or an infinity in the input) should not cost more than this.
+HALF_RETRIES = 3
+#: The pre-scales' range (activations of size ``2^52``, or ``2^-52``, would reach it): any
+#: power of two is exact, and the scaled values are computed in float32 (up to ``2^128``)
+#: before they are rounded, so only the measured sizes bound the precision (:data:`HALF_LOW`);
+#: this only keeps the scales finite.
+HALF_MIN_SCALE, HALF_MAX_SCALE = 2.0**-64, 2.0**64
 
 
 class HalfScales(NamedTuple):
@@ -121,12 +122,10 @@ class HalfScales(NamedTuple):
 
 
 def half_scales(op: HyenaOperator, L: int) -> HalfScales | None:
-    """The pre-scales the half path of ``op`` will use next at length ``L``: ``None`` before
-    its first call at ``L``, and once the transforms overflowed at every signal scale down to
-    :data:`HALF_MIN_SCALE` (float32 transforms at that length from then on, for the rest of
-    ``op``'s life). Delayed scaling, as FP8 training scales its tensors from the sizes seen in
-    earlier steps: each call measures every step's largest values as the passes that read or
-    write them run, and a step's scale moves by a power of two when they leave
+    """The pre-scales the half path of ``op`` will use next at length ``L`` (``None`` before
+    its first call at ``L``). Delayed scaling, as FP8 training scales its tensors from the
+    sizes seen in earlier steps: each call measures every step's largest values as the passes
+    that read or write them run, and a step's scale moves by a power of two when they leave
     :data:`HALF_BAND`."""
     return getattr(op, "_half_scales", {}).get(L)
 
@@ -162,20 +161,22 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
     the sizes the earlier calls measured (:func:`half_scales`; :data:`HALF_SCALE` at first).
     The passes measure each step's largest values as they run (the spectra and the inverse
     transform's output, and the signal before its rounding; read back with the last gate's
-    non-finite flag in one synchronisation), and the call is computed again when they show an
-    overflow (that step's scale lowered, down to :data:`HALF_MIN_SCALE`, then float32
-    transforms; one warning per call) or values so small that float16 may have lost bits
-    (:data:`HALF_LOW`; silently: the result is then as accurate as any other)."""
+    non-finite flag in one synchronisation), and the call is computed again, with scales
+    from what was measured, when a transform overflowed or its values were so small that
+    float16 may have lost bits (:data:`HALF_LOW`). Both are silent: the result returned is
+    as accurate as any other. Where the output is still not finite after
+    :data:`HALF_RETRIES` overflows (a NaN or an infinity in ``u``, or an output past
+    float32's range), the call is computed with float32 transforms, with a warning."""
     L = op.check_input(u)
     on_chip = _on_chip(op, u)
     three_pass = not on_chip and _long_fft(op, u)
-    kept = op.__dict__.setdefault("_half_scales", {})
-    if on_chip or three_pass or not _half_fft(op, u) or (L in kept and kept[L] is None):
+    if on_chip or three_pass or not _half_fft(op, u):
         return _steps(op, u, transpose_out, on_chip, three_pass, None)
     N = op.order
     convs = [n for n, j in enumerate(op.filter_of_step) if j is not None]  # steps with an FFT
+    kept = op.__dict__.setdefault("_half_scales", {})
     scales = kept.get(L) or HalfScales((HALF_SCALE,) * N, filter_prescale(op, L))
-    raised, overflowed = 0, []
+    raised = overflowed = 0
     while True:
         stats = torch.zeros(2 * N + 1, dtype=torch.float32, device=u.device)
         z = _steps(op, u, transpose_out, False, False, scales, stats)
@@ -188,34 +189,37 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
             if low and raised < N:  # values too small: again, with the raised scales (each
                 scales, raised = kept[L], raised + 1  # step's needs the one before it right)
                 continue
+            return z
+        if not bad or overflowed == HALF_RETRIES:  # the output itself, or no scale helps
             break
-        overflowed.append(scales)
+        overflowed += 1
+        n = bad[0]  # the first step that overflowed (the later ones inherit it)
         lowered = list(scales.signal)
-        for n in bad[:1] or convs:  # the first step that overflowed (later ones inherit it),
-            m = spectra[n]  # or, for an overflow of the output alone, every step
-            lowered[n] = _power_of_two(lowered[n] * HALF_TARGET / m) \
-                if F16_MAX < m < math.inf else lowered[n] * HALF_BACKOFF  # fmt: skip
-        ok = min(lowered[n] for n in convs) >= HALF_MIN_SCALE
-        kept[L] = HalfScales(tuple(lowered), filter_prescale(op, L)) if ok else None
-        if kept[L] is None:
-            z = _steps(op, u, transpose_out, False, False, None)
-            break
-        scales = kept[L]
-    if overflowed:
-        then = ("computed with float32 transforms instead (kept for this length)"
-                if kept[L] is None else f"computed {len(overflowed)} more time(s), the last "
-                f"with the pre-scales {_fmt(scales)}")  # fmt: skip
-        warnings.warn(
-            f"op.half_fft: the float16 transforms overflowed at L = {L} (a value over 65,504 "
-            f"after the pre-scales {_fmt(overflowed[0])}); {then}",
-            RuntimeWarning, stacklevel=4,
-        )  # fmt: skip
-    return z
+        lowered[n] = _lowered(lowered[n], spectra[n], signals[n], L)
+        scales = kept[L] = HalfScales(tuple(lowered), filter_prescale(op, L))
+    warnings.warn(
+        f"op.half_fft: the output at L = {L} is not finite with float16 transforms (pre-scales "
+        f"{_fmt(scales)}, after {overflowed} lowering(s)); computed with float32 transforms",
+        RuntimeWarning, stacklevel=4,
+    )  # fmt: skip
+    return _steps(op, u, transpose_out, False, False, None)
 
 
 def _fmt(scales: HalfScales) -> str:
     signal = ", ".join(f"{s:.3g}" for s in scales.signal)
     return f"({signal}) (signal, per step) and {scales.filters:.3g} (filters)"
+
+
+def _lowered(s: float, spectrum: float, signal: float, L: int) -> float:
+    """A step's scale after its transforms overflowed: from the largest value measured where
+    it is finite (to :data:`HALF_TARGET`), else from the signal's bound (``L`` times its
+    largest value, measured before its rounding, at most :data:`HALF_FILTER_MAX`: then its
+    spectrum cannot overflow), and at least :data:`HALF_BACKOFF` lower."""
+    if F16_MAX < spectrum < math.inf:
+        return _power_of_two(s * HALF_TARGET / spectrum)
+    if 0 < signal < math.inf:
+        return min(s * HALF_BACKOFF, _power_of_two(s * HALF_FILTER_MAX / (L * signal)))
+    return _power_of_two(s * HALF_BACKOFF)
 
 
 def _rescaled(signal: tuple[float, ...], spectra: list[float], signals: list[float], L: int,

@@ -67,11 +67,11 @@ __all__ = ["HALF_SCALE", "Decay", "causal_conv_padded", "padded"]
 #: The pre-scale of a float16 ``zp`` (the half-precision path): ``2^-8``. With it the packed
 #: spectrum of a row of mean-10 samples stays under float16's 65,504 up to 1M samples
 #: (2^-8 * 2^19 * 10 ~ 20,000); unscaled, mean-1 rows overflow from 64K. Chapter 06's
-#: half-precision record checks both (``06_fft_matmul-gpu_half_fft.json``). It is where the
-#: layer starts: rows whose values grow with ``L`` still overflow, and the layer then lowers
-#: it for that length (:func:`~hyena_lab.kernels.layer.half_scales`); values under ``2^-6``
-#: become float16 subnormals once scaled, with fewer significant bits (not detected); so do
-#: filter taps under ``2^-14`` times their pre-scale (the far tails of decayed filters).
+#: half-precision record checks both (``06_fft_matmul-gpu_half_fft.json``). It is only where
+#: the layer starts at a new length: from then on each step's scale follows the sizes its
+#: passes measured (:func:`~hyena_lab.kernels.layer.half_scales`), down for rows whose values
+#: grow with ``L``, up for small activations, whose values would otherwise become float16
+#: subnormals once scaled (under ``2^-6`` at this scale) and lose bits silently.
 HALF_SCALE = 2.0**-8
 
 

@@ -30,6 +30,7 @@ import triton.language as tl
 
 from ..checks import check_float, check_ndim, check_positive_int, check_scale, needs_grad
 from . import block_size, check_amax, check_device, compute_dtype, empty, grid, require
+from .running_max import raise_max
 
 __all__ = ["short_conv_split", "short_conv_split_padded"]
 
@@ -87,7 +88,7 @@ def _short_conv_fwd_kernel(
         if AMAX:  # its size before rounding (a float16 v that rounds to 0 still shows here)
             m = tl.where(acc == acc, tl.abs(acc * v_scale), float("inf"))  # NaN: an overflow
             m = tl.max(tl.max(tl.where(ok & last, m, 0.0), axis=1), axis=0)
-            tl.atomic_max(amax_ptr, m.to(tl.float32))
+            raise_max(amax_ptr, m.to(tl.float32))
     else:
         tl.store(out_ptr + b * stride_ob + col[None, :] + t[:, None], out, mask=ok)
 

@@ -46,6 +46,7 @@ import triton.language as tl
 
 from ..checks import check_scale
 from . import block_size, check_amax, empty, grid, require
+from .running_max import raise_max
 
 __all__ = ["cross_spectrum", "filter_packed", "twiddles"]
 
@@ -131,7 +132,7 @@ def _filter_kernel(
         m = tl.maximum(m, tl.where(ok, tl.maximum(tl.abs(q1r), tl.abs(q1i)), 0.0))
         m = tl.maximum(m, tl.where(ok2, tl.maximum(tl.abs(ar - ti), tl.abs(ai + tr)), 0.0))
         m = tl.where(m == m, m, float("inf"))  # a NaN counts as an overflow (max would drop it)
-        tl.atomic_max(amax_ptr, tl.max(m, axis=0).to(tl.float32))  # one atomic per program
+        raise_max(amax_ptr, tl.max(m, axis=0).to(tl.float32))
 
 
 @triton.jit
