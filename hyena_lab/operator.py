@@ -36,7 +36,8 @@ def resolve_backend(backend: str, device: torch.device | str | None = None) -> s
     """The backend ``backend`` names on ``device``: ``"auto"`` becomes a concrete one, the
     fastest measured: ``"triton"`` on a CUDA device when Triton is installed (chapter 06's
     record, H200, bf16: 2.4x-4.0x faster than ``"torch"`` at every L from 1K to 256K, forward
-    and forward + backward), ``"torch"`` everywhere else."""
+    and forward + backward; for bf16 inputs without gradients with half-precision transforms,
+    ``kernels.layer``), ``"torch"`` everywhere else."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
     if backend != "auto":

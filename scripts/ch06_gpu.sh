@@ -24,6 +24,12 @@
 # profile with it. FWD_RUN=1 the forward pass of that default path (variant triton_half) beside
 # the float32 one, torch.compile, the eager layer and every SDPA backend, 1K-1M, as one run
 # (resumed like FULL_RUN's from figures/data/06_fft_matmul-gpu_run_fwd.json when present).
+# The committed records (2026-12-04, commit 3cb1025, HYENA_LAB_GIT_COMMIT set so) came from one
+# call: `SKIP_CHECKS=1 SCALING=1 FWD_RUN=1 TESTS_LIMIT=100 SCALING_LIMIT=60 PROFILE_LIMIT=60
+# RUN_BUDGET=330 RUN_LIMIT=380` (that commit named the profile ..._layer_profile_half.json, the
+# name of an earlier record: it was committed as ..._layer_profile_measured.json).
+# MEASURE_COST=1 scripts/ch06_measure_cost.py: the default path against the same passes with
+# nothing measured and against float32 transforms, timed in interleaved rounds.
 # The 1M records of 2026-12-04 were separate calls: `hyena_lab.bench` at --lengths 1048576 (the
 # command is in each record's meta), `bench.variants --lengths 1048576` at d_model 768 and 64,
 # and scripts/ch06_long_fft.py's main(lengths=(2**19, 2**20)) with six tiles.
@@ -91,7 +97,11 @@ if [ "${SCALING:-0}" = 1 ]; then  # the half path with measured scales
   TAIL=14 step half_scaling ${SCALING_LIMIT:-150} python3 scripts/ch06_half_scaling.py \
     $OUT/06_fft_matmul-gpu_half_scaling.json
   TAIL=6 step half_profile ${PROFILE_LIMIT:-90} python3 scripts/ch06_profile.py \
-    $OUT/06_fft_matmul-gpu_layer_profile_half.json --half-fft
+    $OUT/06_fft_matmul-gpu_layer_profile_measured.json --half-fft
+fi
+if [ "${MEASURE_COST:-0}" = 1 ]; then  # what measuring the scales costs, interleaved A/B
+  TAIL=6 step measure_cost ${COST_LIMIT:-120} python3 scripts/ch06_measure_cost.py \
+    $OUT/06_fft_matmul-gpu_measure_cost.json
 fi
 if [ "${FWD_RUN:-0}" = 1 ]; then  # the default bf16 inference path, forward, 1K-1M, one run
   RUN=$OUT/06_fft_matmul-gpu_run_fwd.json
@@ -109,7 +119,7 @@ if [ "${FWD_RUN:-0}" = 1 ]; then  # the default bf16 inference path, forward, 1K
   python3 -c "import json, collections, sys; r = json.load(open(sys.argv[1])); print('complete',
 r['complete'], collections.Counter(p['status'] for p in r['points']))" $RUN
 fi
-[ "${SCALING:-0}${FWD_RUN:-0}" != 00 ] && exit 0
+[ "${SCALING:-0}${FWD_RUN:-0}${MEASURE_COST:-0}" != 000 ] && exit 0
 if [ "${FULL_RUN:-0}" = 1 ]; then  # deliverable 4: every variant and backend, 1K-1M, one run
   # A device call lasts ten minutes, the run about twenty: the first call starts it, each later
   # one copies the record it left (figures/data/06_fft_matmul-gpu_run.json, carried with the

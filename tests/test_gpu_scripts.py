@@ -119,6 +119,19 @@ def test_the_ch06_half_scaling_script_writes_its_record(tmp_path, one_thread):
         assert c["float32"] == c["measured_first"]["error"]
 
 
+def test_the_ch06_measure_cost_script_writes_its_record(tmp_path, one_thread):
+    """A line per length with each way's milliseconds; on the CPU the layer takes float32
+    transforms (no complex32 FFT), so there is no half path to time without measuring."""
+    spec = importlib.util.spec_from_file_location("ch06_mc", ROOT / "scripts/ch06_measure_cost.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = mod.main(str(tmp_path / "c.json"), device="cpu", lengths=(32,), d_model=4, tokens=64,
+                    rounds=1, target_s=0.01)  # fmt: skip
+    (line,) = load_record(path, schema="hyena-lab.measure-cost")["lengths"]
+    assert (line["L"], line["batch"], line["half"]) == (32, 2, False)
+    assert line["measured_ms"] > 0 and line["float32_ms"] > 0 and "unmeasured_ms" not in line
+
+
 def test_the_ch06_monarch_tc_script_writes_its_record(tmp_path, one_thread):
     """The tensor-core FFT convolution beside the cuFFT ones, timed and checked (CPU emulation;
     the fused step needs Triton, so it is left out here)."""

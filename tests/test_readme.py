@@ -257,12 +257,18 @@ def test_row_06_quotes_the_h200_record():
                  f"({half['triton_half']['speedup']['65536']:.2f}x in another call, where "
                  f"{half['triton']['speedup']['65536']:.2f}x with float32 transforms; crossover "
                  f"{rh['crossover_L'] / 1e3:.1f}K) and {rh['speedup']['1048576']:.1f}x at 1M")
-    slower = [L for L in ("131072", "262144")  # overflowed in the half record's call
-              if half["triton_half"]["speedup"][L] < half["triton"]["speedup"][L]]
-    assert slower == ["131072", "262144"]  # "this layer at 128K and 256K"
-    long_acc = load_data("06_fft_matmul-variant_accuracy_half_long")["errors"]["triton_half"]
-    _quoted(row, f"keeps it, within {max(e['out_no_grad'] for e in long_acc.values()):.4f} of "
-                 "float64")  # fmt: skip
+    hs = load_data("06_fft_matmul-gpu_half_scaling")["cases"]
+    sizes = sorted({c["size"] for c in hs})
+    fixed = [c["fixed"] for c in hs]
+    _quoted(row, f"within {max(c['measured_first']['error'] for c in hs):.4f} of float64 for "
+                 f"activations from {sizes[0]:.0e} to {sizes[-1]:.0e}, where a fixed pre-scale "
+                 f"gave errors up to {max(f for f in fixed if f != 'overflow'):.2f} or "
+                 "overflowed".replace("e-0", "e-").replace("e+0", "e"))  # fmt: skip
+    assert "overflow" in fixed
+    fwd = load_data("06_fft_matmul-gpu_run_fwd")["summary"]["hyena_variants"]["fwd"]["triton_half"]
+    _quoted(row, f"{fwd['speedup']['65536']:.2f}x forward at 64K in one run against every SDPA "
+                 f"backend (crossover {fwd['crossover_L'] / 1e3:.1f}K, "
+                 f"{fwd['speedup']['1048576']:.1f}x at 1M)")  # fmt: skip
     at_1m = []  # two separate calls at 1M: forward, forward + backward
     for name in ("06_fft_matmul-gpu_bench_1m", "06_fft_matmul-gpu_bench_1m_bwd"):
         (row_1m,) = load_data(name)["summary"]["hyena_variants"].values()

@@ -33,8 +33,9 @@ BENCHES = ("fftconv", "sdpa", "naive", "hyena", "mha")
 #: (:mod:`hyena_lab.kernels.fftconv_sram`, ``L <= 4096``), ``triton_long`` the same with the
 #: three-pass long convolution where it runs (:mod:`hyena_lab.kernels.long_fft`: forward
 #: without autograd, ``L`` from 32K to 512K; experimental), ``triton_half`` the same with the
-#: long convolutions' transforms in half precision (:mod:`hyena_lab.kernels.long_conv`: forward
-#: without autograd, CUDA, power-of-two ``L``; experimental).
+#: long convolutions' transforms in half precision (:mod:`hyena_lab.kernels.layer`: forward
+#: without autograd, CUDA, power-of-two ``L``, scales measured; the layer's default for bf16
+#: inputs, while ``triton`` sets ``op.half_fft = False``: float32 transforms).
 HYENA_VARIANTS = (
     "torch", "compile", "monarch", "triton", "triton_sram", "triton_long", "triton_half"
 )  # fmt: skip

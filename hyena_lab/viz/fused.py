@@ -1,6 +1,7 @@
 """Figures of chapter 06's GPU half: each way of building the Hyena layer (eager, compiled, the
 fused Triton kernels, the on-chip FFT convolution) timed beside the best attention layer in one
-run of ``hyena-lab bench --hyena-variants ...``.
+run of ``hyena-lab bench --hyena-variants ...``; and the half-precision path's error against
+the size of the activations (``scripts/ch06_half_scaling.py``).
 
 The numbers come from :func:`hyena_lab.bench.times` (the fastest SDPA backend at each length for
 attention; one variant's own points for Hyena); these functions only draw them.
@@ -8,12 +9,14 @@ attention; one variant's own points for Hyena); these functions only draw them.
 
 from __future__ import annotations
 
+import math
+
 from matplotlib.figure import Figure
 
 from ..bench import PASSES, times
 from . import loglog, new_figure
 
-__all__ = ["VARIANT_STYLE", "variants_figure"]
+__all__ = ["VARIANT_STYLE", "half_scaling_figure", "variants_figure"]
 
 #: Label and colour of each Hyena variant of :data:`hyena_lab.bench.config.HYENA_VARIANTS`.
 VARIANT_STYLE = {
@@ -67,4 +70,44 @@ def variants_figure(results: dict, metric: str = "time") -> Figure:
     fig.suptitle(f"{meta.get('device', '?')}, {meta.get('dtype', '?')}, d_model "
                  f"{meta.get('d_model', '?')}, order {meta.get('order', '?')}, "
                  f"{str(meta.get('date', '?'))[:10]}", fontsize=9)  # fmt: skip
+    return fig
+
+
+def half_scaling_figure(record: dict) -> Figure:
+    """The half path's relative error against float64 (the core's output) against the size of
+    the activations, one colour per length: with the scales measured (first call, solid), with
+    the fixed pre-scale the layer used before (dashed; an overflow drawn at the top, ``x``), and
+    with float32 transforms (dotted). From the record of ``scripts/ch06_half_scaling.py``."""
+    cases = record["cases"]
+    if not cases:
+        raise ValueError("the record holds no case")
+    fig, ax = new_figure((6.0, 4.2))
+    colors = ("#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00")
+    top = 2.0  # where an overflow is drawn: above any relative error that means anything
+    exponent = round(math.log2(record["fixed_scale"]))
+    for i, L in enumerate(sorted({c["L"] for c in cases})):
+        rows = sorted((c for c in cases if c["L"] == L), key=lambda c: c["size"])
+        size = [c["size"] for c in rows]
+        color = colors[i % len(colors)]
+        measured = [c["measured_first"]["error"] if isinstance(c["measured_first"], dict)
+                    else float("nan") for c in rows]  # fmt: skip
+        fixed = [c["fixed"] if isinstance(c["fixed"], float) else top for c in rows]
+        ax.plot(size, measured, "o-", color=color, label=f"L = {L // 1024}K, scales measured")
+        ax.plot(size, fixed, "s--", color=color, alpha=0.6,
+                label=f"L = {L // 1024}K, fixed pre-scale 2^{exponent}")  # fmt: skip
+        over = [(s, top) for s, c in zip(size, rows, strict=True) if c["fixed"] == "overflow"]
+        if over:
+            ax.plot(*zip(*over, strict=True), "x", color=color, ms=10, mew=2)
+        ax.plot(size, [c["float32"] for c in rows], ":", color=color, lw=1)
+    ax.axhline(1e-2, color="k", lw=0.8, ls=":")
+    ax.text(min(c["size"] for c in cases), 1.15e-2, "bound 1e-2 (bf16)", fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    run = record["run"]
+    ax.set(xlabel="activation size (in_proj scaled by this factor)",
+           ylabel="relative error of z^3 against float64",
+           title=f"half-precision transforms, {run.get('device', '?')}, "
+                 f"{str(run.get('date', '?'))[:10]} (x: overflow; dotted: float32)")  # fmt: skip
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=6, ncol=2)
     return fig
