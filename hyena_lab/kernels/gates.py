@@ -21,8 +21,17 @@ import triton
 import triton.language as tl
 
 from ..checks import FLOAT_DTYPES, check_float, check_ndim, check_scale
-from . import block_size, check_amax, check_device, compute_dtype, empty, grid, require
-from .running_max import raise_max
+from . import (
+    block_size,
+    check_amax,
+    check_device,
+    compute_dtype,
+    empty,
+    fold_maxima,
+    grid,
+    maxima,
+    require,
+)  # fmt: skip
 
 __all__ = ["gate"]
 
@@ -41,8 +50,8 @@ def _tl(dtype: torch.dtype) -> tl.dtype:
 def _gate_fwd_kernel(
     y_ptr, z_ptr, x_ptr, bias_ptr, out_ptr,  # y (B, D, >= L); z, x (B, D, L); bias (D,)
     flag_ptr,  # with FLAG: int32 (1,), set to 1 by any program whose output is not finite
-    amax_ptr,  # with AMAX: float32 (1,), raised to the largest |y| read
-    amax_out_ptr,  # with AMAX_OUT: float32 (1,), raised to the largest |output| (unrounded)
+    amax_ptr,  # with AMAX: float32 (programs,), each program's largest |y| read
+    amax_out_ptr,  # with AMAX_OUT: float32 (programs,), its largest |output| (unrounded)
     L, D,
     stride_yb, stride_yd, stride_yl,
     stride_zb, stride_zd, stride_zl,
@@ -57,6 +66,7 @@ def _gate_fwd_kernel(
     d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)  # (BLOCK_D,)
     t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)  # (BLOCK_L,)
     ok = (d < D)[:, None] & (t < L)[None, :]  # (BLOCK_D, BLOCK_L)
+    pid = (b * tl.num_programs(1) + pid_d) * tl.num_programs(0) + pid_l  # its maxima's slot
     o = out_ptr + b * stride_ob + d[:, None] * stride_od + t[None, :] * stride_ol
     if PAD:  # the zero padding [L, 2L) of the next FFT's input, written by the same program
         tl.store(o + L * stride_ol, tl.zeros((BLOCK_D, BLOCK_L), dtype=out_ptr.dtype.element_ty),
@@ -76,7 +86,7 @@ def _gate_fwd_kernel(
         ).to(ACC)  # fmt: skip
         if AMAX:  # the inverse transform's output as stored (masked lanes read 0)
             m = tl.where(s == s, tl.abs(s), float("inf"))  # a NaN counts as an overflow
-            raise_max(amax_ptr, tl.max(tl.max(m, axis=1), axis=0).to(tl.float32))
+            tl.store(amax_ptr + pid, tl.max(tl.max(m, axis=1), axis=0).to(tl.float32))
         if HAS_BIAS:
             s += tl.load(bias_ptr + d, mask=d < D, other=0.0).to(ACC)[:, None] * z
     else:  # S_h = I
@@ -87,7 +97,7 @@ def _gate_fwd_kernel(
         tl.store(flag_ptr, 1, mask=tl.sum(bad.to(tl.int32)) > 0)  # rarely: no atomics
     if AMAX_OUT:  # before its rounding: a float16 output that rounds to 0 still shows here
         m = tl.where(ok, tl.where(res == res, tl.abs(res), float("inf")), 0.0)  # NaN: overflow
-        raise_max(amax_out_ptr, tl.max(tl.max(m, axis=1), axis=0).to(tl.float32))
+        tl.store(amax_out_ptr + pid, tl.max(tl.max(m, axis=1), axis=0).to(tl.float32))
     tl.store(o, res.to(out_ptr.dtype.element_ty), mask=ok)
 
 
@@ -226,15 +236,21 @@ class _Gate(torch.autograd.Function):
         bd, bl = block_size(D, BLOCK_D), block_size(L, BLOCK_L)
         z_ = x if z is None else z  # never read when None (y given, no bias)
         y_ = z_ if y is None else y
-        _gate_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(D, bd), B)](
+        shape = (triton.cdiv(L, bl), triton.cdiv(D, bd), B)
+        n = shape[0] * shape[1] * B
+        part = maxima(amax if y is not None else None, n, x)  # (n,) each program's largest
+        part_out = maxima(amax_out, n, x)
+        _gate_fwd_kernel[grid(*shape)](
             y_, z_, x, z_ if bias is None else bias, out, x if flag is None else flag,
-            x if amax is None else amax, x if amax_out is None else amax_out, L, D,
+            part, part_out, L, D,
             *y_.stride(), *z_.stride(), *x.stride(), *o_strides, scale,
             HAS_Y=y is not None, HAS_BIAS=bias is not None, PAD=bool(pad_out),
             FLAG=flag is not None, AMAX=amax is not None and y is not None,
             AMAX_OUT=amax_out is not None, ACC=_tl(acc),
             BLOCK_D=bd, BLOCK_L=bl, num_warps=NUM_WARPS,
         )  # fmt: skip
+        fold_maxima(amax if y is not None else None, part)
+        fold_maxima(amax_out, part_out)
         ctx.save_for_backward(y, z, x, bias)
         ctx.transpose_out, ctx.acc, ctx.scale = transpose_out, acc, scale
         return out

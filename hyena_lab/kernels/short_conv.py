@@ -29,8 +29,17 @@ import triton
 import triton.language as tl
 
 from ..checks import check_float, check_ndim, check_positive_int, check_scale, needs_grad
-from . import block_size, check_amax, check_device, compute_dtype, empty, grid, require
-from .running_max import raise_max
+from . import (
+    block_size,
+    check_amax,
+    check_device,
+    compute_dtype,
+    empty,
+    fold_maxima,
+    grid,
+    maxima,
+    require,
+)  # fmt: skip
 
 __all__ = ["short_conv_split", "short_conv_split_padded"]
 
@@ -50,7 +59,7 @@ def _tl(dtype: torch.dtype) -> tl.dtype:
 def _short_conv_fwd_kernel(
     p_ptr, w_ptr, bias_ptr, out_ptr,  # p (B, L, C); w (C, K); bias (C,); out (G, B, D, L)
     vp_ptr,  # with PAD_LAST: out holds groups 0..G-2, and the last one goes to vp (B, D, 2L)
-    amax_ptr,  # with AMAX: float32 (1,), raised to the largest |v_scale v| (before rounding)
+    amax_ptr,  # with AMAX: float32 (programs,), each program's largest |v_scale v| (unrounded)
     L, C, D, G, v_scale,
     stride_pb, stride_pl, stride_pc,
     stride_wc, stride_wk,
@@ -88,7 +97,8 @@ def _short_conv_fwd_kernel(
         if AMAX:  # its size before rounding (a float16 v that rounds to 0 still shows here)
             m = tl.where(acc == acc, tl.abs(acc * v_scale), float("inf"))  # NaN: an overflow
             m = tl.max(tl.max(tl.where(ok & last, m, 0.0), axis=1), axis=0)
-            raise_max(amax_ptr, m.to(tl.float32))
+            pid = (b * tl.num_programs(1) + pid_c) * tl.num_programs(0) + pid_l
+            tl.store(amax_ptr + pid, m.to(tl.float32))
     else:
         tl.store(out_ptr + b * stride_ob + col[None, :] + t[:, None], out, mask=ok)
 
@@ -179,14 +189,17 @@ def _launch_fwd(p: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None, out
     B, L, C = p.shape
     D, K = out.shape[2], w.shape[-1]
     bl, bc = block_size(L, BLOCK_L), block_size(C, BLOCK_C)
-    _short_conv_fwd_kernel[grid(triton.cdiv(L, bl), triton.cdiv(C, bc), B)](
+    shape = (triton.cdiv(L, bl), triton.cdiv(C, bc), B)
+    part = maxima(amax if vp is not None else None, shape[0] * shape[1] * B, p)
+    _short_conv_fwd_kernel[grid(*shape)](
         p, w, w if bias is None else bias, out, out if vp is None else vp,
-        out if amax is None else amax, L, C, D, C // D, v_scale,
+        part, L, C, D, C // D, v_scale,
         *p.stride(), *w.stride(), *out.stride()[:3],
         K=K, HAS_BIAS=bias is not None, PAD_LAST=vp is not None,
         AMAX=amax is not None and vp is not None, ACC=_tl(acc),
         BLOCK_L=bl, BLOCK_C=bc, num_warps=NUM_WARPS,
     )  # fmt: skip
+    fold_maxima(amax if vp is not None else None, part)
 
 
 class _ShortConvSplit(torch.autograd.Function):

@@ -45,8 +45,7 @@ import triton
 import triton.language as tl
 
 from ..checks import check_scale
-from . import block_size, check_amax, empty, grid, require
-from .running_max import raise_max
+from . import block_size, check_amax, empty, fold_maxima, grid, maxima, require
 
 __all__ = ["cross_spectrum", "filter_packed", "twiddles"]
 
@@ -92,7 +91,7 @@ def _load_mirrored(p, k, jm, ok, ACC: tl.constexpr):
 @triton.jit
 def _filter_kernel(
     c_ptr, h_ptr, w_ptr, q_ptr,  # c, q: (rows, L) complex as floats; h (D, L) packed; w (L/2 + 1)
-    amax_ptr,  # with AMAX: float32 (1,), raised to the largest |part| of c read and q written
+    amax_ptr,  # with AMAX: float32 (programs,), each program's largest |part| of c and q
     L, D, h_scale,
     CONJ: tl.constexpr, SCALE_H: tl.constexpr, AMAX: tl.constexpr, ACC: tl.constexpr,
     BLOCK: tl.constexpr,
@@ -132,7 +131,7 @@ def _filter_kernel(
         m = tl.maximum(m, tl.where(ok, tl.maximum(tl.abs(q1r), tl.abs(q1i)), 0.0))
         m = tl.maximum(m, tl.where(ok2, tl.maximum(tl.abs(ar - ti), tl.abs(ai + tr)), 0.0))
         m = tl.where(m == m, m, float("inf"))  # a NaN counts as an overflow (max would drop it)
-        raise_max(amax_ptr, tl.max(m, axis=0).to(tl.float32))
+        tl.store(amax_ptr + row * tl.num_programs(1) + pid, tl.max(m, axis=0).to(tl.float32))
 
 
 @triton.jit
@@ -239,13 +238,16 @@ def filter_packed(
     h_f = h_f.contiguous()
     q = empty((B, D, L), c.dtype, c.device)
     blk = block_size(L // 2 + 1, BLOCK_K)
-    _filter_kernel[grid(B * D, triton.cdiv(L // 2 + 1, blk))](  # rows on the long axis
+    n_k = triton.cdiv(L // 2 + 1, blk)
+    part = maxima(amax, B * D * n_k, c)  # (B D n_k,) each program's largest value
+    _filter_kernel[grid(B * D, n_k)](  # rows on the long axis
         torch.view_as_real(c), torch.view_as_real(h_f),
         torch.view_as_real(twiddles(L, wide, c.device)), torch.view_as_real(q),
-        torch.view_as_real(q) if amax is None else amax, L, D, float(h_scale),
+        part, L, D, float(h_scale),
         CONJ=bool(conj), SCALE_H=h_scale != 1, AMAX=amax is not None, ACC=_acc(c), BLOCK=blk,
         num_warps=NUM_WARPS,
     )  # fmt: skip
+    fold_maxima(amax, part)
     return q
 
 
