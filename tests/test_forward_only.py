@@ -154,9 +154,9 @@ def test_the_layer_without_gradients_takes_the_fused_passes(
         calls["padded_v"] += 1
         return real_split(*a, **k)
 
-    def conv(zp, h, bias=None, decay=None, filter_scale=1.0, amax=None):
+    def conv(zp, h, bias=None, decay=None, filter_scale=1.0):
         calls["decays"].append(decay is not None)
-        return real_conv(zp, h, bias, decay, filter_scale, amax)
+        return real_conv(zp, h, bias, decay, filter_scale)
 
     monkeypatch.setattr(layer, "short_conv_split_padded", split)
     monkeypatch.setattr(layer, "causal_conv_padded", conv)
@@ -178,8 +178,8 @@ def test_with_gradients_the_layer_keeps_the_differentiable_passes(monkeypatch):
                         lambda *a, **k: pytest.fail("the forward-only short convolution ran"))
     seen = []
     real_conv = layer.causal_conv_padded
-    monkeypatch.setattr(layer, "causal_conv_padded", lambda zp, h, b=None, d=None, f=1.0, a=None:
-                        seen.append(d) or real_conv(zp, h, b, d, f, a))  # fmt: skip
+    monkeypatch.setattr(layer, "causal_conv_padded", lambda zp, h, b=None, d=None, f=1.0:
+                        seen.append(d) or real_conv(zp, h, b, d, f))  # fmt: skip
     torch.manual_seed(0)
     op = HyenaOperator(6, 32, order=2, backend="triton").to(DEV)
     op(randn(1, 8, 6, seed=16, dtype=torch.float32)).sum().backward()

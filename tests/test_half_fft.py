@@ -108,20 +108,13 @@ def test_the_last_gate_flags_what_is_not_finite():
 
 
 def test_the_passes_measure_the_largest_values_they_read_and_write():
-    """The scale tracking rides on passes that run anyway: the spectral pass raises ``amax`` to
-    the largest part of the spectrum it reads and of the one it computes; the gate to the
-    largest ``|y|`` it reads (``amax``) and the largest output before rounding (``amax_out``,
-    seen even where float16 rounds it to zero); the short convolution to ``|scale v|``. A
-    NaN counts as infinite. Checked against torch on the same float32 values."""
+    """The scale tracking rides on passes that run anyway: the gate measures the largest
+    ``|y|`` it reads (``amax``) and the largest output before rounding (``amax_out``, seen
+    even where float16 rounds it to zero); the short convolution ``|scale v|`` before its
+    rounding. Each program stores its tile's value in a slot of its own, folded by one maximum
+    into ``amax`` (raised, never lowered). A NaN counts as infinite. Checked against torch on
+    the same float32 values (the buffers are poisoned: an unwritten slot would show as NaN)."""
     B, D, L = 2, 3, 64
-    c = torch.complex(randn(B, D, L, seed=1, dtype=torch.float32),
-                      randn(B, D, L, seed=11, dtype=torch.float32))  # fmt: skip
-    h_f = torch.complex(randn(D, L, seed=2, dtype=torch.float32),
-                        randn(D, L, seed=12, dtype=torch.float32))  # fmt: skip
-    amax = torch.zeros(1, device=DEV)
-    q = filter_packed(c, h_f, amax=amax)
-    parts = [torch.view_as_real(t).abs().max().item() for t in (c, q)]
-    assert amax.item() == max(parts)
     x = randn(B, D, L, seed=21, dtype=torch.float32)
     y = randn(B, D, 2 * L, seed=22, dtype=torch.float32) * 1e-6
     y[..., L:] = 1e9  # beyond column L: never read
@@ -131,8 +124,10 @@ def test_the_passes_measure_the_largest_values_they_read_and_write():
     assert amax.item() == y[..., :L].abs().max().item()
     want = (x * y[..., :L] * 2.0**-20).abs().max().item()  # ~1e-12: float16 holds none of it
     assert amax_out.item() == pytest.approx(want, rel=1e-6) and not out[..., :L].any()
+    amax.fill_(1.0)  # a running maximum: a larger value already there stays
+    gate(y, None, x, amax=amax)
+    assert amax.item() == 1.0
     y[0, 1, 5] = float("nan")
-    amax.zero_()
     gate(y, None, x, amax=amax)
     assert amax.item() == float("inf")
     p, w, b = randn(B, L, 3 * D, seed=3), randn(3 * D, 1, 4, seed=4), randn(3 * D, seed=5)
@@ -146,9 +141,25 @@ def test_the_passes_measure_the_largest_values_they_read_and_write():
         with pytest.raises(ValueError, match="amax must be a float32 tensor of one element"):
             gate(y, None, x, amax=bad)
         with pytest.raises(ValueError, match="amax must be a float32 tensor of one element"):
-            filter_packed(c, h_f, amax=bad)
-    with pytest.raises(ValueError, match="amax is for a float16 zp"):
-        causal_conv_padded(pad_ref(x), x[0], amax=torch.zeros(1, device=DEV))
+            short_conv_split_padded(p, w, b, 3, torch.float16, amax=bad)
+
+
+@pytest.mark.parametrize("D", [30, 40])
+def test_the_short_convolution_measures_v_across_its_channel_tiles(D):
+    """``v`` is the last third of the channels: with 90 channels its tiles of 64 hold some of
+    it in both (60-89), with 120 only in the second (80-119). The tiles without ``v`` store 0;
+    the maximum is ``v``'s, wherever it lies."""
+    p, w = randn(2, 32, 3 * D, seed=31, dtype=torch.float32), randn(3 * D, 1, 3, seed=32,
+                                                                      dtype=torch.float32)
+    v = short_conv_split(p, w, None, 3)[-1]  # (B, D, L)
+    for where in ((0, 0, 5), (1, D - 1, 31)):  # v's first channel, its last
+        p2 = p.clone()
+        p2[where[0], where[2], 2 * D + where[1]] = 1e5  # a spike in v's input
+        v2 = short_conv_split(p2, w, None, 3)[-1]
+        amax = torch.zeros(1, device=DEV)
+        short_conv_split_padded(p2, w, None, 3, torch.float16, 0.5, amax)
+        assert amax.item() == pytest.approx(0.5 * v2.abs().max().item(), rel=1e-6)
+        assert v2.abs().max() > 10 * v.abs().max()  # the spike decides it
 
 
 def test_padding_and_gate_carry_a_scale_and_its_gradient():

@@ -78,28 +78,30 @@ def _check_op(op: object) -> HyenaOperator:
     return op
 
 
-#: The largest value of a filter's complex32 transform after its pre-scale: every partial sum
-#: of ``sum_t h_t w^t`` is at most ``sum_t |h_t|`` in size, so a filter scaled to that size
-#: at most ``2^14`` cannot overflow float16 (65,504), with room to spare for rounding. (The
-#: signal has no such useful bound: chapter 06's filters sum to thousands at 64K, and the
-#: worst case would push its values into float16's subnormals. Its scale is measured.)
+#: The largest value of a complex32 transform by its bound: every partial sum of
+#: ``sum_t a_t w^t`` is at most ``sum_t |a_t|`` in size, so a row whose sizes sum to at most
+#: ``2^14`` cannot overflow float16 (65,504), with room to spare for rounding. The filters are
+#: scaled to it (:func:`filter_prescale`); the signal's bound, ``L`` times its largest value
+#: (measured), is kept near it (:data:`HALF_TARGET`). (The filtered signal has no useful bound:
+#: chapter 06's filters sum to thousands at 64K. Its values are measured.)
 HALF_FILTER_MAX = 2.0**14
 #: float16's largest finite value.
 F16_MAX = 65504.0
-#: Where a rescale puts a step's largest float16 value (the largest real or imaginary part of
-#: its spectrum, of the filtered spectrum and of the inverse transform's output, measured by
-#: the passes that read or write them): ``2^12``, 16x under :data:`F16_MAX`, room for the next
-#: input's values to be larger and for cuFFT's partial sums, which the passes do not see.
+#: Where a rescale puts a step's size: the largest of the inverse transform's output (measured
+#: by the gate that reads it) and of the signal's bound times ``HALF_TARGET / HALF_FILTER_MAX``
+#: (the signal's largest value measured by the pass that pads it, before its rounding). At the
+#: target the output is ``2^12``, 16x under :data:`F16_MAX` (room for the next input's values
+#: and for cuFFT's partial sums, which no pass sees), and the forward transform within its
+#: bound :data:`HALF_FILTER_MAX`.
 HALF_TARGET = 2.0**12
-#: A step's scale is kept while its largest value stays in this band, and changed for the next
-#: call (to put it at :data:`HALF_TARGET`) once it leaves it: the same input twice gives the
-#: same result, and activations that drift (training between calls) are followed.
+#: A step's scale is kept while its size stays in this band, and changed for the next call (to
+#: put it at :data:`HALF_TARGET`) once it leaves it: the same input twice gives the same
+#: result, and activations that drift (training between calls) are followed.
 HALF_BAND = (2.0**8, 2.0**14)
-#: A step whose largest value is under this is computed again at once with its raised scale:
-#: its values may have lost bits to float16's subnormals. At ``2^6`` or more, a row of a packed
-#: spectrum of ``n <= 2^20`` complex points whose parts reach ``2^6`` has time-domain values of
-#: size at least ``2^6 / n >= 2^-14`` (the worst case is a constant row, whose spectrum is one
-#: peak ``n`` times its value): float16's smallest normal number.
+#: A step whose size is under this is computed again at once with its raised scale: its values
+#: may have lost bits to float16's subnormals. At ``2^6`` or more, either the output reaches
+#: ``2^6`` or the signal's largest value is at least ``2^6 * 4 / L >= 2^-12`` for ``L <= 2^20``,
+#: above float16's smallest normal number (``2^-14``).
 HALF_LOW = 2.0**6
 #: After an overflow the step's pre-scale is lowered at least this much and the call computed
 #: again (:func:`_lowered`), at most :data:`HALF_RETRIES` times per call.
@@ -159,9 +161,9 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
     With half-precision transforms, the filters are pre-scaled from a bound
     (:func:`filter_prescale`: they cannot overflow) and each step's signal by a scale kept from
     the sizes the earlier calls measured (:func:`half_scales`; :data:`HALF_SCALE` at first).
-    The passes measure each step's largest values as they run (the spectra and the inverse
-    transform's output, and the signal before its rounding; read back with the last gate's
-    non-finite flag in one synchronisation), and the call is computed again, with scales
+    The passes measure each step's largest values as they run (the inverse transform's output,
+    and the signal before its rounding; read back with the last gate's non-finite flag in one
+    synchronisation), and the call is computed again, with scales
     from what was measured, when a transform overflowed or its values were so small that
     float16 may have lost bits (:data:`HALF_LOW`). Both are silent: the result returned is
     as accurate as any other. Where the output is still not finite after
@@ -181,10 +183,10 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
         stats = torch.zeros(2 * N + 1, dtype=torch.float32, device=u.device)
         z = _steps(op, u, transpose_out, False, False, scales, stats)
         stats = stats.tolist()  # one synchronisation
-        spectra, signals, flag = stats[:N], stats[N : 2 * N], stats[2 * N]  # flag: int32 bits
-        bad = [n for n in convs if not (spectra[n] <= F16_MAX and signals[n] <= F16_MAX)]
+        outputs, signals, flag = stats[:N], stats[N : 2 * N], stats[2 * N]  # flag: int32 bits
+        bad = [n for n in convs if not (outputs[n] <= F16_MAX and signals[n] <= F16_MAX)]
         if not (bad or flag):  # (inf and NaN fail <=)
-            new, low = _rescaled(scales.signal, spectra, signals, L, convs)
+            new, low = _rescaled(scales.signal, outputs, signals, L, convs)
             kept[L] = HalfScales(new, scales.filters)
             if low and raised < N:  # values too small: again, with the raised scales (each
                 scales, raised = kept[L], raised + 1  # step's needs the one before it right)
@@ -195,7 +197,7 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
         overflowed += 1
         n = bad[0]  # the first step that overflowed (the later ones inherit it)
         lowered = list(scales.signal)
-        lowered[n] = _lowered(lowered[n], spectra[n], signals[n], L)
+        lowered[n] = _lowered(lowered[n], signals[n], L)
         scales = kept[L] = HalfScales(tuple(lowered), filter_prescale(op, L))
     warnings.warn(
         f"op.half_fft: the output at L = {L} is not finite with float16 transforms (pre-scales "
@@ -210,37 +212,26 @@ def _fmt(scales: HalfScales) -> str:
     return f"({signal}) (signal, per step) and {scales.filters:.3g} (filters)"
 
 
-def _lowered(s: float, spectrum: float, signal: float, L: int) -> float:
-    """A step's scale after its transforms overflowed: from the largest value measured where
-    it is finite (to :data:`HALF_TARGET`), else from the signal's bound (``L`` times its
-    largest value, measured before its rounding, at most :data:`HALF_FILTER_MAX`: then its
-    spectrum cannot overflow), and at least :data:`HALF_BACKOFF` lower."""
-    if F16_MAX < spectrum < math.inf:
-        return _power_of_two(s * HALF_TARGET / spectrum)
+def _lowered(s: float, signal: float, L: int) -> float:
+    """A step's scale after its transforms overflowed: at least :data:`HALF_BACKOFF` lower, and
+    low enough that the signal's bound (``L`` times its largest value, measured before its
+    rounding) is at most :data:`HALF_FILTER_MAX`, where its forward transform cannot overflow."""
     if 0 < signal < math.inf:
         return min(s * HALF_BACKOFF, _power_of_two(s * HALF_FILTER_MAX / (L * signal)))
     return _power_of_two(s * HALF_BACKOFF)
 
 
-def _rescaled(signal: tuple[float, ...], spectra: list[float], signals: list[float], L: int,
+def _rescaled(signal: tuple[float, ...], outputs: list[float], signals: list[float], L: int,
               convs: list[int]) -> tuple[tuple[float, ...], bool]:  # fmt: skip
-    """The next call's signal scales from this call's largest values (delayed scaling): a step
-    whose largest value left :data:`HALF_BAND` is moved by the power of two that puts it at
-    :data:`HALF_TARGET`, and whether a step was under :data:`HALF_LOW` with room to rise.
-
-    The largest value is that of the spectra and of the inverse transform's output, or of the
-    signal itself where the spectra rounded to zero (an underflowed step). A rise is capped by
-    the signal's bound: ``L`` times its largest value (what its packed spectrum could reach)
-    stays under :data:`HALF_FILTER_MAX`, so a scale raised from a measure that float16 could
-    not hold does not overflow; the next call, measured again, finishes the rise."""
+    """The next call's signal scales from this call's sizes (delayed scaling): a step whose
+    size (:data:`HALF_TARGET`) left :data:`HALF_BAND` is moved by the power of two that puts it
+    at :data:`HALF_TARGET`; and whether a step was under :data:`HALF_LOW` with room to rise. A
+    step whose signal is all zeros keeps its scale."""
     new, low = list(signal), False
     for n in convs:
-        m = max(spectra[n], signals[n])
+        m = max(outputs[n], signals[n] * L * HALF_TARGET / HALF_FILTER_MAX)
         if m > 0 and not HALF_BAND[0] <= m <= HALF_BAND[1]:
-            s = signal[n] * HALF_TARGET / m
-            if s > signal[n] and signals[n] > 0:
-                s = min(s, max(signal[n], signal[n] * HALF_FILTER_MAX / (L * signals[n])))
-            new[n] = _power_of_two(s)
+            new[n] = _power_of_two(signal[n] * HALF_TARGET / m)
             low = low or (m < HALF_LOW and new[n] > signal[n])
     return tuple(new), low
 
@@ -251,15 +242,15 @@ def _steps(
 ) -> torch.Tensor:  # fmt: skip
     """Algorithm 3 from ``in_proj`` to the last gate (:func:`_core`'s output). ``half``: the
     pre-scales of the half-precision transforms, or ``None`` (float32); ``stats`` the
-    ``(2 order + 1,)`` float32 buffer the passes raise: each step's largest value of its
-    spectra and inverse transform's output, each step's signal's largest value before its
-    rounding, then the last gate's non-finite flag (int32 bits)."""
+    ``(2 order + 1,)`` float32 buffer the passes raise: each step's inverse transform's largest
+    output, each step's signal's largest value before its rounding, then the last gate's
+    non-finite flag (int32 bits)."""
     L = u.shape[1]
     compute = torch.float64 if u.dtype == torch.float64 else torch.float32
     signal, filter_scale = (1.0,) * op.order, 1.0
     if half is not None:  # the padded signal in float16, pre-scaled (step n's by signal[n],
         compute, (signal, filter_scale) = torch.float16, half  # from its pad to its gate)
-    N = op.order  # stats: spectra's largest values per step, signals' per step, the flag
+    N = op.order  # stats: outputs' largest values per step, signals' per step, the flag
     flag = None if stats is None else stats[2 * N :].view(torch.int32)
     # forward only (no gradient): v padded by the short convolution, the window by the filter's
     # padding pass (both save a pass over a (B, D, L) or (n_filters, D, L) tensor)
@@ -291,7 +282,7 @@ def _steps(
         # what the next step reads: the padded float32 input of its FFT, or z as it is
         nxt = None if last else op.filter_of_step[step + 1]
         pad = nxt is not None and not (on_chip or three_pass)
-        # this step's spectra and output; the next step's signal, before its rounding
+        # this step's transform's output; the next step's signal, before its rounding
         amax = None if stats is None else stats[step : step + 1]
         amax_out = None if stats is None or not pad else stats[N + step + 1 : N + step + 2]
         out = {
@@ -304,7 +295,7 @@ def _steps(
             if z.shape[-1] != 2 * L:  # the first convolution: pad (and widen) z^n once
                 z, carried = padded(z, compute, signal[step] / carried), signal[step]
             # the skip term folded into the filter: h^n conv z + b^n z = (h^n + b^n delta) conv z
-            y = causal_conv_padded(z, h[j], op.bias[j], decays[j], filter_scale, amax)  # (B,D,2L)
+            y = causal_conv_padded(z, h[j], op.bias[j], decays[j], filter_scale)  # (B, D, 2L)
             z = None  # the gate reads y[..., :L] (scaled like z) and, for S_h^1 = I, z itself
         else:
             y = None

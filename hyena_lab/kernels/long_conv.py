@@ -187,8 +187,7 @@ def _spectrum(h: torch.Tensor, bias: torch.Tensor | None, wide: torch.dtype,
 
 
 def _forward_only(zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None,
-                  decay: Decay | None, filter_scale: float = 1.0,
-                  amax: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+                  decay: Decay | None, filter_scale: float = 1.0) -> torch.Tensor:  # fmt: skip
     """The forward pass without autograd (nothing saved). For a float16 ``zp`` every transform
     is complex32, the filter's too: its rows are padded in float16 scaled by ``filter_scale``
     only (``1/2L`` would make small taps subnormal) and the spectral pass applies
@@ -198,8 +197,7 @@ def _forward_only(zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None,
     with warnings.catch_warnings():  # torch calls complex32 "experimental" on every use
         warnings.filterwarnings("ignore", message="ComplexHalf support is experimental")
         h_f = _packed_fft(_launch_pad(h[None], bias, torch.float16, filter_scale, decay))[0]
-        q = filter_packed(_packed_fft(zp), h_f, h_scale=1 / (zp.shape[-1] * filter_scale),
-                          amax=amax)  # fmt: skip
+        q = filter_packed(_packed_fft(zp), h_f, h_scale=1 / (zp.shape[-1] * filter_scale))
         return _packed_ifft(q)  # (B, D, 2L) float16; h_f (D, L) and q (B, D, L) complex32
 
 
@@ -231,7 +229,7 @@ class _CausalConvPadded(torch.autograd.Function):
 
 def causal_conv_padded(
     zp: torch.Tensor, h: torch.Tensor, bias: torch.Tensor | None = None,
-    decay: Decay | None = None, filter_scale: float = 1.0, amax: torch.Tensor | None = None,
+    decay: Decay | None = None, filter_scale: float = 1.0,
 ) -> torch.Tensor:  # fmt: skip
     """``y = h conv z + b z`` for ``z`` given zero-padded to twice its length.
 
@@ -251,9 +249,6 @@ def causal_conv_padded(
             (whose values reach the sum of the taps' sizes, which float16 caps at 65,504),
             undone in float32 by the spectral pass; :func:`~.layer.fused_forward` sets it
             from a bound on the transform (:func:`~.layer.filter_prescale`).
-        amax: a float16 ``zp`` only: a float32 tensor of one element, raised to the largest
-            part of ``z``'s spectrum and of the filtered one (measured by the spectral pass,
-            :func:`~hyena_lab.kernels.spectral.filter_packed`); ``None``: not measured.
 
     Returns:
         ``(B, D, 2L)`` in ``zp``'s dtype: ``y[..., :L]`` is the causal convolution, what
@@ -287,12 +282,11 @@ def causal_conv_padded(
     check_scale(filter_scale, "filter_scale")
     if zp.dtype == torch.float16:
         _check_half(zp, h, bias)
-    elif filter_scale != 1.0 or amax is not None:
-        what, got = ("amax", "") if amax is not None else ("filter_scale", f"{filter_scale} with ")
-        raise ValueError(f"{what} is for a float16 zp (the half-precision transforms), got "
-                         f"{got}{zp.dtype}")  # fmt: skip
+    elif filter_scale != 1.0:
+        raise ValueError(f"filter_scale is for a float16 zp (the half-precision transforms), "
+                         f"got {filter_scale} with {zp.dtype}")  # fmt: skip
     if zp.dtype == torch.float16 or decay is not None:
-        return _forward_only(zp, h, bias, decay, filter_scale, amax)
+        return _forward_only(zp, h, bias, decay, filter_scale)
     return _CausalConvPadded.apply(zp, h, bias)
 
 

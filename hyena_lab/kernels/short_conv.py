@@ -95,10 +95,13 @@ def _short_conv_fwd_kernel(
         tl.store(v, (acc * v_scale).to(vp_ptr.dtype.element_ty), mask=ok & last)
         tl.store(v + L, tl.zeros_like(acc).to(vp_ptr.dtype.element_ty), mask=ok & last)
         if AMAX:  # its size before rounding (a float16 v that rounds to 0 still shows here)
-            m = tl.where(acc == acc, tl.abs(acc * v_scale), float("inf"))  # NaN: an overflow
-            m = tl.max(tl.max(tl.where(ok & last, m, 0.0), axis=1), axis=0)
             pid = (b * tl.num_programs(1) + pid_c) * tl.num_programs(0) + pid_l
-            tl.store(amax_ptr + pid, m.to(tl.float32))
+            if (pid_c + 1) * BLOCK_C > (G - 1) * D:  # a tile with channels of v (the rest: 0)
+                m = tl.where(acc == acc, tl.abs(acc * v_scale), float("inf"))  # NaN: overflow
+                m = tl.max(tl.max(tl.where(ok & last, m, 0.0), axis=1), axis=0)
+                tl.store(amax_ptr + pid, m.to(tl.float32))
+            else:
+                tl.store(amax_ptr + pid, 0.0)
     else:
         tl.store(out_ptr + b * stride_ob + col[None, :] + t[:, None], out, mask=ok)
 

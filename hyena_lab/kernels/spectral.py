@@ -45,7 +45,7 @@ import triton
 import triton.language as tl
 
 from ..checks import check_scale
-from . import block_size, check_amax, empty, fold_maxima, grid, maxima, require
+from . import block_size, empty, grid, require
 
 __all__ = ["cross_spectrum", "filter_packed", "twiddles"]
 
@@ -91,10 +91,8 @@ def _load_mirrored(p, k, jm, ok, ACC: tl.constexpr):
 @triton.jit
 def _filter_kernel(
     c_ptr, h_ptr, w_ptr, q_ptr,  # c, q: (rows, L) complex as floats; h (D, L) packed; w (L/2 + 1)
-    amax_ptr,  # with AMAX: float32 (programs,), each program's largest |part| of c and q
     L, D, h_scale,
-    CONJ: tl.constexpr, SCALE_H: tl.constexpr, AMAX: tl.constexpr, ACC: tl.constexpr,
-    BLOCK: tl.constexpr,
+    CONJ: tl.constexpr, SCALE_H: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr,
 ):  # fmt: skip
     row, pid = tl.program_id(0).to(tl.int64), tl.program_id(1)  # rows on axis 0: B D > 65535
     k = pid * BLOCK + tl.arange(0, BLOCK)  # k = 0 .. L/2
@@ -118,20 +116,13 @@ def _filter_kernel(
     vr, vi = wr, -wi  # conj(w^k)
     tr, ti = br * vr - bi * vi, br * vi + bi * vr
     q = q_ptr + row * 2 * L
-    q1r, q1i = ar - ti, ai + tr
-    _store_complex(q, k, q1r, q1i, ok)
+    _store_complex(q, k, ar - ti, ai + tr, ok)
     # Q[L-k] = P[L-k] + conj P[k] + i (P[L-k] - conj P[k]) conj(w^(L-k)), conj(w^(L-k)) = -w^k
     ar, ai = sr + pr, si - pi
     br, bi = sr - pr, si + pi
     tr, ti = -(br * wr - bi * wi), -(br * wi + bi * wr)
     ok2 = ok & (k > 0)  # Q has L entries: k = 0 has no second one (j = L is Q[0] again)
     _store_complex(q, j, ar - ti, ai + tr, ok2)
-    if AMAX:  # the sizes a float16 spectrum must hold: c's parts (masked lanes read 0), q's
-        m = tl.maximum(tl.maximum(tl.abs(cr), tl.abs(ci)), tl.maximum(tl.abs(mr), tl.abs(mi)))
-        m = tl.maximum(m, tl.where(ok, tl.maximum(tl.abs(q1r), tl.abs(q1i)), 0.0))
-        m = tl.maximum(m, tl.where(ok2, tl.maximum(tl.abs(ar - ti), tl.abs(ai + tr)), 0.0))
-        m = tl.where(m == m, m, float("inf"))  # a NaN counts as an overflow (max would drop it)
-        tl.store(amax_ptr + row * tl.num_programs(1) + pid, tl.max(m, axis=0).to(tl.float32))
 
 
 @triton.jit
@@ -194,10 +185,8 @@ def _check_packed(c: torch.Tensor, name: str, half: bool = False) -> None:
         )
 
 
-def filter_packed(
-    c: torch.Tensor, h_f: torch.Tensor, conj: bool = False, h_scale: float = 1.0,
-    amax: torch.Tensor | None = None,
-) -> torch.Tensor:  # fmt: skip
+def filter_packed(c: torch.Tensor, h_f: torch.Tensor, conj: bool = False,
+                  h_scale: float = 1.0) -> torch.Tensor:  # fmt: skip
     """``Q`` from ``C`` (module docstring): the packed spectrum of ``(X . H)``, or of
     ``(X . conj H)`` with ``conj``, where ``X`` (``H``) is the length-``2L`` real DFT whose
     packed length-``L`` complex DFT is ``c`` (``h_f``).
@@ -213,12 +202,6 @@ def filter_packed(
         h_scale: a factor on ``h_f``, applied in registers (a float32 argument on the GPU:
             exact for a power of two such as ``1/2L``): a complex32 ``h_f`` is stored
             unscaled, since ``1/2L`` would push its small values into float16's subnormals.
-        amax: a float32 tensor of one element on ``c``'s device, or ``None``: raised (atomic
-            maximum, one per program) to the largest size of a real or imaginary part of
-            ``c`` read or of the result computed, before its rounding (a NaN counts as
-            infinite): the half-precision path's scale tracking
-            (:mod:`~hyena_lab.kernels.layer`), measured by the pass that reads and writes the
-            spectrum anyway.
 
     Returns:
         ``(B, D, L)`` complex in ``c``'s dtype: ``ifft`` of it, viewed as real, is the real
@@ -233,21 +216,16 @@ def filter_packed(
         raise ValueError(f"h_f must be the filter's packed spectrum, {names} (D, L) = "
                          f"({D}, {L}), got {h_f.dtype} {tuple(h_f.shape)}")  # fmt: skip
     check_scale(h_scale, "h_scale")
-    check_amax(amax, c.device)
     require(c.device)
     h_f = h_f.contiguous()
     q = empty((B, D, L), c.dtype, c.device)
     blk = block_size(L // 2 + 1, BLOCK_K)
-    n_k = triton.cdiv(L // 2 + 1, blk)
-    part = maxima(amax, B * D * n_k, c)  # (B D n_k,) each program's largest value
-    _filter_kernel[grid(B * D, n_k)](  # rows on the long axis
+    _filter_kernel[grid(B * D, triton.cdiv(L // 2 + 1, blk))](  # rows on the long axis
         torch.view_as_real(c), torch.view_as_real(h_f),
         torch.view_as_real(twiddles(L, wide, c.device)), torch.view_as_real(q),
-        part, L, D, float(h_scale),
-        CONJ=bool(conj), SCALE_H=h_scale != 1, AMAX=amax is not None, ACC=_acc(c), BLOCK=blk,
-        num_warps=NUM_WARPS,
+        L, D, float(h_scale),
+        CONJ=bool(conj), SCALE_H=h_scale != 1, ACC=_acc(c), BLOCK=blk, num_warps=NUM_WARPS,
     )  # fmt: skip
-    fold_maxima(amax, part)
     return q
 
 
