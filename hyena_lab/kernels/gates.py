@@ -341,8 +341,9 @@ def gate(
             output is not finite (NaN, or past float32's range) and left as it is otherwise:
             the half-precision path's overflow check, made by the pass that writes the
             output instead of a pass of its own.
-        amax: a float32 tensor of one element on ``x``'s device, or ``None``: raised (atomic
-            maximum, one per program) to the largest ``|y|`` read (``y`` as stored: a float16
+        amax: a float32 tensor of one element on ``x``'s device, or ``None``: raised (each
+            program's tile maximum, folded by :func:`~hyena_lab.kernels.fold_maxima`) to the
+            largest ``|y|`` read (``y`` as stored: a float16
             inverse transform's output, still pre-scaled; a NaN counts as infinite): the
             half-precision path's scale tracking (:mod:`~.layer`). Left alone without ``y``.
         amax_out: likewise, raised to the largest size of the output before its rounding to
