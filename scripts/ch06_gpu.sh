@@ -24,12 +24,15 @@
 # profile with it. FWD_RUN=1 the forward pass of that default path (variant triton_half) beside
 # the float32 one, torch.compile, the eager layer and every SDPA backend, 1K-1M, as one run
 # (resumed like FULL_RUN's from figures/data/06_fft_matmul-gpu_run_fwd.json when present).
-# The committed records (2026-12-04, commit 3cb1025, HYENA_LAB_GIT_COMMIT set so) came from one
-# call: `SKIP_CHECKS=1 SCALING=1 FWD_RUN=1 TESTS_LIMIT=100 SCALING_LIMIT=60 PROFILE_LIMIT=60
-# RUN_BUDGET=330 RUN_LIMIT=380` (that commit named the profile ..._layer_profile_half.json, the
-# name of an earlier record: it was committed as ..._layer_profile_measured.json).
 # MEASURE_COST=1 scripts/ch06_measure_cost.py: the default path against the same passes with
 # nothing measured and against float32 transforms, timed in interleaved rounds.
+# The committed records (2026-12-04, commit 13f1d60, HYENA_LAB_GIT_COMMIT set so) came from one
+# call: `SKIP_CHECKS=1 SCALING=1 MEASURE_COST=1 FWD_RUN=1 TESTS_LIMIT=100 SCALING_LIMIT=60
+# PROFILE_LIMIT=60 COST_LIMIT=60 RUN_BUDGET=320 RUN_LIMIT=370`; the accuracy of the default path
+# from two more (commit f294544): `python3 -m hyena_lab.bench.variants --lengths 1024,...,1048576
+# --variants triton,triton_half --out $OUT/06_fft_matmul-variant_accuracy_measured.json` (1M
+# out of memory at d_model 768) and the same at `--lengths 1048576 --d-model 64`
+# (..._measured_1m_d64.json).
 # The 1M records of 2026-12-04 were separate calls: `hyena_lab.bench` at --lengths 1048576 (the
 # command is in each record's meta), `bench.variants --lengths 1048576` at d_model 768 and 64,
 # and scripts/ch06_long_fft.py's main(lengths=(2**19, 2**20)) with six tiles.
@@ -45,6 +48,22 @@ step() {  # step NAME SECONDS COMMAND...: run, log to $OUT/NAME.log, say how it 
   local start=$SECONDS
   timeout $limit "$@" > $OUT/$name.log 2>&1
   echo "== $name: exit $? after $((SECONDS - start)) s"; tail -${TAIL:-4} $OUT/$name.log
+}
+one_run() {  # one_run STEP NAME OPTIONS...: the sweep of record NAME as one run over calls: resumed
+  # from figures/data/NAME.json when the working tree carries it, else started with OPTIONS
+  local name=$1 record=$2; shift 2
+  local run=$OUT/$record.json
+  if [ -f figures/data/$record.json ]; then
+    cp figures/data/$record.json $run
+    step $name ${RUN_LIMIT:-560} python3 -m hyena_lab.bench --resume $run \
+      --time-budget ${RUN_BUDGET:-470} --no-progress
+  else
+    step $name ${RUN_LIMIT:-560} python3 -m hyena_lab.bench --lengths $LENGTHS "$@" --warmup 1 \
+      --min-repeats 2 --target-ms 100 --max-call-ms 60000 --time-budget ${RUN_BUDGET:-470} \
+      --profile-length 0 --accuracy-length 0 --out $run --no-progress
+  fi
+  python3 -c "import json, collections, sys; r = json.load(open(sys.argv[1])); print('complete',
+r['complete'], collections.Counter(p['status'] for p in r['points']))" $run
 }
 LENGTHS=${LENGTHS:-1024,2048,4096,8192,16384,32768,65536,131072,262144,1048576}
 VARIANTS=${VARIANTS:-torch,compile,triton,triton_sram,triton_long}
@@ -104,20 +123,8 @@ if [ "${MEASURE_COST:-0}" = 1 ]; then  # what measuring the scales costs, interl
     $OUT/06_fft_matmul-gpu_measure_cost.json
 fi
 if [ "${FWD_RUN:-0}" = 1 ]; then  # the default bf16 inference path, forward, 1K-1M, one run
-  RUN=$OUT/06_fft_matmul-gpu_run_fwd.json
-  if [ -f figures/data/06_fft_matmul-gpu_run_fwd.json ]; then
-    cp figures/data/06_fft_matmul-gpu_run_fwd.json $RUN
-    step fwd_run ${RUN_LIMIT:-560} python3 -m hyena_lab.bench --resume $RUN \
-      --time-budget ${RUN_BUDGET:-470} --no-progress
-  else
-    step fwd_run ${RUN_LIMIT:-560} python3 -m hyena_lab.bench --lengths $LENGTHS \
-      --benches sdpa,hyena,mha --passes fwd --backends cudnn,flash,efficient,math \
-      --hyena-variants torch,compile,triton,triton_half --warmup 1 --min-repeats 2 \
-      --target-ms 100 --max-call-ms 60000 --time-budget ${RUN_BUDGET:-470} --profile-length 0 \
-      --accuracy-length 0 --out $RUN --no-progress
-  fi
-  python3 -c "import json, collections, sys; r = json.load(open(sys.argv[1])); print('complete',
-r['complete'], collections.Counter(p['status'] for p in r['points']))" $RUN
+  one_run fwd_run 06_fft_matmul-gpu_run_fwd --benches sdpa,hyena,mha --passes fwd \
+    --backends cudnn,flash,efficient,math --hyena-variants torch,compile,triton,triton_half
 fi
 [ "${SCALING:-0}${FWD_RUN:-0}${MEASURE_COST:-0}" != 000 ] && exit 0
 if [ "${FULL_RUN:-0}" = 1 ]; then  # deliverable 4: every variant and backend, 1K-1M, one run
@@ -139,20 +146,9 @@ if [ "${FULL_RUN:-0}" = 1 ]; then  # deliverable 4: every variant and backend, 1
       --lengths 131072,262144 --variants triton,triton_half \
       --out $OUT/06_fft_matmul-variant_accuracy_half_long.json
   fi
-  RUN=$OUT/06_fft_matmul-gpu_run.json
-  if [ -f figures/data/06_fft_matmul-gpu_run.json ]; then
-    cp figures/data/06_fft_matmul-gpu_run.json $RUN
-    step full_run ${RUN_LIMIT:-560} python3 -m hyena_lab.bench --resume $RUN \
-      --time-budget ${RUN_BUDGET:-470} --no-progress
-  else
-    step full_run ${RUN_LIMIT:-560} python3 -m hyena_lab.bench --lengths $LENGTHS \
-      --benches fftconv,sdpa,hyena,mha --passes fwd,fwd+bwd --backends cudnn,flash,efficient,math \
-      --hyena-variants torch,compile,triton,triton_sram,triton_half --warmup 1 --min-repeats 2 \
-      --target-ms 100 --max-call-ms 60000 --time-budget ${RUN_BUDGET:-470} --profile-length 0 \
-      --accuracy-length 0 --out $RUN --no-progress
-  fi
-  python3 -c "import json, collections, sys; r = json.load(open(sys.argv[1])); print('complete',
-r['complete'], collections.Counter(p['status'] for p in r['points']))" $RUN
+  one_run full_run 06_fft_matmul-gpu_run --benches fftconv,sdpa,hyena,mha \
+    --passes fwd,fwd+bwd --backends cudnn,flash,efficient,math \
+    --hyena-variants torch,compile,triton,triton_sram,triton_half
   exit 0
 fi
 [ "${SKIP_BENCH:-0}" = 1 ] && exit 0

@@ -30,7 +30,7 @@ import torch
 from hyena_lab import HyenaOperator
 from hyena_lab.checks import rel_err
 from hyena_lab.kernels import layer
-from hyena_lab.measure import environment, save_record
+from hyena_lab.measure import environment, record_each
 
 D_MODEL, TOKENS = 768, 2**18
 LENGTHS = (8192, 65536, 262144)
@@ -87,21 +87,18 @@ def case(L: int, size: float, device: str, d_model: int = D_MODEL, tokens: int =
         op.half_fft = False
         line["float32"] = rel_err(layer.fused_core(op, u).double(), ref)
     print({k: v for k, v in line.items() if k != "kept_scales"}, flush=True)
+    if device == "cuda":
+        torch.cuda.empty_cache()
     return line
 
 
 def main(out: str, device: str = "cuda", lengths=LENGTHS, sizes=SIZES, **options) -> Path:
     """Measure every (length, size), writing the record to ``out`` after each."""
     record: dict = {"run": environment(device), "d_model": options.get("d_model", D_MODEL),
-                    "tokens_per_batch": options.get("tokens", TOKENS), "fixed_scale": FIXED,
-                    "cases": []}  # fmt: skip
-    path = Path(out)
-    for L in lengths:
-        for size in sizes:
-            record["cases"].append(case(L, size, device, **options))
-            save_record(record, path, schema="hyena-lab.half-scaling")
-            if device == "cuda":
-                torch.cuda.empty_cache()
+                    "tokens_per_batch": options.get("tokens", TOKENS), "fixed_scale": FIXED}
+    path = record_each(record, "cases", [(L, s) for L in lengths for s in sizes],
+                       lambda L_size: case(*L_size, device, **options), Path(out),
+                       schema="hyena-lab.half-scaling")  # fmt: skip
     print(path)
     return path
 

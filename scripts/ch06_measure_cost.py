@@ -14,6 +14,7 @@ with tiny shapes (no complex32 FFT there: the layer takes float32 transforms thr
 
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 
 from hyena_lab import HyenaOperator
 from hyena_lab.kernels import layer
-from hyena_lab.measure import environment, save_record, time_calls
+from hyena_lab.measure import environment, record_each, time_calls
 
 D_MODEL, TOKENS = 768, 2**18
 LENGTHS = (8192, 65536, 262144)
@@ -63,19 +64,17 @@ def case(L: int, device: str, d_model: int = D_MODEL, tokens: int = TOKENS,
             **{f"{k}_ms_p20_p80": [v.percentile(20) * 1e3, v.percentile(80) * 1e3]
                for k, v in t.items()}}  # fmt: skip
     print({k: v for k, v in line.items() if not k.endswith("p80")}, flush=True)
+    if device == "cuda":
+        torch.cuda.empty_cache()
     return line
 
 
 def main(out: str, device: str = "cuda", lengths=LENGTHS, **options) -> Path:
     """Time every length, writing the record to ``out`` after each."""
     record: dict = {"run": environment(device), "d_model": options.get("d_model", D_MODEL),
-                    "tokens_per_batch": options.get("tokens", TOKENS), "lengths": []}  # fmt: skip
-    path = Path(out)
-    for L in lengths:
-        record["lengths"].append(case(L, device, **options))
-        save_record(record, path, schema="hyena-lab.measure-cost")
-        if device == "cuda":
-            torch.cuda.empty_cache()
+                    "tokens_per_batch": options.get("tokens", TOKENS)}
+    path = record_each(record, "lengths", lengths, partial(case, device=device, **options),
+                       Path(out), schema="hyena-lab.measure-cost")  # fmt: skip
     print(path)
     return path
 
