@@ -163,12 +163,12 @@ def _core(op: HyenaOperator, u: torch.Tensor, transpose_out: bool) -> torch.Tens
     the sizes the earlier calls measured (:func:`half_scales`; :data:`HALF_SCALE` at first).
     The passes measure each step's largest values as they run (the inverse transform's output,
     and the signal before its rounding; read back with the last gate's non-finite flag in one
-    synchronisation), and the call is computed again, with scales
-    from what was measured, when a transform overflowed or its values were so small that
-    float16 may have lost bits (:data:`HALF_LOW`). Both are silent: the result returned is
-    as accurate as any other. Where the output is still not finite after
-    :data:`HALF_RETRIES` overflows (a NaN or an infinity in ``u``, or an output past
-    float32's range), the call is computed with float32 transforms, with a warning."""
+    synchronisation), and the call is computed again, with scales from what was measured,
+    when a transform overflowed or its values were so small that float16 may have lost bits
+    (:data:`HALF_LOW`). Both are silent: the result returned is as accurate as any other.
+    Where the output is still not finite after :data:`HALF_RETRIES` lowerings (a NaN or an
+    infinity in ``u``), or is not finite with every transform finite (an output past float32's
+    range), the call is computed with float32 transforms, with a warning."""
     L = op.check_input(u)
     on_chip = _on_chip(op, u)
     three_pass = not on_chip and _long_fft(op, u)
