@@ -343,9 +343,9 @@ def gate(
             output instead of a pass of its own.
         amax: a float32 tensor of one element on ``x``'s device, or ``None``: raised (each
             program's tile maximum, folded by :func:`~hyena_lab.kernels.fold_maxima`) to the
-            largest ``|y|`` read (``y`` as stored: a float16
-            inverse transform's output, still pre-scaled; a NaN counts as infinite): the
-            half-precision path's scale tracking (:mod:`~.layer`). Left alone without ``y``.
+            largest ``|y|`` read (``y`` as stored: a float16 inverse transform's output, still
+            pre-scaled; a NaN counts as infinite): the half-precision path's scale tracking
+            (:mod:`~.layer`). Left alone without ``y``.
         amax_out: likewise, raised to the largest size of the output before its rounding to
             ``out_dtype`` (``scale`` included): the next step's signal, seen even where
             float16 rounds it to zero.
