@@ -1119,9 +1119,9 @@ fig
 # pads it (so a signal that float16 rounds to zero is still seen). The forward transform is not
 # measured but bounded: no value of it exceeds $L$ times the signal's largest value. Each program
 # stores its tile's largest value in a slot of its own, and one `torch` maximum per pass folds
-# them, read back with the overflow flag in the synchronisation the path already had. (The
-# first version raised one number with an atomic from every tile: the forward was 7% slower. A
-# reduction in the spectral pass, whose programs are small, cost another 2%. Neither is left.)
+# them, read back with the overflow flag in the synchronisation the path already had. (A first
+# version raised one number with an atomic from every tile, and measured the spectra in the
+# spectral pass, whose programs are small: both cost more time than the scheme that is left.)
 # Once a step's size (its output, or its bound at a quarter) leaves $[2^8, 2^{14}]$, the next
 # call's scale brings it to $2^{12}$, 16 times under float16's 65,504. A call whose sizes came
 # out under $2^6$ (then a signal of $2^{20}$ samples could sit near float16's subnormals,
