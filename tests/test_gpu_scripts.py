@@ -119,6 +119,31 @@ def test_the_ch06_half_scaling_script_writes_its_record(tmp_path, one_thread):
         assert c["float32"] == c["measured_first"]["error"]
 
 
+def test_the_half_scaling_figure_draws_each_length_and_marks_overflows():
+    """Per length: the measured scales' errors, the fixed scale's (an overflow drawn at the
+    top with an ``x``), float32's; the fixed scale named as a power of two; no case, no figure."""
+    from hyena_lab.viz.fused import half_scaling_figure
+
+    def case(L, size, fixed):
+        return {"L": L, "size": size, "measured_first": {"error": 0.004}, "fixed": fixed,
+                "float32": 0.003}  # fmt: skip
+
+    record = {"run": {"device": "GPU", "date": "2026-12-04"}, "fixed_scale": 2.0**-8,
+              "cases": [case(8192, 1e-4, 1.0), case(8192, 1.0, 0.004),
+                        case(65536, 1e-4, 0.9), case(65536, 1e2, "overflow")]}  # fmt: skip
+    (ax,) = half_scaling_figure(record).axes
+    labels = [line.get_label() for line in ax.lines if not line.get_label().startswith("_")]
+    assert labels == ["L = 8K, scales measured", "L = 8K, fixed pre-scale 2^-8",
+                      "L = 64K, scales measured", "L = 64K, fixed pre-scale 2^-8"]  # fmt: skip
+    fixed_64k = next(line for line in ax.lines if line.get_label() == labels[3])
+    assert list(fixed_64k.get_ydata()) == [0.9, 2.0]  # the overflow drawn at the top
+    marks = [line for line in ax.lines if line.get_marker() == "x"]
+    assert len(marks) == 1 and list(marks[0].get_xdata()) == [1e2]
+    assert "activation size" in ax.get_xlabel() and "relative error" in ax.get_ylabel()
+    with pytest.raises(ValueError, match="no case"):
+        half_scaling_figure({**record, "cases": []})
+
+
 def test_the_ch06_measure_cost_script_writes_its_record(tmp_path, one_thread):
     """A line per length with each way's milliseconds; on the CPU the layer takes float32
     transforms (no complex32 FFT), so there is no half path to time without measuring."""
