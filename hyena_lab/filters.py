@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checks import check_float, check_min_ndim, check_positive_float, check_positive_int
+from .paper import PAPER_TABLE_A2  # the paper's numbers live in `paper`; importable from here
 
 #: Names that moved to :mod:`hyena_lab.spectra` and stay importable from here (lazily, see
 #: ``__getattr__`` at the end: ``spectra`` imports this module).
@@ -54,16 +55,6 @@ __all__ = [
     "ssm_recurrence",
     *_SPECTRA,
 ]
-
-
-#: Table A.2 of the paper: test accuracy (%) on associative recall at 131K tokens, vocabulary 30,
-#: of an order-2 Hyena whose long convolutions use each parameterisation. "Conv1d" is
-#: :class:`ExplicitFilter`, "H3" the SSM (S4D) filters of :class:`SSMFilter`, "FNO"
-#: :class:`FrequencyFilter`, "Hyena" :class:`ImplicitFilter`; CKConv and TransferFunc are not
-#: implemented here.
-PAPER_TABLE_A2: dict[str, float] = {
-    "Conv1d": 0.5, "FNO": 0.3, "H3": 0.6, "TransferFunc": 0.5, "CKConv": 14.3, "Hyena": 97.2,
-}
 
 
 class LongFilter(nn.Module):

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "FLASHFFTCONV_H200", "FLASHFFTCONV_SPEEDUPS", "PAPER_CLAIMS", "PAPER_FIGURE_4_3_MS",
-    "PAPER_LM", "paper_speedups",
+    "ANCHORS", "FLASHFFTCONV_H200", "FLASHFFTCONV_SPEEDUPS", "PAPER_CLAIMS",
+    "PAPER_FIGURE_4_3_MS", "PAPER_LM", "PAPER_RECALL_LENGTHS_K", "PAPER_TABLE_4_2",
+    "PAPER_TABLE_A2", "PAPER_TABLE_C1", "PAPER_TABLE_C1_VOCABS", "paper_speedups",
 ]  # fmt: skip
 
 #: Forward times (ms) behind the paper's Figure 4.3 (Sec. 4.4): an order-2 Hyena operator,
@@ -66,7 +67,8 @@ PAPER_CLAIMS: dict[str, Any] = {
 #: the authors. ``wikitext103``: 125M-parameter models. ``pile``: perplexity after 5B, 10B and
 #: 15B tokens of The Pile (separate runs), and the training FLOPs the paper lists for 15B tokens:
 #: the abstract's "Transformer quality with a 20% reduction in training compute" is 3.93e19
-#: against 4.77e19 (18% fewer).
+#: against 4.77e19 (18% fewer), which the chapters quote as the claimed ``compute_saving``.
+#: ``parameters``: the model sizes of those tables (125M, 153M and 355M).
 PAPER_LM: dict[str, Any] = {
     "wikitext103": {"Transformer (125M)": 18.6, "Hyena-3 (125M)": 18.6,
                     "Hyena-3-slim (125M)": 18.5},
@@ -74,7 +76,47 @@ PAPER_LM: dict[str, Any] = {
     "pile": {"GPT (125M)": (13.3, 11.9, 11.2), "Hyena-2 (153M)": (13.3, 11.8, 11.1),
              "GPT (355M)": (11.4, 9.8, 9.1), "Hyena-2 (355M)": (11.3, 9.8, 9.2)},
     "pile_flops_15B": {"GPT": 4.77e19, "Hyena-2": 3.93e19},
+    "compute_saving": 0.20,
+    "parameters": (125_000_000, 153_000_000, 355_000_000),
 }  # fmt: skip
+
+#: The sequence lengths of the paper's recall tables as it writes them, in thousands of tokens:
+#: Table 4.2 at "30K / 64K / 131K" (vocabulary 30; the last is also Table A.2's length).
+PAPER_RECALL_LENGTHS_K: tuple[int, ...] = (30, 64, 131)
+
+#: Table 4.2 of the paper: test accuracy (%) on associative recall, vocabulary 30, 2 layers, at
+#: each of :data:`PAPER_RECALL_LENGTHS_K`; ``None`` is the paper's "does not fit in memory".
+PAPER_TABLE_4_2: dict[str, tuple[float | None, ...]] = {
+    "Hyena": (100.0, 100.0, 97.2), "FlashTransformer": (32.4, 26.7, None),
+    "Transformer": (None, None, None), "GSS": (5.3, 2.1, 0.1), "H3": (8.4, 4.3, 0.6),
+    "AFT": (2.3, 1.2, 0.8), "RWKV": (12.4, 6.5, 2.3),
+}  # fmt: skip
+
+#: Table C.1 of the paper: test accuracy (%) on associative recall at 2,048 tokens, at each
+#: vocabulary size of :data:`PAPER_TABLE_C1_VOCABS`. The ordering a tiny-scale run should show.
+PAPER_TABLE_C1_VOCABS: tuple[int, ...] = (10, 20, 30, 40)
+PAPER_TABLE_C1: dict[str, tuple[int, ...]] = {
+    "Conv1d": (32, 11, 10, 8), "AFT-conv": (55, 21, 12, 10), "H3": (92, 60, 13, 10),
+    "Transformer": (100, 100, 92, 82), "Hyena": (100, 100, 98, 85),
+}  # fmt: skip
+
+#: Table A.2 of the paper: test accuracy (%) on associative recall at 131K tokens, vocabulary 30,
+#: of an order-2 Hyena whose long convolutions use each parameterisation. "Conv1d" is
+#: :class:`~hyena_lab.filters.ExplicitFilter`, "H3" the SSM (S4D) filters of
+#: :class:`~hyena_lab.filters.SSMFilter`, "FNO" :class:`~hyena_lab.filters.FrequencyFilter`,
+#: "Hyena" :class:`~hyena_lab.filters.ImplicitFilter`; CKConv and TransferFunc are not
+#: implemented here. Also importable as ``hyena_lab.filters.PAPER_TABLE_A2``.
+PAPER_TABLE_A2: dict[str, float] = {
+    "Conv1d": 0.5, "FNO": 0.3, "H3": 0.6, "TransferFunc": 0.5, "CKConv": 14.3, "Hyena": 97.2,
+}
+
+#: Reference points from outside the paper that the chapters compare with.
+#: ``nanogpt_cpu_val_loss``: nanoGPT's README (karpathy/nanoGPT), its small CPU recipe on Tiny
+#: Shakespeare (4 layers, 4 heads, width 128, context 64, 2,000 iterations) reaches validation
+#: loss 1.88 nats per character in about 3 minutes on a laptop CPU (chapter 7).
+#: ``zoology_recall_share_of_gap``: Zoology (Arora et al. 2023): associative recall explains 82%
+#: of the Pile perplexity gap between gated convolutions and attention (chapter 8).
+ANCHORS: dict[str, float] = {"nanogpt_cpu_val_loss": 1.88, "zoology_recall_share_of_gap": 0.82}
 
 
 #: FlashFFTConv (Fu et al. 2023, arXiv 2311.05908): its fused convolution against a PyTorch FFT
