@@ -110,16 +110,23 @@ print(f"{len(status)} parts of the paper:", ", ".join(f"{n} {s}" for s, n in tal
 assert [p.part for p in course.COVERAGE] == list(course.PAPER_PARTS)  # each part, once
 assert tally == {"covered": 8, "partly": 6, "not covered": 4}  # the sentence below
 
+# %%
+from hyena_lab.lm import build_lm, lm_model_config  # chapter 7's two models, 65 characters
+
+lm_sizes = {m: build_lm(lm_model_config(m, 65), seed=0).num_params for m in ("attention", "hyena")}
+assert {m: round(n / 1e6, 1) for m, n in lm_sizes.items()} == {"attention": 0.8, "hyena": 0.8}
+
 # %% [markdown]
 # So 8 of the 18 parts are covered, 6 in part, and 4 not at all. The experiments at scale are
 # out of reach of a CPU: language modelling (Sec. 4.2) takes GPU-weeks, so chapter 7 quotes its
 # perplexities and compares a GPT and a Hyena LM of 0.8M parameters on Tiny Shakespeare
-# instead; downstream evaluation (4.3) and vision (4.5) are not run. The associative-recall
-# chapter reproduces the *ordering* of the paper's tables at tiny scale, not their numbers. Two
-# more things are checked although they are not sections: the abstract's "2x faster at 8K,
-# 100x at 64K" (chapter 5, against Figure 4.3's own data and measurements on an H100), and the
-# official code, HazyResearch/safari (chapter 2 loads its weights and maps its conventions onto
-# the paper's; chapter 3 follows its filter's conventions, and says where they differ).
+# instead; downstream evaluation (Sec. 4.3) and vision (Sec. 4.5) are not run. The
+# associative-recall chapter reproduces the *ordering* of the paper's tables at tiny scale, not
+# their numbers. Two more things are checked although they are not sections: the abstract's
+# "2x faster at 8K, 100x at 64K" (chapter 5, against Figure 4.3's own data and measurements on
+# an H100), and the official code, HazyResearch/safari (chapter 2 loads its weights and maps its
+# conventions onto the paper's; chapter 3 follows its filter's conventions, and says where they
+# differ).
 
 # %% [markdown]
 # ## 3. Check your set-up

@@ -80,7 +80,7 @@ from hyena_lab.filters import (
     ssm_recurrence,
 )
 from hyena_lab.official import load_vectors
-from hyena_lab.spectra import implicit_param_count, magnitude_spectrum
+from hyena_lab.spectra import implicit_param_count, init_energy_shares, magnitude_spectrum
 from hyena_lab.viz import load_data, save_data, savefig, use_style
 from hyena_lab.viz.filters import (
     bands_frequency_figure,
@@ -322,6 +322,10 @@ band_w10 = [stat[K, 10.0]["cutoff_99"] for K in bands_list]
 # from 0.99 in every row, while float32 round-off moves these sums by ~1e-6.
 assert band_w1 == [2, 4, 8, 16, 32, 63], band_w1  # b = K (K = 64: 63)
 assert all(b >= n_bins - 1 for b in band_w10), band_w10  # all 65 bins, or all but the last
+shares, bands_direct = init_energy_shares(bands_list, 1.0)  # energy share per bin, w = 1
+cum = shares.cumsum(-1)  # (len(bands_list), 65): energy in bins 0..k
+assert bands_direct == band_w1 and all(cum[i, b - 1] >= 0.99 > cum[i, b - 2]
+                                       for i, b in enumerate(band_w1))  # b: the 99% band
 above_w1 = [stat[K, 1.0]["energy_above_K"] for K in bands_list]
 assert max(above_w1) < 0.006, above_w1  # w = 1: under 0.6% of the energy at bins >= K
 above_w10 = [stat[K, 10.0]["energy_above_K"] for K in bands_list if K < 64]

@@ -403,6 +403,7 @@ print(f"unfused PyTorch fftconv moves >= {unfused:.0f}x the minimal bytes")
 intensity = [r["intensity_flop_per_byte"] for r in rows.values()]
 assert round(min(intensity)) == 29 and round(max(intensity)) == 54
 assert round(ceil.ridge(), -1) == 270 and round(ceil.ridge("fp32")) == 17
+assert (round(ceil.matmul_flops / 1e12), round(ceil.bandwidth / 1e12, 2)) == (791, 2.92)  # P, B
 assert 5 <= ceil.ridge() / max(intensity) and ceil.ridge() / min(intensity) <= 10  # 5 to 10x
 fp32_over_hbm = [r["fp32_compute_floor_ms"] / r["hbm_floor_ms"] for r in rows.values()]
 assert round(min(fp32_over_hbm), 1) == 1.7 and round(max(fp32_over_hbm), 1) == 3.1

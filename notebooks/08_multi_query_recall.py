@@ -158,6 +158,8 @@ runs = dict(zip(mixers, parallel_map(run_mqar, configs, jobs=2, enabled=False), 
 for m, r in runs.items():
     print(f"{m:9s}: test accuracy {r['test_accuracy']:.3f} after {r['steps']} steps "
           f"({r['stopped']}), {r['params']:,} parameters, {r['seconds']:.0f} s on this machine")
+cfg = configs[0]  # the recipe stated above, the same for both
+assert (cfg.num_train, cfg.batch_size, cfg.max_steps, cfg.stop_at) == (20_000, 64, 2_000, 0.99)
 assert runs["attention"]["stopped"] == "target"  # validation reached 99% before 2,000 steps
 assert runs["hyena"]["test_accuracy"] < 0.9 < runs["attention"]["test_accuracy"]
 
@@ -257,6 +259,9 @@ fig
 smallest = smallest_solving_width(grid["results"])
 print(smallest)
 assert grid["solved_at"] == SOLVED == 0.99
+gc = grid["config"]  # the grid's settings, as stated above
+assert (gc["vocab_size"], gc["num_train"], gc["batch_size"]) == (512, 20_000, 256)
+assert (gc["max_steps"], gc["time_budget"], gc["lrs"]) == (1_200, 110.0, [1e-3, 4e-3])
 assert smallest["attention"] == {"64": 32, "128": 64, "256": 128, "512": None}
 assert all(w is None for w in smallest["hyena"].values())  # Hyena solved no length in 1,200 steps
 hy64 = [best[("hyena", 64, w)] for w in widths]
