@@ -123,3 +123,14 @@ def test_moved_names_warn_and_resolve_lazily(tmp_path, monkeypatch):
     assert value is sys.modules["newhome_for_test"].VALUE
     with pytest.raises(AttributeError, match="'oldhome' has no attribute 'other'"):
         getattr_("other")
+
+
+#: ARCHITECTURE.md's size rule: a module holds one idea, and none is over this many lines.
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_over_600_lines():
+    sizes = {p.relative_to(PACKAGE).as_posix(): len(p.read_text().splitlines()) for p in _modules()}
+    assert sizes and max(sizes.values()) > 100  # the count reads real modules
+    too_long = {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES}
+    assert not too_long, f"modules over {MAX_MODULE_LINES} lines (split by idea): {too_long}"

@@ -28,14 +28,8 @@ def _setting(fast: bool) -> dict[str, Any]:
             "short_steps": 200, "warmup": None, "eval_every": None, "num_test": 100}  # fmt: skip
 
 
-def trained(
-    mixer: str,
-    vocab_size: int,
-    fast: bool,
-    d_model: int | None = None,
-    short_filter_order: int | None = None,
-    steps: int | None = None,
-):
+def trained(mixer: str, vocab_size: int, fast: bool, d_model: int | None = None,
+            short_filter_order: int | None = None, steps: int | None = None):  # fmt: skip
     """A recall model trained with the chapter's recipe (seed 0) in the setting of
     :func:`_setting` (``d_model`` defaults to its width; ``steps`` shortens the cosine), and its
     history; kept, so the solutions that share a model train it once (:func:`train_ahead`
