@@ -44,7 +44,7 @@
 # **Run time**: dominated by the two trainings of Section 3, 650 optimizer steps at most each;
 # on the quiet 2-core Xeon of the recorded benchmark (Section 3) they took 52 s (Hyena) and
 # 39 s (attention). A busy machine takes longer; nothing in this chapter asserts on a time
-# measured while it runs. The grid of Section 4 (96 runs) and the comparison of sine
+# measured while it runs. The grid of Section 4 (120 runs) and the comparison of sine
 # frequencies (6 runs) are read from `figures/data/`; set the environment variable
 # `HYENA_LAB_RECOMPUTE=1` (or `RECOMPUTE = True` below) to train them again: minutes on a GPU,
 # about an hour on a laptop CPU.
@@ -487,6 +487,7 @@ if RECOMPUTE:  # trains again and writes a new record; this run still asserts on
 grid = grid_record["results"]
 assert grid_record["recipe"]["max_steps"] == GRID_RECIPE.max_steps == 1500
 print(f"{len(grid)} runs on {grid_record['device']}, torch {grid_record['torch_version']}")
+assert len(grid) == len(GRID_MIXERS) * 3 * 4 * 2 == 120  # mixers x vocabs x lengths x seeds
 for added in grid_record.get("additions", []):
     print(f"  of which {added['runs']} ({', '.join(added['mixers'])}) on {added['device']}")
 HAS_H3_SAME = any(r["mixer"] == "h3_same" for r in grid)

@@ -160,6 +160,7 @@ for m, r in runs.items():
           f"({r['stopped']}), {r['params']:,} parameters, {r['seconds']:.0f} s on this machine")
 cfg = configs[0]  # the recipe stated above, the same for both
 assert (cfg.num_train, cfg.batch_size, cfg.max_steps, cfg.stop_at) == (20_000, 64, 2_000, 0.99)
+assert cfg.train_config().eval_every == 50  # validation every 50 steps
 assert runs["attention"]["stopped"] == "target"  # validation reached 99% before 2,000 steps
 assert runs["hyena"]["test_accuracy"] < 0.9 < runs["attention"]["test_accuracy"]
 
@@ -260,6 +261,7 @@ smallest = smallest_solving_width(grid["results"])
 print(smallest)
 assert grid["solved_at"] == SOLVED == 0.99
 gc = grid["config"]  # the grid's settings, as stated above
+assert {c["time_budget"] for c in grid["vocab_8192_first_attempt"]["config"]} == {75.0}
 assert (gc["vocab_size"], gc["num_train"], gc["batch_size"]) == (512, 20_000, 256)
 assert (gc["max_steps"], gc["time_budget"], gc["lrs"]) == (1_200, 110.0, [1e-3, 4e-3])
 assert smallest["attention"] == {"64": 32, "128": 64, "256": 128, "512": None}
@@ -504,6 +506,8 @@ for (t, m), r in synthetic.items():
     assert 0.1 < r["chance"] < 0.25, (t, m)  # 10 winners, or counts 0..4: about 1/10 and 1/5
     assert acc[t, m] > r["chance"] + 0.1, (t, m)  # every model learned more than the base rate
 assert min(acc["majority", m] for m in ("attention", "hyena")) > 0.95  # both learn majority
+assert {(c.width, c.seq_len, c.vocab_size, c.n_layers, c.lr, c.max_steps) for c in configs} == {
+    (32, 32, 12, 2, 1e-2, 800)}  # the recipe stated above  # fmt: skip
 assert synthetic["majority", "attention"]["stopped"] == "target"  # 99% before 800 steps
 assert synthetic["majority", "attention"]["steps"] < synthetic["majority", "hyena"]["steps"]
 assert acc["counting", "hyena"] > 0.9 and acc["counting", "attention"] < 0.7

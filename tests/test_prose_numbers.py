@@ -3,7 +3,8 @@
 The house rule is that a sentence quoting a number is checked by an assert against the data it
 quotes. This test is the mechanical half of that rule: it reads each committed chapter, takes
 every *quoted number* from its markdown cells (one written with a decimal point or a thousands
-separator, or followed by ``x``, ``%``, ``K`` or ``M``: "5.21x", "0.0038", "12,500", "64K") and
+separator, or followed by ``x``, ``%``, ``K``, ``M`` or a unit such as ``s``, ``steps`` or
+``runs``: "5.21x", "0.0038", "12,500", "64K", "52 s", "120 runs") and
 requires the same value among the numeric constants of the chapter's code cells, in one of the
 forms an assert writes it:
 
@@ -43,6 +44,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = [*sorted((ROOT / "notebooks").glob("0*.ipynb")), ROOT / "course" / "solutions.ipynb"]
 
 _QUOTED = re.compile(r"(?<![\w.^/])(?<![^\d]-)(\d+(?:,\d{3})*(?:\.\d+)?)(x|%|K|M)?(?![\w.]\d)")
+#: Units after which a whole number is a quote too ("52 s", "650 steps", "120 runs").
+_UNITS = (
+    "s|ms|µs|seconds|minutes|min|steps|runs|seeds|parameters|tokens|characters|epochs|bins|"
+    "channels|layers|heads|modes|taps|sequences|points|cells|windows|iterations"
+)
+_COUNTED = re.compile(rf"(?<![\w.^/])(?<![^\d]-)(\d+(?:,\d{{3}})*) ({_UNITS})\b")
 _REF_WORDS = (
     r"Sec\.|Secs\.|Sections?|Tables?|Figures?|Figs?\.|App\.|Apps\.|Appendix|Appendices|"
     r"Definitions?|Def\.|Theorems?|Thm\.?|Eqs?\.|Equations?|Algorithms?|Lemmas?|Propositions?|"
@@ -90,7 +97,8 @@ def _paper_values() -> set[float]:
 
 
 def _fold(node: ast.AST) -> float | None:
-    """The value of a numeric constant expression (``65536``, ``2**17``, ``1 << 20``, ``-3``)."""
+    """The value of a numeric constant expression (``65536``, ``2**17``, ``1 << 20``, ``-3``,
+    ``128 // 2 + 1``)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
         return None if isinstance(node.value, bool) else float(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -106,6 +114,10 @@ def _fold(node: ast.AST) -> float | None:
             return float(int(a) << int(b))
         if isinstance(node.op, ast.Mult):
             return a * b
+        if isinstance(node.op, ast.Add | ast.Sub):
+            return a + b if isinstance(node.op, ast.Add) else a - b
+        if isinstance(node.op, ast.FloorDiv | ast.Div) and b != 0:
+            return a // b if isinstance(node.op, ast.FloorDiv) else a / b
     return None
 
 
@@ -161,8 +173,11 @@ def quoted_numbers(markdown: str) -> list[tuple[str, str | None]]:
     for match in _QUOTED.finditer(markdown):
         text, suffix = match.group(1), match.group(2)
         if "." in text or "," in text or suffix:
-            found.append((text, suffix))
-    return found
+            found.append((match.start(), text, suffix))
+    for match in _COUNTED.finditer(markdown):
+        if "," not in match.group(1):  # with a separator it is found above
+            found.append((match.start(), match.group(1), " " + match.group(2)))
+    return [(text, suffix) for _, text, suffix in sorted(found)]
 
 
 def _backed(candidates: list[tuple[float, float]], values: set[float]) -> bool:
@@ -204,11 +219,12 @@ def test_every_quoted_number_is_in_the_chapters_code(chapter: Path) -> None:
 def test_the_reader_sees_references_and_quotes_apart() -> None:
     text = (
         "Sec. 3.4 and App. D.3 (Thm 24.2, arXiv 2302.10866) say $2^{-8}$ `0.5`; we measured "
-        "5.21x, 99.4-99.8% and 12,500 steps at 64K (crossover 7.7K) in 0.0038 s, 3 seeds."
+        "5.21x, 99.4-99.8% and 12,500 steps at 64K (crossover 7.7K) in 0.0038 s, 3 seeds, "
+        "order 2, 52 s."
     )
     assert quoted_numbers(text) == [
         ("5.21", "x"), ("99.4", None), ("99.8", "%"), ("12,500", None), ("64", "K"),
-        ("7.7", "K"), ("0.0038", None),
+        ("7.7", "K"), ("0.0038", None), ("3", " seeds"), ("52", " s"),
     ]  # fmt: skip
 
 
