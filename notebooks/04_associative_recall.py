@@ -274,6 +274,8 @@ assert (recipe.lr, recipe.max_steps, recipe.batch_size, recipe.time_budget) == (
 assert (recipe.beta1, recipe.beta2, recipe.weight_decay) == (0.9, 0.98, 0.1)  # the paper's
 assert 200 * 2000 // 32 == 12_500  # Table A.1: 200 epochs over 2,000 sequences, batch 32
 assert recipe.max_steps * recipe.batch_size <= RECALL_NUM_TRAIN == 24_000  # none seen twice
+splits = make_splits("recall", 128, 16, num_train=RECALL_NUM_TRAIN)  # as run_recall draws them
+assert [len(x) for x, _ in (splits.train, splits.valid, splits.test)] == [24_000, 500, 1_000]
 assert (vocab.num_values, (128 - 2) // 2, round(100 / vocab.num_values)) == (7, 63, 14)
 
 hyena_model, hyena_history = run_recall("hyena", 16, 128, seed=0, progress=False)

@@ -182,7 +182,7 @@ product = mats[3] @ mats[2] @ mats[1] @ mats[0]
 assert crel(product, monarch.dft_matrix(N)) < F64_SAME_ALGEBRA, "eq. (3)"
 nnz = [int((M != 0).sum()) for M in mats]
 print("nonzeros of F_a (x) I_b, T, I_a (x) F_b, P:", nnz, "of", N * N)
-assert nnz == [N * a, N, N * b, N]
+assert nnz == [N * a, N, N * b, N] and (N * a, N * b, N * (a + b), N * N) == (36, 48, 84, 144)
 
 # %% [markdown]
 # The picture: black entries have modulus 1, white ones are 0. Only $N(a + b)$ entries of the

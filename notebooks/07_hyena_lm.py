@@ -118,6 +118,9 @@ for m, n in params.items():
     print(f"{m:9s} {n:,} parameters")
 print(f"Hyena / GPT = {params['hyena'] / params['attention']:.3f}")
 assert params == {"attention": 818_241, "hyena": 843_713}
+for m in mixers:  # nanoGPT's CPU shape, as stated above
+    mc = lm_model_config(m, corpus.vocab.size)
+    assert (mc.n_layers, mc.d_model, mc.d_model * mc.mlp_ratio, mc.l_max) == (4, 128, 512, 64)
 assert abs(params["hyena"] / params["attention"] - 1) < 0.05
 
 # %% [markdown]
@@ -214,6 +217,7 @@ fig
 # %%
 ratio = [round(x, 2) for x in steps["ratio_attention_over_hyena"]]
 assert ratio[0] == 0.68 and ratio[-1] == 1.46 and ratio[2] < 1 < ratio[3]  # even at 256-512
+assert steps["contexts"][2:4] == [256, 512] and steps["contexts"][-1] == 2048
 
 # %% [markdown]
 # A GPT step costs 0.68 of a Hyena step at context 64; the two are even between 256 and 512,

@@ -4,7 +4,8 @@ The house rule is that a sentence quoting a number is checked by an assert again
 quotes. This test is the mechanical half of that rule: it reads each committed chapter, takes
 every *quoted number* from its markdown cells (one written with a decimal point or a thousands
 separator, or followed by ``x``, ``%``, ``K``, ``M`` or a unit such as ``s``, ``steps`` or
-``runs``: "5.21x", "0.0038", "12,500", "64K", "52 s", "120 runs") and
+``runs``, or any whole number from 10 on but a year: "5.21x", "0.0038", "12,500", "64K",
+"3 seeds", "width 128") and
 requires the same value among the numeric constants of the chapter's code cells, in one of the
 forms an assert writes it:
 
@@ -50,6 +51,9 @@ _UNITS = (
     "channels|layers|heads|modes|taps|sequences|points|cells|windows|iterations"
 )
 _COUNTED = re.compile(rf"(?<![\w.^/])(?<![^\d]-)(\d+(?:,\d{{3}})*) ({_UNITS})\b")
+#: Any other whole number from 10 on is a quote too, but for years (1900-2030).
+_BARE = re.compile(r"(?<![\w.^/,])(?<![^\d]-)(\d+)(?![\w.,]\d|[\w%])")
+_YEARS = range(1900, 2031)
 _REF_WORDS = (
     r"Sec\.|Secs\.|Sections?|Tables?|Figures?|Figs?\.|App\.|Apps\.|Appendix|Appendices|"
     r"Definitions?|Def\.|Theorems?|Thm\.?|Eqs?\.|Equations?|Algorithms?|Lemmas?|Propositions?|"
@@ -169,15 +173,17 @@ def quoted_numbers(markdown: str) -> list[tuple[str, str | None]]:
     for pattern in _REMOVE:
         markdown = pattern.sub(" ", markdown)
     markdown = _REF.sub(" ", markdown)
-    found = []
+    found: dict[int, tuple[str, str | None]] = {}  # by position: each number read once
+    for match in _BARE.finditer(markdown):
+        if int(match.group(1)) >= 10 and int(match.group(1)) not in _YEARS:
+            found[match.start()] = (match.group(1), None)
+    for match in _COUNTED.finditer(markdown):
+        found[match.start()] = (match.group(1), " " + match.group(2))
     for match in _QUOTED.finditer(markdown):
         text, suffix = match.group(1), match.group(2)
         if "." in text or "," in text or suffix:
-            found.append((match.start(), text, suffix))
-    for match in _COUNTED.finditer(markdown):
-        if "," not in match.group(1):  # with a separator it is found above
-            found.append((match.start(), match.group(1), " " + match.group(2)))
-    return [(text, suffix) for _, text, suffix in sorted(found)]
+            found[match.start()] = (text, suffix)
+    return [found[start] for start in sorted(found)]
 
 
 def _backed(candidates: list[tuple[float, float]], values: set[float]) -> bool:
@@ -220,11 +226,11 @@ def test_the_reader_sees_references_and_quotes_apart() -> None:
     text = (
         "Sec. 3.4 and App. D.3 (Thm 24.2, arXiv 2302.10866) say $2^{-8}$ `0.5`; we measured "
         "5.21x, 99.4-99.8% and 12,500 steps at 64K (crossover 7.7K) in 0.0038 s, 3 seeds, "
-        "order 2, 52 s."
+        "order 2, 52 s, width 128 (Poli et al. 2023)."
     )
     assert quoted_numbers(text) == [
         ("5.21", "x"), ("99.4", None), ("99.8", "%"), ("12,500", None), ("64", "K"),
-        ("7.7", "K"), ("0.0038", None), ("3", " seeds"), ("52", " s"),
+        ("7.7", "K"), ("0.0038", None), ("3", " seeds"), ("52", " s"), ("128", None),
     ]  # fmt: skip
 
 

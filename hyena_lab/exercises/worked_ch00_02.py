@@ -45,11 +45,13 @@ def _prerequisites(chapter: int) -> list[int]:
 
 def solve_plan_path(fast: bool = False) -> Results:
     """Chapter 4's prerequisites from the course map (transitively) and the paper tables that
-    chapter 4 copies to compare with (its ``TABLE_*`` constants), with the recorded run times."""
+    chapter 4 compares with (the ``TABLE_*`` names it imports from :mod:`hyena_lab.paper`),
+    with the recorded run times."""
     from ..course import CHAPTERS, chapter_seconds, load_chapter_times
 
     source = (NOTEBOOKS / "04_associative_recall.py").read_text()
-    tables = [m.replace("_", ".") for m in re.findall(r"^TABLE_(\w+) = ", source, re.M)]
+    found = re.findall(r"^from hyena_lab\.paper import PAPER_\w+ as TABLE_(\w+)", source, re.M)
+    tables = [m.replace("_", ".") for m in found]
     record = load_chapter_times()
     chapters = {c.number: c for c in CHAPTERS}
     prereq = _prerequisites(4)
@@ -80,11 +82,11 @@ def answer_plan_path(r: Mapping[str, Any]) -> str:
         "$A(u)$, chapter 3 the implicit filters inside them; chapter 4 trains that operator on "
         "recall (Sec. 4.1) and opens up $A(u)$ of the trained model. Chapter 5 (GPU kernels) "
         "is *not* needed for chapter 4.\n\n"
-        f"**Paper tables you can compare with there:** {tables}. Chapter 4 copies them and "
-        "compares with its own runs at tiny scale (tens to hundreds of tokens, not the paper's "
-        "tens of thousands): what carries over is the *ordering* of the mixers along the "
-        "vocabulary axis, not the accuracies themselves, and the length axis of the first table "
-        "is not reproduced at all.\n\n"
+        f"**Paper tables you can compare with there:** {tables}. Chapter 4 takes them from "
+        "`hyena_lab.paper` and compares them with its own runs at tiny scale (tens to hundreds "
+        "of tokens, not the paper's tens of thousands): what carries over is the *ordering* of "
+        "the mixers along the vocabulary axis, not the accuracies themselves, and the length "
+        "axis of the first table is not reproduced at all.\n\n"
         f"On the recorded machine ({r['machine']}) these chapters run in "
         f"{fixed(r['total_run_seconds'], 0)} s together, chapter {r['chapter']} alone in "
         f"{fixed(r['run_seconds'][r['chapter']], 0)} s.\n\n"
@@ -467,7 +469,7 @@ def claims_ch00_ex1(r: Mapping[str, Any]) -> None:
     claim(r["prerequisites"] == [1, 2, 3], "read chapters 1, 2 and 3 first")
     claim(5 not in r["prerequisites"], "chapter 5 is not needed for chapter 4")
     claim(set(r["direct"]) == {2, 3}, "chapter 4 builds directly on chapters 2 and 3")
-    claim(r["tables"], "chapter 4 copies paper tables to compare with")
+    claim(r["tables"] == ["4.2", "A.2", "C.1"], "chapter 4 compares with Tables 4.2, A.2, C.1")
 
 
 def claims_ch00_ex2(r: Mapping[str, Any]) -> None:
